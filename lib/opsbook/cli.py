@@ -1,0 +1,153 @@
+"""The ``opsbook`` command: sample, validate, run, plan, reports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from opsbook import __version__
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from opsbook.sample import generate_sample
+
+    folder = generate_sample(args.out, users=args.users, days=args.days, seed=args.seed, end=args.end)
+    print(folder)
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from opsbook.config import load_config
+    from opsbook.data import open_source
+    from opsbook.validation import validate
+
+    cfg = load_config(args.config, data=args.data, lang=args.lang)
+    source = open_source(cfg)
+    result = validate(source, args.table or None)
+    for name, check in result.tables.items():
+        accuracy = "—" if check.accuracy is None else f"{check.accuracy:.2%}"
+        print(f"{name}: {check.rows:,} rows, accuracy {accuracy}")
+    excluded = source.exclusions()
+    for row in excluded.itertuples():
+        print(f"{row.table}: config filter {row.rule!r} excluded {row.rows:,} rows")
+    if result.ok:
+        print("OK: every check of the data contract passed" if cfg.lang == "en" else "通过：数据契约的所有检查均通过")
+        return 0
+    for message in result.messages(cfg.lang):
+        print(message, file=sys.stderr)
+    return 1
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from opsbook.run import RunError, parse_assignments, run_reports
+
+    try:
+        result = run_reports(
+            args.reports,
+            config=args.config,
+            data=args.data,
+            out=args.out,
+            parameters=parse_assignments(args.param),
+            lang=args.lang,
+            workers=args.workers,
+        )
+    except RunError as exc:
+        print(f"opsbook run: {exc}", file=sys.stderr)
+        return 2
+    for name, entry in result.manifest["reports"].items():
+        line = f"{name}: {entry['status']} ({entry['duration_seconds']:.1f} s)"
+        print(line + (f" - {entry['error']}" if entry["error"] else ""))
+    print(result.folder / "index.html")
+    return 0 if result.ok else 1
+
+
+def _cmd_reports(args: argparse.Namespace) -> int:
+    from opsbook.config import load_config
+    from opsbook.run import COMMON_PARAMETERS, discover
+
+    cfg = load_config(args.config)
+    for name, report in discover(cfg.path_of(cfg.section("run")["notebooks"])).items():
+        params = {k: v for k, v in report.parameters.items() if k not in COMMON_PARAMETERS}
+        print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in params.items()))
+    return 0
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from opsbook.stats import plan
+
+    result = plan(
+        args.baseline,
+        args.mde,
+        relative=args.relative,
+        alpha=args.alpha,
+        power=args.power,
+        variants=args.variants,
+        sd=args.sd,
+        daily_users=args.daily_users,
+    )
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="opsbook", description="Operations analytics workbook")
+    main.add_argument("--version", action="version", version=f"opsbook {__version__}")
+    sub = main.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", help="config file (default: the nearest opsbook.yml)")
+        p.add_argument("--data", help="source: folder, DuckDB file or Ibis URL")
+        p.add_argument("--lang", choices=["zh", "en"], help="report language")
+
+    p = sub.add_parser("sample", help="write the fictional sample shop (Parquet + truth.json)")
+    p.add_argument("--out", required=True, help="folder to write")
+    p.add_argument("--users", type=int, default=20_000)
+    p.add_argument("--days", type=int, default=180)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--end", default="2026-10-31", help="last day (Asia/Shanghai calendar)")
+    p.set_defaults(func=_cmd_sample)
+
+    p = sub.add_parser("validate", help="check a source against the data contract")
+    common(p)
+    p.add_argument("--table", action="append", help="check only this table (repeatable)")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("run", help="run reports into a new folder under reports/")
+    p.add_argument("reports", nargs="*", help="report names (default: all)")
+    common(p)
+    p.add_argument("--out", help="folder for run folders (default: reports)")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE", help="report parameter (repeatable)")
+    p.add_argument("--workers", type=int, help="notebooks at once (default: cores)")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("reports", help="list the reports and their parameters")
+    p.add_argument("--config")
+    p.set_defaults(func=_cmd_reports)
+
+    p = sub.add_parser("plan", help="sample size / days needed for an A/B test")
+    p.add_argument("--baseline", type=float, required=True, help="baseline rate (or mean with --sd)")
+    p.add_argument("--mde", type=float, required=True, help="minimum detectable effect")
+    p.add_argument("--relative", action="store_true", help="the MDE is relative to the baseline")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--power", type=float, default=0.8)
+    p.add_argument("--variants", type=int, default=2, help="arms including control")
+    p.add_argument("--sd", type=float, help="standard deviation: plan for a mean, not a rate")
+    p.add_argument("--daily-users", type=float, help="users entering the test per day")
+    p.set_defaults(func=_cmd_plan)
+    return main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as exc:
+        # contract, config and source errors carry their own explanation
+        print(f"opsbook {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

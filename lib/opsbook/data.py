@@ -1,0 +1,403 @@
+"""Open a source and hand out the contract's tables as Ibis tables.
+
+A source is a folder with one file per table (``orders.parquet``, ``orders.csv``,
+``orders.csv.gz``, ...), a DuckDB database file, or any Ibis connection URL
+(``postgres://...``, ``trino://...``, ``duckdb:///path.duckdb``). Folders and files are read by an
+embedded DuckDB; the heavy work of every report runs in that engine.
+
+The config maps a real export onto the contract without editing it, per table::
+
+    orders:
+      file: online_retail.csv.gz            # default: <table>.parquet|.csv|.csv.gz|... in the folder
+      read: {delim: ";"}                    # options for the engine's CSV reader
+      rename: {InvoiceNo: order_id}
+      derive: {amount: "Quantity * UnitPrice"}
+      filter: {"no customer id": "CustomerID.notnull()"}   # rows kept; the rest are counted
+      aggregate: {by: {order_id: InvoiceNo}, values: {ts: "InvoiceDate.min()"}}
+
+Timestamps are normalised to naive UTC; :meth:`Source.local` turns one into wall-clock time in the
+configured zone, which every day/week/month bucket uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache, cached_property
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+import pandas as pd
+
+from opsbook.config import Config
+from opsbook.contract import TABLES, TableSpec
+from opsbook.expressions import evaluate
+
+FILE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv", ".tsv.gz", ".json", ".jsonl", ".ndjson")
+MAPPING_KEYS = frozenset({"file", "table", "read", "rename", "derive", "filter", "aggregate"})
+
+
+class SourceError(ValueError):
+    """A source that cannot be opened, or a table that is not there."""
+
+
+@dataclass(frozen=True)
+class TableMapping:
+    """How one contract table is made from an export: read, rename, derive, filter, aggregate."""
+
+    file: str | None = None
+    table: str | None = None
+    read: Mapping[str, Any] = field(default_factory=dict)
+    rename: Mapping[str, str] = field(default_factory=dict)
+    derive: Mapping[str, str] = field(default_factory=dict)
+    filter: Mapping[str, str] = field(default_factory=dict)
+    aggregate: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, name: str, spec: Mapping[str, Any] | None) -> TableMapping:
+        spec = dict(spec or {})
+        unknown = set(spec) - MAPPING_KEYS
+        if unknown:
+            raise SourceError(
+                f"mapping of table {name!r}: unknown keys {sorted(unknown)}; "
+                f"allowed are {sorted(MAPPING_KEYS)}"
+            )
+        filters = spec.get("filter") or {}
+        if isinstance(filters, str | list):
+            filters = {f"filter {i + 1}": f for i, f in enumerate(_as_list(filters))}
+        return cls(
+            file=spec.get("file"),
+            table=spec.get("table"),
+            read=spec.get("read") or {},
+            rename=spec.get("rename") or {},
+            derive=spec.get("derive") or {},
+            filter=filters,
+            aggregate=spec.get("aggregate") or {},
+        )
+
+    def apply_before_filter(self, raw: ir.Table, name: str) -> ir.Table:
+        missing = [c for c in self.rename if c not in raw.columns]
+        if missing:
+            raise SourceError(
+                f"table {name}: cannot rename {missing}: no such columns "
+                f"(the export has {list(raw.columns)})"
+            )
+        table = raw.rename({new: old for old, new in self.rename.items()}) if self.rename else raw
+        for column, text in self.derive.items():
+            table = table.mutate(**{column: evaluate(text, table)})
+        return table
+
+    def filter_predicates(self, table: ir.Table) -> dict[str, ir.BooleanValue]:
+        # a row whose predicate is null is excluded, like SQL's WHERE: count it with the rest
+        return {rule: evaluate(text, table).fill_null(False) for rule, text in self.filter.items()}
+
+    def apply_after_filter(self, table: ir.Table) -> ir.Table:
+        if not self.aggregate:
+            return table
+        by = self.aggregate.get("by") or {}
+        by = {c: c for c in _as_list(by)} if isinstance(by, str | list) else dict(by)
+        keys = {new: evaluate(text, table) for new, text in by.items()}
+        values = {
+            new: evaluate(text, table) for new, text in (self.aggregate.get("values") or {}).items()
+        }
+        return table.group_by(**keys).aggregate(**values)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+@cache
+def fixed_utc_offset(zone: str) -> timedelta | None:
+    """The zone's UTC offset if it has had one offset since 2000 (Asia/Shanghai), else None."""
+    tz = ZoneInfo(zone)
+    offsets = {
+        datetime(year, month, day, tzinfo=UTC).astimezone(tz).utcoffset()
+        for year in range(2000, 2041)
+        for month in range(1, 13)
+        for day in (1, 15)
+    }
+    return offsets.pop() if len(offsets) == 1 else None
+
+
+@ibis.udf.scalar.builtin(name="timezone")
+def _duckdb_local_time(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timestamp():  # type: ignore[valid-type]
+    """DuckDB's timezone(zone, timestamptz): the wall-clock time in ``zone``."""
+
+
+@ibis.udf.scalar.builtin(name="from_utc_timestamp")
+def _spark_local_time(ts: dt.Timestamp(), zone: str) -> dt.Timestamp():  # type: ignore[valid-type]
+    """Spark's from_utc_timestamp(ts, zone)."""
+
+
+class Source:
+    """The contract's tables of one source, as lazy Ibis expressions on one engine connection."""
+
+    def __init__(self, con: Any, raw_tables: dict[str, ir.Table], config: Config, label: str):
+        self.con = con
+        self.config = config
+        self.timezone = config.timezone
+        self.label = label
+        self._raw = raw_tables
+        self._mappings = {
+            name: TableMapping.parse(name, config.tables.get(name)) for name in raw_tables
+        }
+
+    # -- tables -------------------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        """The tables this source holds, contract tables first."""
+        return sorted(
+            self._raw,
+            key=lambda n: (n not in TABLES, list(TABLES).index(n) if n in TABLES else 0, n),
+        )
+
+    def has(self, name: str) -> bool:
+        return name in self._raw
+
+    def require(self, *names: str) -> None:
+        missing = [n for n in names if n not in self._raw]
+        if missing:
+            raise SourceError(
+                f"source {self.label} has no table {', '.join(missing)}; it has {self.names}. "
+                "Add the file (e.g. orders.parquet) or map an export onto it in the config."
+            )
+
+    def _unfiltered(self, name: str) -> ir.Table:
+        self.require(name)
+        return self._mappings[name].apply_before_filter(self._raw[name], name)
+
+    def mapped(self, name: str) -> ir.Table:
+        """The table after the config's mapping, before types are normalised (for validation)."""
+        table = self._unfiltered(name)
+        predicates = self._mappings[name].filter_predicates(table)
+        for predicate in predicates.values():
+            table = table.filter(predicate)
+        return self._mappings[name].apply_after_filter(table)
+
+    def table(self, name: str) -> ir.Table:
+        """The contract table ``name`` with contract types: timestamps as naive UTC, numbers as
+        float64, dates as dates. Values that cannot be cast become null (validation counts them)."""
+        return typed(self.mapped(name), TABLES.get(name))
+
+    def __getitem__(self, name: str) -> ir.Table:
+        return self.table(name)
+
+    def columns(self, name: str) -> list[str]:
+        return list(self.mapped(name).columns)
+
+    # -- exclusions ---------------------------------------------------------------------------
+    def exclusions(self) -> pd.DataFrame:
+        """Rows the config's filters removed, per table and rule (each rule counts rows that
+        passed the rules before it), so nothing is dropped silently."""
+        rows = []
+        for name in self.names:
+            mapping = self._mappings[name]
+            if not mapping.filter:
+                continue
+            table = self._unfiltered(name)
+            predicates = mapping.filter_predicates(table)
+            passed = ibis.literal(True)
+            counts = {}
+            for i, predicate in enumerate(predicates.values()):
+                counts[f"r{i}"] = (passed & ~predicate).sum()
+                passed = passed & predicate
+            result = table.aggregate(**counts).execute().iloc[0]
+            for i, rule in enumerate(predicates):
+                rows.append({"table": name, "rule": rule, "rows": int(result[f"r{i}"] or 0)})
+        return pd.DataFrame(rows, columns=["table", "rule", "rows"])
+
+    # -- time ---------------------------------------------------------------------------------
+    def local(self, ts: ir.TimestampValue) -> ir.TimestampValue:
+        """Wall-clock time in the configured zone of a naive-UTC timestamp column."""
+        offset = fixed_utc_offset(self.timezone)
+        if offset is not None:
+            return ts + ibis.interval(seconds=int(offset.total_seconds()))
+        backend = getattr(self.con, "name", "")
+        if backend == "duckdb":
+            return _duckdb_local_time(self.timezone, ts.cast(dt.Timestamp(timezone="UTC")))
+        if backend == "pyspark":
+            return _spark_local_time(ts, self.timezone)
+        raise SourceError(
+            f"time zone {self.timezone} changes its UTC offset and the {backend} backend has no "
+            "conversion here; use a fixed-offset zone or the duckdb/pyspark backends"
+        )
+
+    def local_date(self, ts: ir.TimestampValue) -> ir.DateValue:
+        return self.local(ts).date()
+
+    def utc_from_local(self, local: datetime | str) -> datetime:
+        """The naive-UTC instant of a wall-clock time in the configured zone (for filters)."""
+        stamp = pd.Timestamp(local)
+        if stamp.tzinfo is None:
+            stamp = stamp.tz_localize(self.timezone)
+        return stamp.tz_convert("UTC").tz_localize(None).to_pydatetime()
+
+    def now_local(self) -> pd.Timestamp:
+        return pd.Timestamp.now(tz=self.timezone).tz_localize(None)
+
+    # -- description --------------------------------------------------------------------------
+    @cached_property
+    def fingerprint(self) -> dict[str, Any]:
+        """Per table: rows and the date range of its time column (local dates); and a digest."""
+        tables: dict[str, Any] = {}
+        for name in self.names:
+            table = self.table(name)
+            spec = TABLES.get(name)
+            aggs: dict[str, Any] = {"rows": table.count()}
+            time_col = spec.time_column if spec else None
+            if time_col and time_col in table.columns:
+                col = table[time_col]
+                local = col if col.type().is_date() else self.local_date(col)
+                aggs |= {"first": local.min(), "last": local.max()}
+            result = table.aggregate(**aggs).execute().iloc[0]
+            tables[name] = {
+                "rows": int(result["rows"]),
+                "first": _iso(result.get("first")),
+                "last": _iso(result.get("last")),
+            }
+        digest = hashlib.sha256(repr(sorted(tables.items())).encode()).hexdigest()[:16]
+        return {"source": self.label, "timezone": self.timezone, "tables": tables, "digest": digest}
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return pd.Timestamp(value).date().isoformat()
+
+
+def typed(table: ir.Table, spec: TableSpec | None) -> ir.Table:
+    """``table`` with each contract column cast to its contract type (invalid values -> null)."""
+    if spec is None:
+        return table
+    casts = {}
+    for column in spec.columns:
+        if column.name not in table.columns:
+            continue
+        value = table[column.name]
+        target = contract_type(column.kind, value.type())
+        if target is not None and value.type() != target:
+            casts[column.name] = to_type(value, target)
+    return table.mutate(**casts) if casts else table
+
+
+def contract_type(kind: str, current: dt.DataType) -> dt.DataType | None:
+    """The Ibis type a contract column of ``kind`` is normalised to (None: keep as it is)."""
+    if kind == "timestamp":
+        return dt.Timestamp()
+    if kind == "date":
+        return dt.date
+    if kind == "number":
+        return current if current.is_floating() else dt.float64
+    if kind == "string":
+        return dt.string
+    return None
+
+
+def to_type(value: ir.Value, target: dt.DataType) -> ir.Value:
+    current = value.type()
+    if target.is_timestamp() and current.is_timestamp():
+        # with the session in UTC, dropping the zone keeps the UTC wall clock
+        return value.cast(target)
+    if target.is_timestamp() and current.is_unknown():
+        # DuckDB's TIMESTAMPTZ_NS (pandas' default in Parquet) is unknown to Ibis: via TIMESTAMPTZ
+        return value.cast(dt.Timestamp(timezone="UTC")).cast(target)
+    if target.is_date() and current.is_timestamp():
+        return value.date()
+    if target.is_string() or (current.is_numeric() and target.is_numeric()):
+        return value.cast(target)
+    return value.try_cast(target)
+
+
+def connect_duckdb(config: Config, database: str = ":memory:", read_only: bool = False) -> Any:
+    engine = config.section("engine")
+    con = ibis.duckdb.connect(database, read_only=read_only)
+    con.raw_sql("SET TimeZone = 'UTC'")
+    if engine.get("threads"):
+        con.raw_sql(f"SET threads = {int(engine['threads'])}")
+    if engine.get("memory_limit"):
+        con.raw_sql(f"SET memory_limit = '{engine['memory_limit']}'")
+    return con
+
+
+def _folder_files(folder: Path, mappings: Mapping[str, Any]) -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        for suffix in FILE_SUFFIXES:
+            if path.name.endswith(suffix) and path.is_file():
+                files.setdefault(path.name[: -len(suffix)], path)
+    for name, spec in mappings.items():
+        if spec and spec.get("file"):
+            file = Path(spec["file"]).expanduser()
+            file = file if file.is_absolute() else folder / file
+            if not file.is_file():
+                raise SourceError(f"table {name}: file {file} does not exist")
+            files[name] = file
+    return files
+
+
+def _read_file(con: Any, name: str, path: Path, options: Mapping[str, Any]) -> ir.Table:
+    suffixes = "".join(path.suffixes[-2:])
+    if path.suffix == ".parquet":
+        return con.read_parquet(str(path), table_name=f"src_{name}", **options)
+    if ".csv" in suffixes or ".tsv" in suffixes:
+        # sniff types from every row: a bad value late in the file must not abort the read
+        # (it becomes text, and validation names it) -- override with read: {sample_size: N}
+        return con.read_csv(
+            str(path), table_name=f"src_{name}", **({"sample_size": -1} | dict(options))
+        )
+    return con.read_json(str(path), table_name=f"src_{name}", **options)
+
+
+def open_source(config: Config, source: str | None = None) -> Source:
+    """Open ``source`` (default: the config's) with the config's table mappings."""
+    location = source or config.source
+    mappings = config.tables
+    if "://" in location:
+        con = ibis.connect(location)
+        if getattr(con, "name", "") == "duckdb":
+            con.raw_sql("SET TimeZone = 'UTC'")
+        return Source(con, _db_tables(con, mappings), config, location)
+    path = Path(location)
+    if path.is_dir():
+        con = connect_duckdb(config)
+        files = _folder_files(path, mappings)
+        tables = {
+            name: _read_file(con, name, file, (mappings.get(name) or {}).get("read") or {})
+            for name, file in files.items()
+            if name in TABLES or name in mappings
+        }
+        if not tables:
+            raise SourceError(
+                f"folder {path} holds no table files; expected some of "
+                f"{', '.join(f'{t}.parquet' for t in TABLES)} (or .csv / .csv.gz). "
+                "Generate the sample with `opsbook sample --out data/sample`."
+            )
+        return Source(con, tables, config, str(path))
+    if path.is_file() and path.suffix in {".duckdb", ".db", ".ddb"}:
+        con = connect_duckdb(config, str(path), read_only=True)
+        return Source(con, _db_tables(con, mappings), config, str(path))
+    raise SourceError(
+        f"source {location!r} is neither a folder, a DuckDB file nor an Ibis URL"
+        + (
+            " (the folder does not exist: run `opsbook sample --out data/sample` to make the sample)"
+            if not path.exists()
+            else ""
+        )
+    )
+
+
+def _db_tables(con: Any, mappings: Mapping[str, Any]) -> dict[str, ir.Table]:
+    available = set(con.list_tables())
+    tables = {}
+    for name in set(TABLES) | set(mappings):
+        source_name = (mappings.get(name) or {}).get("table") or name
+        if source_name in available:
+            tables[name] = con.table(source_name)
+    return tables

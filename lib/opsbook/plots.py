@@ -1,0 +1,47 @@
+"""One chart theme for every report: seaborn on matplotlib, static PNG, Chinese glyphs included.
+
+Charts are :class:`matplotlib.figure.Figure` objects made without pyplot, so a notebook shows a
+figure exactly once (as the cell's value) and batch runs leak no open figures. Chinese labels
+render with Noto Sans SC, shipped by a Python package, so a fresh machine needs no system font.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import matplotlib
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+
+PALETTE = ["#2f6fb0", "#e07b39", "#3c9d5d", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
+STATUS_COLOURS = {"green": "#3c9d5d", "amber": "#e0a030", "red": "#c44e52", "n/a": "#9e9e9e"}
+
+
+@cache
+def use_theme() -> None:
+    """Apply the workbook's chart theme once per process."""
+    import pylopdf_fonts_zh_cn
+    import seaborn as sns
+
+    font_manager.fontManager.addfont(str(pylopdf_fonts_zh_cn.sans_path()))
+    sns.set_theme(style="whitegrid", palette=PALETTE)
+    matplotlib.rcParams.update(
+        {
+            "font.family": "sans-serif",
+            # DejaVu for Latin text, Noto Sans SC for what DejaVu lacks (per-glyph fallback)
+            "font.sans-serif": ["DejaVu Sans", "Noto Sans SC"],
+            "axes.unicode_minus": False,
+            "figure.dpi": 110,
+            "savefig.dpi": 110,
+            "axes.titlesize": 12,
+            "axes.titleweight": "bold",
+        }
+    )
+
+
+def figure(width: float = 8.0, height: float = 4.0, ncols: int = 1, nrows: int = 1, **kw):
+    """A new themed figure and its axes, not registered with pyplot."""
+    use_theme()
+    fig = Figure(figsize=(width, height), layout="constrained")
+    axes = fig.subplots(nrows=nrows, ncols=ncols, squeeze=True, **kw)
+    return fig, axes

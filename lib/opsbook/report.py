@@ -1,0 +1,284 @@
+"""What a report notebook calls: open the data, check it, show tables and text, record metrics.
+
+A report notebook is: parameters -> ``report = start(...)`` -> calls into the topic module ->
+``report.show(...)`` -> ``report.record(metrics, headline)``. Everything shown goes through here,
+so every string from data is escaped and every small group is suppressed in one place.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from IPython.display import HTML, display
+
+from opsbook.config import Config, load_config
+from opsbook.data import Source, open_source
+from opsbook.i18n import t
+from opsbook.validation import Validation, validate
+
+METRICS_MIME = "application/vnd.opsbook.metrics+json"
+BATCH_ENV = "OPSBOOK_BATCH"  # set by the runner: no widgets in batch runs
+
+
+def is_batch() -> bool:
+    """True inside ``opsbook run`` (papermill), False in JupyterLab."""
+    return os.environ.get(BATCH_ENV) == "1"
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON: numpy scalars as numbers, NaN/inf as null, dates as ISO text."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | np.ndarray | pd.Series):
+        return [jsonable(v) for v in (list(value) if not isinstance(value, set) else sorted(value))]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if not math.isfinite(float(value)) else float(value)
+    if isinstance(value, pd.Timestamp | datetime | date):
+        return None if pd.isna(value) else value.isoformat()
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"metrics value of type {type(value).__name__} is not JSON: {value!r}")
+
+
+# -- formatting ---------------------------------------------------------------------------------
+def fmt(value: Any, kind: str = "auto") -> str:
+    """A number as a reader sees it: ``pct`` 12.3%, ``int`` 12,345, ``money`` 1,234.50,
+    ``float`` 3 significant decimals, ``pp`` +1.2 pp; missing values as a dash."""
+    if value is None or (isinstance(value, float | np.floating) and not math.isfinite(value)):
+        return "—"
+    if isinstance(value, pd.Timestamp | datetime | date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, bool | np.bool_):
+        return "✓" if value else "✗"
+    if kind == "auto":
+        kind = (
+            "int"
+            if isinstance(value, int | np.integer)
+            else "float"
+            if isinstance(value, float | np.floating)
+            else "text"
+        )
+    if kind == "pct":
+        return f"{value:.1%}"
+    if kind == "pct2":
+        return f"{value:.2%}"
+    if kind == "pp":
+        return f"{value * 100:+.1f} pp"
+    if kind == "int":
+        return f"{round(value):,}"
+    if kind == "money":
+        return f"{value:,.2f}"
+    if kind == "float":
+        return f"{value:,.3f}" if abs(value) < 1000 else f"{value:,.0f}"
+    if kind == "signed_pct":
+        return f"{value:+.1%}"
+    return str(value)
+
+
+def render_table(
+    frame: pd.DataFrame,
+    *,
+    formats: Mapping[str, str] | None = None,
+    min_cell: int | None = None,
+    count_columns: Iterable[str] = (),
+    index: bool = False,
+    caption: str | None = None,
+    classes: Mapping[str, Sequence[str | None]] | None = None,
+) -> str:
+    """HTML for ``frame``, every cell escaped.
+
+    Privacy: in a row where a count in ``count_columns`` is between 1 and ``min_cell`` - 1, the
+    counts show as ``<min_cell`` and every other number of the row (shares, means, sums computed
+    from those few people) as a dash. ``classes`` gives a CSS class per row for a column (status
+    colours)."""
+    formats = dict(formats or {})
+    shown = frame.reset_index() if index else frame.copy()
+    counts = [c for c in count_columns if c in shown.columns]
+    small = pd.Series(False, index=shown.index)
+    if min_cell is not None:
+        for column in counts:
+            n = pd.to_numeric(shown[column], errors="coerce").fillna(0)
+            small |= (n > 0) & (n < min_cell)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    body = []
+    for i, (row_id, row) in enumerate(shown.iterrows()):
+        cells = []
+        for column in shown.columns:
+            value = row[column]
+            text = fmt(value, formats.get(column, "auto"))
+            if small[row_id] and column in counts:
+                text = f"<{min_cell}"
+            elif (
+                small[row_id]
+                and isinstance(value, int | float | np.number)
+                and not isinstance(value, bool)
+            ):
+                text = "—"
+            css = (classes or {}).get(column)
+            attr = f' class="{html.escape(css[i])}"' if css is not None and css[i] else ""
+            cells.append(f"<td{attr}>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return (
+        f'<table class="ob-table">{cap}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+@dataclass
+class Report:
+    """One report run: its config, source, checks and language."""
+
+    name: str
+    config: Config
+    source: Source
+    validation: Validation
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def lang(self) -> str:
+        return self.config.lang
+
+    @property
+    def min_cell(self) -> int:
+        return self.config.min_cell
+
+    def t(self, key: str, **fields: Any) -> str:
+        return t(key, self.lang, **fields)
+
+    # -- display ------------------------------------------------------------------------------
+    def heading(self, key: str, level: int = 2, **fields: Any) -> None:
+        display(HTML(f"<h{level}>{html.escape(self.t(key, **fields))}</h{level}>"))
+
+    def say(self, key: str, **fields: Any) -> None:
+        """A narrative sentence; ``fields`` (often from data) are escaped."""
+        safe = {k: html.escape(str(v)) for k, v in fields.items()}
+        display(HTML(f'<p class="ob-text">{self.t(key, **safe)}</p>'))
+
+    def note(self, text: str) -> None:
+        display(HTML(f'<p class="ob-note">{html.escape(text)}</p>'))
+
+    def show(self, frame: pd.DataFrame, **kwargs: Any) -> None:
+        kwargs.setdefault("min_cell", None)
+        display(HTML(render_table(frame, **kwargs)))
+
+    def header(self) -> None:
+        """Title, source, timezone and the time of the run, then the data checks panel."""
+        fp = self.source.fingerprint
+        rows = [
+            {self.t("core.field"): self.t("core.source"), self.t("core.value"): self.source.label},
+            {
+                self.t("core.field"): self.t("core.timezone"),
+                self.t("core.value"): self.source.timezone,
+            },
+            {
+                self.t("core.field"): self.t("core.generated"),
+                self.t("core.value"): datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            },
+        ]
+        for table, info in fp["tables"].items():
+            rows.append(
+                {
+                    self.t("core.field"): table,
+                    self.t("core.value"): self.t(
+                        "core.table_summary",
+                        rows=f"{info['rows']:,}",
+                        first=info["first"] or "—",
+                        last=info["last"] or "—",
+                    ),
+                }
+            )
+        display(HTML(f"<h1>{html.escape(self.t(f'{self.name}.title'))}</h1>"))
+        self.show(pd.DataFrame(rows))
+        self.checks_panel()
+
+    def checks_panel(self) -> None:
+        """The contract's findings and the config's exclusions: nothing is dropped silently."""
+        findings = self.validation.findings
+        if findings:
+            self.say("core.checks_failed", n=len(findings))
+            display(
+                HTML(
+                    "<ul class='ob-findings'>"
+                    + "".join(f"<li>{html.escape(f.message(self.lang))}</li>" for f in findings)
+                    + "</ul>"
+                )
+            )
+        else:
+            self.say("core.checks_passed")
+        excluded = self.source.exclusions()
+        if not excluded.empty:
+            self.say("core.mapping_exclusions")
+            self.show(
+                excluded.rename(
+                    columns={
+                        "table": self.t("core.table"),
+                        "rule": self.t("core.rule"),
+                        "rows": self.t("core.rows"),
+                    }
+                )
+            )
+
+    def record(
+        self, metrics: Mapping[str, Any], headline: Sequence[Mapping[str, Any]] = ()
+    ) -> None:
+        """Hand the report's headline numbers to the runner (it writes ``<name>.metrics.json``).
+
+        ``headline``: 3-5 entries ``{"label": key, "value": ..., "format": "pct|int|..."}`` shown
+        on the run's index page; labels are i18n keys."""
+        payload = dict(jsonable(metrics))
+        payload["headline"] = [
+            {
+                "label": self.t(h["label"]),
+                "value": jsonable(h.get("value")),
+                "format": h.get("format", "auto"),
+                "status": h.get("status"),
+            }
+            for h in headline
+        ]
+        display({METRICS_MIME: payload, "text/plain": ""}, raw=True)
+
+
+def start(
+    name: str,
+    *,
+    config: str | None = None,
+    data: str | None = None,
+    lang: str | None = None,
+    tables: Sequence[str] = (),
+    params: Mapping[str, Any] | None = None,
+) -> Report:
+    """Open the source, run the contract checks on ``tables`` (structural failures raise with a
+    message naming table, column and rule) and show the report's header."""
+    from opsbook.plots import use_theme
+
+    cfg = load_config(config, data=data, lang=lang)
+    source = open_source(cfg)
+    source.require(*tables)
+    checks = validate(source, tables or None)
+    checks.raise_for_errors(cfg.lang)
+    use_theme()
+    report = Report(
+        name=name, config=cfg, source=source, validation=checks, params=dict(params or {})
+    )
+    report.header()
+    return report
+
+
+def dumps(metrics: Mapping[str, Any]) -> str:
+    return json.dumps(jsonable(metrics), ensure_ascii=False, indent=2, sort_keys=False)

@@ -1,0 +1,302 @@
+"""Run report notebooks with papermill into a new run folder.
+
+``reports/<run-id>/`` gets, per report, ``<name>.ipynb`` (the executed notebook: the immutable
+record), ``<name>.html`` (the reader's page) and ``<name>.metrics.json`` (headline numbers), plus
+``manifest.json`` and ``index.html`` for the run. The folder is built under a hidden name and
+renamed when complete, so a run folder never appears half-written, and ``reports/latest`` then
+points at it. Reports run in parallel, bounded by the cores; a failing notebook does not stop the
+others. Earlier runs are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+import yaml
+
+from opsbook import __version__
+from opsbook.config import Config, load_config
+from opsbook.data import open_source
+from opsbook.i18n import catalogue, t
+from opsbook.render import index_html, notebook_html
+from opsbook.report import BATCH_ENV, METRICS_MIME, dumps
+
+NOTEBOOK_NAME = re.compile(r"^(\d+)_(\w+)\.ipynb$")
+# parameters every report takes, injected by the runner
+COMMON_PARAMETERS = ("config", "data", "lang")
+
+
+class RunError(ValueError):
+    """A run refused before anything ran (unknown report or parameter)."""
+
+
+@dataclass(frozen=True)
+class ReportNotebook:
+    name: str
+    path: Path
+    parameters: dict[str, Any]  # name -> default from the notebook's parameters cell
+
+
+def discover(notebooks: Path) -> dict[str, ReportNotebook]:
+    """The report notebooks ``NN_name.ipynb`` in ``notebooks``, in their numbered order."""
+    found = {}
+    for path in sorted(notebooks.glob("*.ipynb")):
+        match = NOTEBOOK_NAME.match(path.name)
+        if not match:
+            continue
+        inspected = papermill.inspect_notebook(str(path))
+        params = {k: v.get("default") for k, v in inspected.items()}
+        found[match.group(2)] = ReportNotebook(match.group(2), path, params)
+    return found
+
+
+def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs; values are read as YAML (numbers, booleans, lists stay typed)."""
+    parsed = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise RunError(f"parameter {item!r} is not NAME=VALUE")
+        parsed[name.strip()] = yaml.safe_load(value) if value.strip() else ""
+    return parsed
+
+
+def resolve_parameters(
+    report: ReportNotebook, config: Config, given: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Config defaults for the report, then ``given``; unknown names are refused."""
+    merged = config.report_defaults(report.name) | dict(given)
+    valid = sorted(set(report.parameters) - set(COMMON_PARAMETERS))
+    unknown = sorted(set(merged) - set(valid))
+    if unknown:
+        raise RunError(
+            f"report {report.name}: unknown parameter(s) {', '.join(unknown)}; "
+            f"valid: {', '.join(valid) or '(none)'}"
+        )
+    return merged
+
+
+@dataclass
+class ReportOutcome:
+    name: str
+    title: str
+    parameters: dict[str, Any]
+    status: str = "ok"
+    duration_seconds: float = 0.0
+    error: str | None = None
+    html: str | None = None
+    ipynb: str | None = None
+    metrics: str | None = None
+    metrics_data: dict[str, Any] | None = field(default=None, repr=False)
+
+    def manifest_entry(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "parameters": self.parameters,
+            "status": self.status,
+            "duration_seconds": round(self.duration_seconds, 3),
+            "error": self.error,
+            "html": self.html,
+            "ipynb": self.ipynb,
+            "metrics": self.metrics,
+        }
+
+
+def report_title(name: str, lang: str) -> str:
+    key = f"{name}.title"
+    return t(key, lang) if key in catalogue() else name
+
+
+def _metrics_of(nb: nbformat.NotebookNode) -> dict[str, Any] | None:
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if METRICS_MIME in output.get("data", {}):
+                return dict(output["data"][METRICS_MIME])
+    return None
+
+
+def _error_of(exc: BaseException) -> str:
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = getattr(exc, "evalue", str(exc))
+    return f"{ename}: {evalue}".strip()
+
+
+def execute_report(
+    report: ReportNotebook,
+    parameters: dict[str, Any],
+    injected: dict[str, Any],
+    folder: Path,
+    *,
+    lang: str,
+    timeout: int,
+) -> ReportOutcome:
+    """Execute one notebook into ``folder``; a failure is recorded, never raised."""
+    outcome = ReportOutcome(report.name, report_title(report.name, lang), parameters)
+    ipynb = folder / f"{report.name}.ipynb"
+    started = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(report.path),
+            str(ipynb),
+            parameters=injected | parameters,
+            kernel_name="python3",
+            cwd=str(report.path.parent),
+            execution_timeout=timeout,
+            progress_bar=False,
+            log_output=False,
+            report_mode=False,
+        )
+    except Exception as exc:  # the notebook's own error: keep going, show it on the card
+        outcome.status = "failed"
+        outcome.error = _error_of(exc)
+    outcome.duration_seconds = time.perf_counter() - started
+    if ipynb.exists():
+        outcome.ipynb = ipynb.name
+        nb = nbformat.read(ipynb, as_version=4)
+        outcome.metrics_data = _metrics_of(nb)
+        if outcome.metrics_data is not None:
+            path = folder / f"{report.name}.metrics.json"
+            path.write_text(dumps(outcome.metrics_data), encoding="utf-8")
+            outcome.metrics = path.name
+        elif outcome.status == "ok":
+            outcome.status = "failed"
+            outcome.error = "the notebook recorded no metrics (report.record was not called)"
+        page = folder / f"{report.name}.html"
+        page.write_text(notebook_html(nb, title=outcome.title, lang=lang), encoding="utf-8")
+        outcome.html = page.name
+    return outcome
+
+
+def _git_version(folder: Path) -> str | None:
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(folder), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() or None
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
+
+
+def _point_latest(out: Path, run_id: str) -> None:
+    link = out / "latest"
+    temp = out / f".latest-{run_id}"
+    temp.symlink_to(run_id, target_is_directory=True)
+    os.replace(temp, link)  # atomic: readers see the old or the new run, never none
+
+
+@dataclass(frozen=True)
+class RunResult:
+    folder: Path
+    manifest: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return self.manifest["status"] == "ok"
+
+
+def run_reports(
+    names: Sequence[str] = (),
+    *,
+    config: str | Path | None = None,
+    data: str | None = None,
+    out: str | Path | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    lang: str | None = None,
+    workers: int | None = None,
+) -> RunResult:
+    """Run ``names`` (default: every report) and return the completed run folder.
+
+    ``parameters`` apply to every selected report that declares them; a name no selected report
+    declares is refused before anything runs, with the valid names."""
+    cfg = load_config(config, data=data, lang=lang)
+    settings = cfg.section("run")
+    available = discover(cfg.path_of(settings["notebooks"]))
+    unknown = [n for n in names if n not in available]
+    if unknown or not available:
+        raise RunError(
+            f"unknown report(s) {', '.join(unknown) or '(none found)'}; "
+            f"valid: {', '.join(available) or '(no notebooks in ' + settings['notebooks'] + ')'}"
+        )
+    selected = [available[n] for n in (names or available)]
+    given = dict(parameters or {})
+    declared = {p for r in selected for p in r.parameters} - set(COMMON_PARAMETERS)
+    stray = sorted(set(given) - declared)
+    if stray:
+        raise RunError(
+            f"unknown parameter(s) {', '.join(stray)} for {', '.join(r.name for r in selected)}; "
+            f"valid: {', '.join(sorted(declared))}"
+        )
+    plans = {
+        r.name: resolve_parameters(r, cfg, {k: v for k, v in given.items() if k in r.parameters})
+        for r in selected
+    }
+    injected = {
+        "config": str(cfg.path) if cfg.path else None,
+        "data": cfg.source,
+        "lang": cfg.lang,
+    }
+    out_dir = cfg.path_of(str(out or settings["out"]))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run_id = new_run_id()
+    partial = out_dir / f".{run_id}.partial"
+    partial.mkdir()
+    started = datetime.now(UTC)
+    fingerprint = open_source(cfg).fingerprint
+    os.environ[BATCH_ENV] = "1"
+    timeout = int(settings["cell_timeout_seconds"])
+    pool = workers or settings.get("workers") or os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=max(1, min(pool, len(selected)))) as executor:
+        futures = {
+            r.name: executor.submit(
+                execute_report, r, plans[r.name], injected, partial, lang=cfg.lang, timeout=timeout
+            )
+            for r in selected
+        }
+        outcomes = {name: future.result() for name, future in futures.items()}
+    failed = [o.name for o in outcomes.values() if o.status != "ok"]
+    manifest = {
+        "run_id": run_id,
+        "status": "failed" if failed else "ok",
+        "started_utc": started.isoformat(timespec="seconds"),
+        "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "lang": cfg.lang,
+        "config": str(cfg.path) if cfg.path else None,
+        "data": fingerprint,
+        "versions": {
+            "opsbook": __version__,
+            "python": sys.version.split()[0],
+            "git": _git_version(cfg.base_dir),
+        },
+        "reports": {name: o.manifest_entry() for name, o in outcomes.items()},
+    }
+    (partial / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    metrics = {name: o.metrics_data for name, o in outcomes.items() if o.metrics_data}
+    (partial / "index.html").write_text(index_html(manifest, metrics, cfg.lang), encoding="utf-8")
+    folder = out_dir / run_id
+    partial.rename(folder)
+    _point_latest(out_dir, run_id)
+    return RunResult(folder, manifest)

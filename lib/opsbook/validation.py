@@ -1,0 +1,218 @@
+"""Check a source against the data contract.
+
+Rules (each failure names the table, column, rule, row count and an example value):
+
+- ``column_missing``: a required column is absent (structural: the reports cannot run);
+- ``key_not_null`` / ``required_not_null``: keys and other required values are present;
+- ``type_castable``: values cast to the contract type (numbers, dates);
+- ``timestamp_parseable``: timestamps parse;
+- ``timestamp_not_future``: no timestamp later than now + tolerance;
+- ``amount_nonnegative``: amounts and costs are finite and >= 0;
+- ``value_allowed``: categorical values are known (order status, member group);
+- ``key_unique``: unique keys are unique (every copy after the first fails);
+- ``user_known``: orders/events/assignments/members reference a user of ``users``;
+- ``one_variant_per_user``: an experiment's user is in one variant only (all their rows fail).
+
+Each table is checked in one pass in the engine: a boolean per rule and row, then one
+aggregate, so a table's accuracy (share of rows passing every rule) comes with the counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from opsbook.contract import TABLES, TableSpec
+from opsbook.data import Source, contract_type, to_type
+from opsbook.i18n import t
+
+Severity = Literal["error", "fail"]
+
+
+class ContractError(ValueError):
+    """The source breaks the contract so that a report cannot run (e.g. a missing column)."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    table: str
+    column: str | None
+    rule: str
+    rows: int
+    total: int
+    example: str | None
+    severity: Severity = "fail"
+
+    def message(self, lang: str = "en") -> str:
+        return t(
+            "validation.message",
+            lang,
+            table=self.table,
+            column=self.column or "*",
+            rule=self.rule,
+            rule_text=t(f"validation.rule.{self.rule}", lang),
+            rows=f"{self.rows:,}",
+            total=f"{self.total:,}",
+            example=self.example if self.example is not None else "—",
+        )
+
+
+@dataclass(frozen=True)
+class TableCheck:
+    table: str
+    rows: int
+    passing: int
+    findings: tuple[Finding, ...]
+    null_rates: dict[str, float]
+    duplicate_keys: int
+
+    @property
+    def accuracy(self) -> float | None:
+        """Share of rows passing every rule (None for an empty table)."""
+        return self.passing / self.rows if self.rows else None
+
+
+@dataclass(frozen=True)
+class Validation:
+    tables: dict[str, TableCheck]
+    structural: tuple[Finding, ...]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [*self.structural, *(f for c in self.tables.values() for f in c.findings)]
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def messages(self, lang: str = "en") -> list[str]:
+        return [f.message(lang) for f in self.findings]
+
+    def to_frame(self, lang: str = "en") -> pd.DataFrame:
+        columns = ["table", "column", "rule", "rows", "total", "example", "severity"]
+        return pd.DataFrame(
+            [{c: getattr(f, c) for c in columns} for f in self.findings], columns=columns
+        )
+
+    def raise_for_errors(self, lang: str = "en") -> None:
+        """Raise :class:`ContractError` if a structural rule failed (reports cannot run)."""
+        if self.structural:
+            raise ContractError("\n".join(f.message(lang) for f in self.structural))
+
+
+def validate(
+    source: Source,
+    tables: Iterable[str] | None = None,
+    *,
+    now: datetime | None = None,
+    future_tolerance: timedelta | None = None,
+) -> Validation:
+    """Check ``tables`` (default: every contract table the source has) against the contract."""
+    names = [n for n in (tables or source.names) if n in TABLES]
+    source.require(*names)
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    if future_tolerance is None:
+        hours = source.config.section("checks").get("future_tolerance_hours", 24)
+        future_tolerance = timedelta(hours=float(hours))
+    limit = now + future_tolerance
+    users = None
+    if source.has("users") and "user_id" in source.columns("users"):
+        users = source.table("users").user_id
+    checks: dict[str, TableCheck] = {}
+    structural: list[Finding] = []
+    for name in names:
+        check, missing = _check_table(source, TABLES[name], limit, users)
+        checks[name] = check
+        structural.extend(missing)
+    return Validation(tables=checks, structural=tuple(structural))
+
+
+def _check_table(
+    source: Source, spec: TableSpec, limit: datetime, users: ir.Column | None
+) -> tuple[TableCheck, list[Finding]]:
+    raw = source.mapped(spec.name)
+    present = set(raw.columns)
+    missing = [
+        Finding(spec.name, c, "column_missing", 0, 0, None, "error")
+        for c in spec.required
+        if c not in present
+    ]
+    rules: dict[tuple[str | None, str], ir.BooleanValue] = {}
+    typed_cols: dict[str, ir.Value] = {}
+    for column in spec.columns:
+        if column.name not in present:
+            continue
+        value = raw[column.name]
+        target = contract_type(column.kind, value.type())
+        cast = to_type(value, target) if target is not None and value.type() != target else value
+        typed_cols[column.name] = cast
+        if column.required:
+            rule = "key_not_null" if column.kind == "key" else "required_not_null"
+            rules[(column.name, rule)] = value.notnull()
+        if column.kind in ("timestamp", "number", "date") and cast is not value:
+            rule = "timestamp_parseable" if column.kind == "timestamp" else "type_castable"
+            rules[(column.name, rule)] = value.isnull() | cast.notnull()
+        if column.kind == "timestamp" and spec.time_column == column.name:
+            rules[(column.name, "timestamp_not_future")] = cast.isnull() | (cast <= limit)
+        if column.kind == "date" and spec.time_column == column.name:
+            rules[(column.name, "timestamp_not_future")] = cast.isnull() | (cast <= limit.date())
+        if column.nonnegative:
+            finite = ~cast.isnan() & ~cast.isinf() if cast.type().is_floating() else True
+            rules[(column.name, "amount_nonnegative")] = cast.isnull() | ((cast >= 0) & finite)
+        if column.allowed:
+            rules[(column.name, "value_allowed")] = value.isnull() | value.isin(column.allowed)
+    table = raw
+    if spec.unique and all(c in present for c in spec.unique):
+        key = ", ".join(spec.unique)
+        table = table.mutate(_copy=ibis.row_number().over(group_by=list(spec.unique)))
+        rules[(key, "key_unique")] = table._copy == 0
+    if spec.references_user and users is not None and "user_id" in present:
+        rules[("user_id", "user_known")] = raw.user_id.isnull() | raw.user_id.isin(users)
+    variant_keys = [c for c in spec.one_variant_per if c in present]
+    if "user_id" in variant_keys and "variant" in present:
+        window = ibis.window(group_by=variant_keys)
+        rules[("variant", "one_variant_per_user")] = raw.variant.min().over(
+            window
+        ) == raw.variant.max().over(window)
+
+    flags = {f"ok{i}": pred.fill_null(False) for i, pred in enumerate(rules.values())}
+    table = table.mutate(**flags)
+    all_ok = ibis.literal(True)
+    for name in flags:
+        all_ok = all_ok & table[name]
+    aggs = {"_rows": table.count(), "_passing": all_ok.sum()}
+    aggs |= {f"bad{i}": (~table[name]).sum() for i, name in enumerate(flags)}
+    aggs |= {f"null_{c}": raw_null(table[c]) for c in raw.columns}
+    result = table.aggregate(**aggs).execute().iloc[0]
+    rows = int(result["_rows"])
+    findings = []
+    for i, (column, rule) in enumerate(rules):
+        bad = int(result[f"bad{i}"] or 0)
+        if bad:
+            show = column if column in typed_cols or column in present else spec.unique[0]
+            example = _example(table, f"ok{i}", show.split(", ")[0])
+            findings.append(Finding(spec.name, column, rule, bad, rows, example))
+    duplicates = next((f.rows for f in findings if f.rule == "key_unique"), 0)
+    null_rates = {c: float(result[f"null_{c}"] or 0) for c in raw.columns} if rows else {}
+    passing = int(result["_passing"] or 0) if rows else 0
+    return TableCheck(spec.name, rows, passing, tuple(findings), null_rates, duplicates), missing
+
+
+def raw_null(value: ir.Value) -> ir.FloatingScalar:
+    return value.isnull().cast("float64").mean()
+
+
+def _example(table: ir.Table, flag: str, column: str) -> str | None:
+    found = table.filter(~table[flag]).select(column).limit(1).execute()
+    if found.empty:
+        return None
+    value = found.iloc[0, 0]
+    return (
+        "null" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    )

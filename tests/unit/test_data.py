@@ -1,0 +1,158 @@
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+import pytest
+
+from opsbook.config import load_config
+from opsbook.data import SourceError, fixed_utc_offset, open_source
+
+USERS = pd.DataFrame(
+    {
+        "user_id": [1, 2, 3],
+        # 15:30 UTC = 23:30 in Shanghai; 16:30 UTC = 00:30 the next day in Shanghai
+        "signup_ts": pd.to_datetime(["2026-01-01 15:30", "2026-01-01 16:30", "2026-07-01 23:30"]).tz_localize("UTC"),
+        "channel": ["organic", "search", "social"],
+    }
+)
+LINES = pd.DataFrame(
+    {
+        "InvoiceNo": ["A1", "A1", "C2", "A3", "A4"],
+        "Qty": [2, 1, -1, 5, 1],
+        "Price": [10.0, 5.0, 10.0, 1.0, 3.0],
+        "Cust": [1.0, 1.0, 1.0, None, 2.0],
+        "When": ["2026-01-02 10:00:00", "2026-01-02 10:00:00", "2026-01-03 09:00:00", "2026-01-04 08:00:00", "2026-01-05 11:00:00"],
+    }
+)
+
+
+def source_of(folder, tables=None, **cfg):
+    config = load_config(data=str(folder), overrides={"data": {"tables": tables or {}}, **cfg})
+    return open_source(config)
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "csv", "csv.gz"])
+def test_folder_files_of_each_format(tmp_path, suffix):
+    path = tmp_path / f"users.{suffix}"
+    if suffix == "parquet":
+        USERS.to_parquet(path)
+    else:
+        USERS.assign(signup_ts=USERS.signup_ts.dt.strftime("%Y-%m-%d %H:%M:%S")).to_csv(path, index=False)
+    source = source_of(tmp_path)
+    assert source.names == ["users"]
+    frame = source.table("users").execute()
+    assert frame.user_id.tolist() == [1, 2, 3]
+    # naive UTC after normalisation, whatever the file held
+    assert frame.signup_ts.iloc[0] == pd.Timestamp("2026-01-01 15:30")
+
+
+def test_nanosecond_zoned_parquet_is_normalised(tmp_path):
+    USERS.assign(signup_ts=USERS.signup_ts.astype("datetime64[ns, UTC]")).to_parquet(tmp_path / "users.parquet")
+    frame = source_of(tmp_path).table("users").execute()
+    assert frame.signup_ts.iloc[1] == pd.Timestamp("2026-01-01 16:30")
+
+
+def test_local_dates_follow_the_configured_zone(tmp_path):
+    USERS.to_parquet(tmp_path / "users.parquet")
+    for zone, expected in [
+        ("Asia/Shanghai", ["2026-01-01", "2026-01-02", "2026-07-02"]),
+        ("UTC", ["2026-01-01", "2026-01-01", "2026-07-01"]),
+        # London: winter UTC+0, summer UTC+1 (DST: the engine's zone rules, not a fixed offset)
+        ("Europe/London", ["2026-01-01", "2026-01-01", "2026-07-02"]),
+    ]:
+        source = source_of(tmp_path, timezone=zone)
+        users = source.table("users")
+        days = users.select(d=source.local_date(users.signup_ts)).execute()["d"]
+        assert [str(pd.Timestamp(d).date()) for d in days] == expected, zone
+
+
+def test_fixed_offset_detection():
+    assert fixed_utc_offset("Asia/Shanghai").total_seconds() == 8 * 3600
+    assert fixed_utc_offset("Europe/London") is None
+
+
+def test_mapping_renames_derives_filters_and_aggregates(tmp_path):
+    LINES.to_csv(tmp_path / "retail.csv.gz", index=False)
+    tables = {
+        "orders": {
+            "file": "retail.csv.gz",
+            "derive": {
+                "line_amount": "Qty * Price",
+                "line_status": "'cancelled' if InvoiceNo.startswith('C') else 'paid'",
+            },
+            "filter": {"no customer id": "Cust.notnull()"},
+            "aggregate": {
+                "by": {"order_id": "InvoiceNo"},
+                "values": {
+                    "user_id": "Cust.max().cast('int64')",
+                    "ts": "When.min()",
+                    "amount": "line_amount.sum().abs()",
+                    "status": "line_status.max()",
+                },
+            },
+        }
+    }
+    source = source_of(tmp_path, tables)
+    orders = source.table("orders").order_by("order_id").execute()
+    assert orders.order_id.tolist() == ["A1", "A4", "C2"]
+    assert orders.amount.tolist() == [25.0, 3.0, 10.0]
+    assert orders.status.tolist() == ["paid", "paid", "cancelled"]
+    assert orders.ts.iloc[0] == pd.Timestamp("2026-01-02 10:00")
+    excluded = source.exclusions()
+    assert excluded.to_dict("records") == [{"table": "orders", "rule": "no customer id", "rows": 1}]
+
+
+def test_exclusions_count_each_rule_after_the_ones_before(tmp_path):
+    LINES.to_parquet(tmp_path / "lines.parquet")
+    tables = {
+        "orders": {
+            "file": "lines.parquet",
+            "rename": {"InvoiceNo": "order_id", "Cust": "user_id", "When": "ts"},
+            "derive": {"amount": "Qty * Price"},
+            "filter": {"positive": "Qty > 0", "known customer": "user_id.notnull()"},
+        }
+    }
+    excluded = source_of(tmp_path, tables).exclusions()
+    # C2 fails "positive"; A3 passes it and then fails "known customer"
+    assert excluded.rows.tolist() == [1, 1]
+
+
+def test_duckdb_file_and_url_sources(tmp_path):
+    db = tmp_path / "shop.duckdb"
+    con = duckdb.connect(str(db))
+    con.register("u", USERS)
+    con.execute("CREATE TABLE customers AS SELECT * FROM u")
+    con.close()
+    config = load_config(data=str(db), overrides={"data": {"tables": {"users": {"table": "customers"}}}})
+    assert open_source(config).table("users").count().execute() == 3
+    config = load_config(data=f"duckdb://{db}", overrides={"data": {"tables": {"users": {"table": "customers"}}}})
+    assert open_source(config).table("users").count().execute() == 3
+
+
+def test_clear_errors_for_bad_sources(tmp_path):
+    with pytest.raises(SourceError, match="opsbook sample"):
+        source_of(tmp_path / "missing")
+    with pytest.raises(SourceError, match="holds no table files"):
+        source_of(tmp_path)
+    USERS.to_parquet(tmp_path / "users.parquet")
+    with pytest.raises(SourceError, match=r"no table orders; it has \['users'\]"):
+        source_of(tmp_path).table("orders")
+    with pytest.raises(SourceError, match="unknown keys"):
+        source_of(tmp_path, {"users": {"renam": {}}})
+    with pytest.raises(SourceError, match="cannot rename"):
+        source_of(tmp_path, {"users": {"rename": {"uid": "user_id"}}}).table("users")
+
+
+def test_fingerprint_has_rows_and_local_date_ranges(tmp_path):
+    USERS.to_parquet(tmp_path / "users.parquet")
+    source = source_of(tmp_path)
+    fp = source.fingerprint
+    assert fp["tables"]["users"] == {"rows": 3, "first": "2026-01-01", "last": "2026-07-02"}
+    assert fp["timezone"] == "Asia/Shanghai"
+    assert len(fp["digest"]) == 16
+
+
+def test_utc_from_local():
+    config = load_config(data="x")
+    source = open_source.__globals__["Source"](None, {}, config, "x")
+    assert source.utc_from_local("2026-01-02") == datetime(2026, 1, 1, 16, 0)

@@ -7,6 +7,8 @@ render with Noto Sans SC, shipped by a Python package, so a fresh machine needs 
 
 from __future__ import annotations
 
+import io
+import logging
 from functools import cache
 
 import matplotlib
@@ -17,19 +19,28 @@ PALETTE = ["#2f6fb0", "#e07b39", "#3c9d5d", "#c44e52", "#8172b3", "#937860", "#d
 STATUS_COLOURS = {"green": "#3c9d5d", "amber": "#e0a030", "red": "#c44e52", "n/a": "#9e9e9e"}
 
 
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    return buffer.getvalue()
+
+
 @cache
 def use_theme() -> None:
-    """Apply the workbook's chart theme once per process."""
+    """Apply the workbook's chart theme once per process, and let IPython show a Figure that is
+    a cell's value as a PNG (figures made without pyplot have no inline display of their own)."""
     import pylopdf_fonts_zh_cn
     import seaborn as sns
 
     font_manager.fontManager.addfont(str(pylopdf_fonts_zh_cn.sans_path()))
+    # Noto Sans SC ships one weight: bold titles use it at 400 without a note on every chart
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     sns.set_theme(style="whitegrid", palette=PALETTE)
     matplotlib.rcParams.update(
         {
-            "font.family": "sans-serif",
-            # DejaVu for Latin text, Noto Sans SC for what DejaVu lacks (per-glyph fallback)
-            "font.sans-serif": ["DejaVu Sans", "Noto Sans SC"],
+            # DejaVu for Latin text, Noto Sans SC for what DejaVu lacks (per-glyph fallback);
+            # named directly: the generic "sans-serif" alias resolves to its first font only
+            "font.family": ["DejaVu Sans", "Noto Sans SC"],
             "axes.unicode_minus": False,
             "figure.dpi": 110,
             "savefig.dpi": 110,
@@ -37,6 +48,11 @@ def use_theme() -> None:
             "axes.titleweight": "bold",
         }
     )
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["image/png"].for_type(Figure, _png)
 
 
 def figure(width: float = 8.0, height: float = 4.0, ncols: int = 1, nrows: int = 1, **kw):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+
 from opsbook.contract import TABLES
 from opsbook.plots import STATUS_COLOURS, figure
 from opsbook.report import Report
@@ -70,7 +71,12 @@ class QualityResult:
             "tables": tables,
             "findings": len(self.findings),
             "anomalies": [
-                {"table": r.table, "date": r.date.date().isoformat(), "flag": r.flag, "value": r.value}
+                {
+                    "table": r.table,
+                    "date": r.date.date().isoformat(),
+                    "flag": r.flag,
+                    "value": r.value,
+                }
                 for r in self.anomalies.itertuples()
             ],
         }
@@ -94,7 +100,9 @@ class QualityResult:
         ]
 
 
-def assess(report: Report, *, accuracy_threshold: float = 0.95, anomaly_threshold: float = 4.0) -> QualityResult:
+def assess(
+    report: Report, *, accuracy_threshold: float = 0.95, anomaly_threshold: float = 4.0
+) -> QualityResult:
     """Profile every contract table of the report's source."""
     if not 0 < accuracy_threshold <= 1:
         raise ValueError(f"accuracy_threshold must be in (0, 1], got {accuracy_threshold}")
@@ -156,14 +164,18 @@ def daily_volume(report: Report, threshold: float) -> pd.DataFrame:
         flagged.index.name = "date"
         frames.append(flagged.reset_index().assign(table=name))
     columns = ["table", "date", "value", "baseline", "z", "flag"]
-    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    return (
+        pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    )
 
 
 # -- presentation ---------------------------------------------------------------------------------
 def show_summary(report: Report, result: QualityResult) -> None:
     tr = report.t
     frame = result.summary.assign(
-        passed=lambda d: d["accuracy"].map(lambda a: tr("core.yes") if a >= result.threshold else tr("core.no"))
+        passed=lambda d: d["accuracy"].map(
+            lambda a: tr("core.yes") if a >= result.threshold else tr("core.no")
+        )
     )
     status = ["ob-green" if a >= result.threshold else "ob-red" for a in frame["accuracy"]]
     columns = {
@@ -202,7 +214,8 @@ def show_findings(report: Report, result: QualityResult) -> None:
     tr = report.t
     shown = result.findings.assign(
         rule_text=[tr(f"validation.rule.{r}") for r in result.findings["rule"]],
-        share=result.findings["rows"] / result.findings["total"].where(result.findings["total"] > 0),
+        share=result.findings["rows"]
+        / result.findings["total"].where(result.findings["total"] > 0),
     )
     columns = {
         "table": tr("core.table"),
@@ -226,11 +239,25 @@ def volume_chart(report: Report, result: QualityResult):
     for ax, name in zip(axes, tables, strict=True):
         part = result.daily[result.daily["table"] == name]
         ax.plot(part["date"], part["value"], lw=1.3, label=report.t("data_quality.chart.rows"))
-        ax.plot(part["date"], part["baseline"], lw=1, ls="--", color="#8c8c8c", label=report.t("data_quality.chart.baseline"))
+        ax.plot(
+            part["date"],
+            part["baseline"],
+            lw=1,
+            ls="--",
+            color="#8c8c8c",
+            label=report.t("data_quality.chart.baseline"),
+        )
         for flag, colour in (("gap", "red"), ("drop", "red"), ("spike", "amber")):
             marked = part[part["flag"] == flag]
             if not marked.empty:
-                ax.scatter(marked["date"], marked["value"], color=STATUS_COLOURS[colour], zorder=3, s=30, label=report.t(f"data_quality.flag.{flag}"))
+                ax.scatter(
+                    marked["date"],
+                    marked["value"],
+                    color=STATUS_COLOURS[colour],
+                    zorder=3,
+                    s=30,
+                    label=report.t(f"data_quality.flag.{flag}"),
+                )
         ax.set_title(report.t("data_quality.chart.title", table=name))
         ax.legend(loc="upper left", fontsize=8)
     return fig
@@ -251,15 +278,28 @@ def show_anomalies(report: Report, result: QualityResult) -> None:
         "z": "z",
         "flag": tr("data_quality.col.flag"),
     }
-    report.show(shown[list(columns)].rename(columns=columns), formats={columns["value"]: "int", columns["baseline"]: "int", "z": "float"})
+    report.show(
+        shown[list(columns)].rename(columns=columns),
+        formats={columns["value"]: "int", columns["baseline"]: "int", "z": "float"},
+    )
 
 
 def conclusion(report: Report, result: QualityResult) -> None:
     failing = result.summary[result.summary["accuracy"] < result.threshold]["table"].tolist()
     if result.passed:
-        report.say("data_quality.verdict.pass", accuracy=f"{result.overall_accuracy:.2%}", threshold=f"{result.threshold:.0%}")
+        report.say(
+            "data_quality.verdict.pass",
+            accuracy=f"{result.overall_accuracy:.2%}",
+            threshold=f"{result.threshold:.0%}",
+        )
     else:
-        report.say("data_quality.verdict.fail", tables=", ".join(failing), threshold=f"{result.threshold:.0%}")
+        report.say(
+            "data_quality.verdict.fail",
+            tables=", ".join(failing),
+            threshold=f"{result.threshold:.0%}",
+        )
     if not result.anomalies.empty:
-        days = ", ".join(f"{r.table} {r.date:%Y-%m-%d}" for r in result.anomalies.head(8).itertuples())
+        days = ", ".join(
+            f"{r.table} {r.date:%Y-%m-%d}" for r in result.anomalies.head(8).itertuples()
+        )
         report.say("data_quality.verdict.anomalies", n=len(result.anomalies), days=days)

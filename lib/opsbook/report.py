@@ -178,7 +178,8 @@ class Report:
         display(HTML(render_table(frame, **kwargs)))
 
     def header(self) -> None:
-        """Title, source, timezone and the time of the run, then the data checks panel."""
+        """Source, time zone, tables and the time of the run, then the data checks panel (the
+        notebook's first markdown cell carries the title)."""
         fp = self.source.fingerprint
         rows = [
             {self.t("core.field"): self.t("core.source"), self.t("core.value"): self.source.label},
@@ -203,7 +204,6 @@ class Report:
                     ),
                 }
             )
-        display(HTML(f"<h1>{html.escape(self.t(f'{self.name}.title'))}</h1>"))
         self.show(pd.DataFrame(rows))
         self.checks_panel()
 

@@ -1,0 +1,128 @@
+"""The runner: parallel execution, failure isolation, refused names, atomic run folders."""
+
+import json
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from opsbook.cli import main
+from opsbook.run import RunError, parse_assignments, run_reports
+
+RECORD = """
+import time
+from IPython.display import display
+started = time.time()
+time.sleep(2)
+display({"application/vnd.opsbook.metrics+json": {"x": x, "started": started, "ended": time.time(),
+         "headline": [{"label": "X", "value": x, "format": "int"}]}, "text/plain": ""}, raw=True)
+print("<b>data</b> & more")
+"""
+
+
+def notebook(path: Path, body: str, params: str = "x = 1") -> None:
+    nb = new_notebook()
+    cell = new_code_cell(f'config = None\ndata = None\nlang = "zh"\n{params}')
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, new_code_cell(body)]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def workbook(tmp_path):
+    (tmp_path / "nbs").mkdir()
+    (tmp_path / "data").mkdir()
+    pd.DataFrame(
+        {"user_id": [1], "signup_ts": pd.to_datetime(["2026-01-01"]).tz_localize("UTC")}
+    ).to_parquet(tmp_path / "data" / "users.parquet")
+    notebook(tmp_path / "nbs" / "01_alpha.ipynb", RECORD)
+    notebook(tmp_path / "nbs" / "02_beta.ipynb", RECORD, "x = 2\ny = 3")
+    notebook(tmp_path / "nbs" / "03_boom.ipynb", "raise ValueError('boom')")
+    (tmp_path / "opsbook.yml").write_text(
+        "data: {source: data}\nrun: {notebooks: nbs, out: reports}\nlang: en\n"
+    )
+    return tmp_path
+
+
+def test_parallel_runs_isolate_failures(workbook):
+    result = run_reports(config=workbook / "opsbook.yml", workers=3)
+    manifest = result.manifest
+    assert manifest["status"] == "failed" and not result.ok
+    reports = manifest["reports"]
+    assert [reports[n]["status"] for n in ("alpha", "beta", "boom")] == ["ok", "ok", "failed"]
+    assert reports["boom"]["error"] == "ValueError: boom"
+    # the failing notebook is still exported: partial notebook and page, linked from its card
+    assert (result.folder / "boom.ipynb").exists() and (result.folder / "boom.html").exists()
+    alpha = json.loads((result.folder / "alpha.metrics.json").read_text())
+    beta = json.loads((result.folder / "beta.metrics.json").read_text())
+    assert (alpha["x"], beta["x"]) == (1, 2)
+    # both slept 2 s: in parallel their execution windows overlap
+    assert alpha["started"] < beta["ended"] and beta["started"] < alpha["ended"]
+    index = (result.folder / "index.html").read_text()
+    assert (
+        'href="boom.ipynb"' in index
+        and "ValueError: boom" in index
+        and 'href="alpha.html"' in index
+    )
+    assert manifest["data"]["tables"]["users"]["rows"] == 1
+    assert {"opsbook", "python", "git"} <= set(manifest["versions"])
+    assert manifest["started_utc"] <= manifest["finished_utc"]
+    page = (result.folder / "alpha.html").read_text()
+    assert "&lt;b&gt;data&lt;/b&gt; &amp; more" in page and "<b>data</b>" not in page
+    assert "time.sleep" not in page  # code cells are not shown
+
+
+def test_unknown_names_are_refused_before_anything_runs(workbook):
+    with pytest.raises(RunError, match="unknown report.*nope.*valid: alpha, beta, boom"):
+        run_reports(["nope"], config=workbook / "opsbook.yml")
+    with pytest.raises(RunError, match="unknown parameter.*zeta.*valid: x, y"):
+        run_reports(["alpha", "beta"], config=workbook / "opsbook.yml", parameters={"zeta": 1})
+    with pytest.raises(RunError, match="report alpha: unknown parameter.*y"):
+        (workbook / "opsbook.yml").write_text(
+            "data: {source: data}\nrun: {notebooks: nbs, out: reports}\nreports: {alpha: {y: 1}}\n"
+        )
+        run_reports(["alpha"], config=workbook / "opsbook.yml")
+    assert not (workbook / "reports").exists() or not any((workbook / "reports").iterdir())
+
+
+def test_runs_are_atomic_and_never_overwrite(workbook):
+    config = workbook / "opsbook.yml"
+    first = run_reports(["alpha"], config=config)
+    before = {p.name: p.read_bytes() for p in first.folder.iterdir()}
+    second = run_reports(["alpha"], config=config, parameters={"x": 7})
+    assert first.folder != second.folder
+    assert {p.name: p.read_bytes() for p in first.folder.iterdir()} == before
+    latest = workbook / "reports" / "latest"
+    assert latest.resolve() == second.folder.resolve()
+    assert not list((workbook / "reports").glob(".*"))  # no partial folder left behind
+    assert second.manifest["reports"]["alpha"]["parameters"] == {"x": 7}
+    assert json.loads((second.folder / "alpha.metrics.json").read_text())["x"] == 7
+
+
+def test_cli_exit_codes(workbook, capsys):
+    config = str(workbook / "opsbook.yml")
+    assert main(["run", "alpha", "--config", config, "-p", "x=3"]) == 0
+    assert capsys.readouterr().out.strip().endswith("index.html")
+    assert main(["run", "boom", "--config", config]) == 1
+    assert main(["run", "nope", "--config", config]) == 2
+    assert "valid: alpha, beta, boom" in capsys.readouterr().err
+
+
+def test_parameter_values_are_typed():
+    assert parse_assignments(["a=1", "b=0.5", "c=true", "d=[1, 2]", "e=text", "f=2026-01-01"]) == {
+        "a": 1,
+        "b": 0.5,
+        "c": True,
+        "d": [1, 2],
+        "e": "text",
+        "f": pd.Timestamp("2026-01-01").date(),
+    }
+    with pytest.raises(RunError, match="NAME=VALUE"):
+        parse_assignments(["novalue"])

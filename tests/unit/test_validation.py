@@ -1,0 +1,202 @@
+"""Every rule of the data contract, each on its own bad input, with its own message."""
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from opsbook.config import load_config
+from opsbook.data import open_source
+from opsbook.validation import ContractError, validate
+
+NOW = datetime(2026, 6, 1)
+
+
+def good_tables() -> dict[str, pd.DataFrame]:
+    ts = pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03"]).tz_localize("UTC")
+    return {
+        "users": pd.DataFrame({"user_id": [1, 2, 3], "signup_ts": ts, "channel": ["a", "b", "c"]}),
+        "orders": pd.DataFrame(
+            {
+                "order_id": [10, 11, 12],
+                "user_id": [1, 2, 3],
+                "ts": ts,
+                "amount": [5.0, 0.0, 7.5],
+                "status": ["paid", "refunded", "cancelled"],
+            }
+        ),
+        "assignments": pd.DataFrame(
+            {
+                "experiment": ["e", "e", "e"],
+                "user_id": [1, 2, 3],
+                "variant": ["control", "treatment", "control"],
+                "ts": ts,
+            }
+        ),
+        "campaign_members": pd.DataFrame(
+            {
+                "campaign_id": [1, 1, 2],
+                "user_id": [1, 2, 1],
+                "group": ["treatment", "holdout", "treatment"],
+            }
+        ),
+        "spend": pd.DataFrame(
+            {
+                "date": pd.to_datetime(["2026-01-01", "2026-01-01"]).date,
+                "channel": ["s", "t"],
+                "cost": [1.0, 2.0],
+            }
+        ),
+    }
+
+
+def check(tmp_path, tables, **kw):
+    for name, frame in tables.items():
+        if name.endswith(".csv"):
+            frame.to_csv(tmp_path / name, index=False)
+        else:
+            frame.to_parquet(tmp_path / f"{name}.parquet")
+    source = open_source(load_config(data=str(tmp_path), lang="en"))
+    return validate(source, now=NOW, **kw)
+
+
+def test_clean_tables_pass(tmp_path):
+    result = check(tmp_path, good_tables())
+    assert result.ok, result.messages()
+    assert {name: c.accuracy for name, c in result.tables.items()} == {
+        "users": 1.0,
+        "orders": 1.0,
+        "assignments": 1.0,
+        "campaign_members": 1.0,
+        "spend": 1.0,
+    }
+
+
+def broken(name, **changes):
+    tables = good_tables()
+    frame = tables[name].copy()
+    for column, values in changes.items():
+        frame[column] = values
+    tables[name] = frame
+    return tables
+
+
+CASES = [
+    # (tables, table, column, rule, rows, example)
+    (broken("orders", user_id=[1, None, 3]), "orders", "user_id", "key_not_null", 1, "null"),
+    (
+        broken("orders", amount=[5.0, -1.0, 2.0]),
+        "orders",
+        "amount",
+        "amount_nonnegative",
+        1,
+        "-1.0",
+    ),
+    (
+        broken("orders", amount=[5.0, np.inf, 2.0]),
+        "orders",
+        "amount",
+        "amount_nonnegative",
+        1,
+        "inf",
+    ),
+    (
+        broken("orders", status=["paid", "lost", "paid"]),
+        "orders",
+        "status",
+        "value_allowed",
+        1,
+        "lost",
+    ),
+    (broken("orders", order_id=[10, 10, 10]), "orders", "order_id", "key_unique", 2, "10"),
+    (broken("orders", user_id=[1, 2, 99]), "orders", "user_id", "user_known", 1, "99"),
+    (
+        broken(
+            "orders",
+            ts=pd.to_datetime(["2026-01-01", "2031-01-01", "2026-01-01"]).tz_localize("UTC"),
+        ),
+        "orders",
+        "ts",
+        "timestamp_not_future",
+        1,
+        "2031-01-01 00:00:00",
+    ),
+    (
+        broken("assignments", user_id=[1, 1, 3]),
+        "assignments",
+        "variant",
+        "one_variant_per_user",
+        2,
+        "control",
+    ),
+    (
+        broken("campaign_members", group=["treatment", "control", "holdout"]),
+        "campaign_members",
+        "group",
+        "value_allowed",
+        1,
+        "control",
+    ),
+    (
+        broken("users", signup_ts=[pd.NaT, *good_tables()["users"].signup_ts[1:]]),
+        "users",
+        "signup_ts",
+        "required_not_null",
+        1,
+        "null",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("tables", "table", "column", "rule", "rows", "example"),
+    CASES,
+    ids=[c[3] + "-" + c[2] for c in CASES],
+)
+def test_each_rule_names_table_column_rule_rows_and_example(
+    tmp_path, tables, table, column, rule, rows, example
+):
+    result = check(tmp_path, tables)
+    found = [f for f in result.findings if f.rule == rule and f.table == table]
+    assert len(found) == 1, result.messages()
+    finding = found[0]
+    assert (finding.column, finding.rows) == (column, rows)
+    assert finding.example.startswith(example)
+    message = finding.message("en")
+    for part in (table, column, rule, f"{rows:,} of", example):
+        assert part in message
+    assert rule in finding.message("zh") and "行未通过" in finding.message("zh")
+    assert result.tables[table].accuracy == pytest.approx(1 - rows / result.tables[table].rows)
+
+
+def test_values_that_do_not_parse(tmp_path):
+    users = good_tables()["users"].assign(
+        signup_ts=["2026-01-01 10:00:00", "yesterday", "2026-01-02"]
+    )
+    orders = good_tables()["orders"].assign(
+        amount=["5", "five", "7.5"], ts=["2026-01-01", "2026-01-01", "2026-01-01"]
+    )
+    result = check(tmp_path, {"users.csv": users, "orders.csv": orders})
+    rules = {(f.table, f.rule): f for f in result.findings}
+    assert rules[("users", "timestamp_parseable")].example == "yesterday"
+    assert rules[("orders", "type_castable")].example == "five"
+
+
+def test_missing_required_column_is_structural(tmp_path):
+    tables = good_tables()
+    tables["orders"] = tables["orders"].drop(columns=["amount"])
+    result = check(tmp_path, tables)
+    assert [f.rule for f in result.structural] == ["column_missing"]
+    with pytest.raises(ContractError, match=r"orders\.amount: rule column_missing"):
+        result.raise_for_errors()
+
+
+def test_future_tolerance_is_a_setting(tmp_path):
+    # 36 hours after NOW: beyond the default 24 h tolerance, within 48 h
+    late = pd.to_datetime(
+        ["2026-01-01 00:00:00", "2026-06-02 12:00:00", "2026-01-01 00:00:00"]
+    ).tz_localize("UTC")
+    tables = broken("orders", ts=late)
+    assert [f.rule for f in check(tmp_path, tables).findings] == ["timestamp_not_future"]
+    assert check(tmp_path, tables, future_tolerance=timedelta(hours=48)).ok

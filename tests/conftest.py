@@ -24,12 +24,16 @@ def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small sample shop, generated once per test session (per xdist worker)."""
     from opsbook.sample import generate_sample
 
-    return generate_sample(tmp_path_factory.mktemp("sample"), users=SAMPLE_USERS, days=SAMPLE_DAYS, seed=11)
+    return generate_sample(
+        tmp_path_factory.mktemp("sample"), users=SAMPLE_USERS, days=SAMPLE_DAYS, seed=11
+    )
 
 
 def dataset(*parts: str) -> Path:
     """A file of ../shared/datasets, or skip the test when the folder is absent."""
     path = DATASETS.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"real dataset {path} is absent (it lives in ../shared/datasets beside the repo)")
+        pytest.skip(
+            f"real dataset {path} is absent (it lives in ../shared/datasets beside the repo)"
+        )
     return path

@@ -13,7 +13,9 @@ from opsbook import __version__
 def _cmd_sample(args: argparse.Namespace) -> int:
     from opsbook.sample import generate_sample
 
-    folder = generate_sample(args.out, users=args.users, days=args.days, seed=args.seed, end=args.end)
+    folder = generate_sample(
+        args.out, users=args.users, days=args.days, seed=args.seed, end=args.end
+    )
     print(folder)
     return 0
 
@@ -33,7 +35,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     for row in excluded.itertuples():
         print(f"{row.table}: config filter {row.rule!r} excluded {row.rows:,} rows")
     if result.ok:
-        print("OK: every check of the data contract passed" if cfg.lang == "en" else "通过：数据契约的所有检查均通过")
+        print(
+            "OK: every check of the data contract passed"
+            if cfg.lang == "en"
+            else "通过：数据契约的所有检查均通过"
+        )
         return 0
     for message in result.messages(cfg.lang):
         print(message, file=sys.stderr)
@@ -118,7 +124,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("reports", nargs="*", help="report names (default: all)")
     common(p)
     p.add_argument("--out", help="folder for run folders (default: reports)")
-    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE", help="report parameter (repeatable)")
+    p.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="report parameter (repeatable)",
+    )
     p.add_argument("--workers", type=int, help="notebooks at once (default: cores)")
     p.set_defaults(func=_cmd_run)
 
@@ -127,7 +140,9 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_reports)
 
     p = sub.add_parser("plan", help="sample size / days needed for an A/B test")
-    p.add_argument("--baseline", type=float, required=True, help="baseline rate (or mean with --sd)")
+    p.add_argument(
+        "--baseline", type=float, required=True, help="baseline rate (or mean with --sd)"
+    )
     p.add_argument("--mde", type=float, required=True, help="minimum detectable effect")
     p.add_argument("--relative", action="store_true", help="the MDE is relative to the baseline")
     p.add_argument("--alpha", type=float, default=0.05)

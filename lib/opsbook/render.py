@@ -64,7 +64,9 @@ def _env() -> Environment:
     return env
 
 
-def index_html(manifest: Mapping[str, Any], metrics: Mapping[str, Mapping[str, Any]], lang: str) -> str:
+def index_html(
+    manifest: Mapping[str, Any], metrics: Mapping[str, Mapping[str, Any]], lang: str
+) -> str:
     """The run's landing page: a card per report with its status, headline numbers and links."""
     template = _env().from_string((TEMPLATES / "index.html.j2").read_text(encoding="utf-8"))
     return template.render(

@@ -27,7 +27,9 @@ def test_file_found_in_a_parent_and_paths_relative_to_it(tmp_path, monkeypatch):
 
 
 def test_overrides_data_and_lang_win(tmp_path, monkeypatch):
-    (tmp_path / "opsbook.yml").write_text("timezone: UTC\nreports: {data_quality: {accuracy_threshold: 0.9}}\n")
+    (tmp_path / "opsbook.yml").write_text(
+        "timezone: UTC\nreports: {data_quality: {accuracy_threshold: 0.9}}\n"
+    )
     monkeypatch.chdir(tmp_path)
     cfg = load_config(data="elsewhere", lang="en", overrides={"privacy": {"min_cell": 5}})
     assert cfg.timezone == "UTC"
@@ -40,7 +42,11 @@ def test_overrides_data_and_lang_win(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("lang: fr\n", "lang must be one of"), ("timezone: Mars/Olympus\n", "Mars/Olympus"), ("- a\n", "mapping")],
+    [
+        ("lang: fr\n", "lang must be one of"),
+        ("timezone: Mars/Olympus\n", "Mars/Olympus"),
+        ("- a\n", "mapping"),
+    ],
 )
 def test_bad_config_is_refused(tmp_path, text, message):
     path = tmp_path / "c.yml"

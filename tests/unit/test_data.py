@@ -11,7 +11,9 @@ USERS = pd.DataFrame(
     {
         "user_id": [1, 2, 3],
         # 15:30 UTC = 23:30 in Shanghai; 16:30 UTC = 00:30 the next day in Shanghai
-        "signup_ts": pd.to_datetime(["2026-01-01 15:30", "2026-01-01 16:30", "2026-07-01 23:30"]).tz_localize("UTC"),
+        "signup_ts": pd.to_datetime(
+            ["2026-01-01 15:30", "2026-01-01 16:30", "2026-07-01 23:30"]
+        ).tz_localize("UTC"),
         "channel": ["organic", "search", "social"],
     }
 )
@@ -21,7 +23,13 @@ LINES = pd.DataFrame(
         "Qty": [2, 1, -1, 5, 1],
         "Price": [10.0, 5.0, 10.0, 1.0, 3.0],
         "Cust": [1.0, 1.0, 1.0, None, 2.0],
-        "When": ["2026-01-02 10:00:00", "2026-01-02 10:00:00", "2026-01-03 09:00:00", "2026-01-04 08:00:00", "2026-01-05 11:00:00"],
+        "When": [
+            "2026-01-02 10:00:00",
+            "2026-01-02 10:00:00",
+            "2026-01-03 09:00:00",
+            "2026-01-04 08:00:00",
+            "2026-01-05 11:00:00",
+        ],
     }
 )
 
@@ -37,7 +45,9 @@ def test_folder_files_of_each_format(tmp_path, suffix):
     if suffix == "parquet":
         USERS.to_parquet(path)
     else:
-        USERS.assign(signup_ts=USERS.signup_ts.dt.strftime("%Y-%m-%d %H:%M:%S")).to_csv(path, index=False)
+        USERS.assign(signup_ts=USERS.signup_ts.dt.strftime("%Y-%m-%d %H:%M:%S")).to_csv(
+            path, index=False
+        )
     source = source_of(tmp_path)
     assert source.names == ["users"]
     frame = source.table("users").execute()
@@ -47,7 +57,9 @@ def test_folder_files_of_each_format(tmp_path, suffix):
 
 
 def test_nanosecond_zoned_parquet_is_normalised(tmp_path):
-    USERS.assign(signup_ts=USERS.signup_ts.astype("datetime64[ns, UTC]")).to_parquet(tmp_path / "users.parquet")
+    USERS.assign(signup_ts=USERS.signup_ts.astype("datetime64[ns, UTC]")).to_parquet(
+        tmp_path / "users.parquet"
+    )
     frame = source_of(tmp_path).table("users").execute()
     assert frame.signup_ts.iloc[1] == pd.Timestamp("2026-01-01 16:30")
 
@@ -123,9 +135,13 @@ def test_duckdb_file_and_url_sources(tmp_path):
     con.register("u", USERS)
     con.execute("CREATE TABLE customers AS SELECT * FROM u")
     con.close()
-    config = load_config(data=str(db), overrides={"data": {"tables": {"users": {"table": "customers"}}}})
+    config = load_config(
+        data=str(db), overrides={"data": {"tables": {"users": {"table": "customers"}}}}
+    )
     assert open_source(config).table("users").count().execute() == 3
-    config = load_config(data=f"duckdb://{db}", overrides={"data": {"tables": {"users": {"table": "customers"}}}})
+    config = load_config(
+        data=f"duckdb://{db}", overrides={"data": {"tables": {"users": {"table": "customers"}}}}
+    )
     assert open_source(config).table("users").count().execute() == 3
 
 

@@ -1,0 +1,366 @@
+"""Counterfactual estimators without a holdout: planted effects are recovered, null series rarely
+alarm, the exact forecast covariance matches statsmodels, and DiD equals a plain formula fit."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+
+from opsbook.counterfactual import (
+    CausalImpactResult,
+    DidResult,
+    causal_impact,
+    diff_in_diff,
+)
+
+PRE = ("2024-01-01", "2024-03-10")  # 70 days
+POST = ("2024-03-11", "2024-04-07")  # 28 days
+WEEKLY = np.array([0, 1, 2, 1, 0, -2, -2]) * 5.0  # Monday..Sunday pattern
+
+
+def daily_metric(
+    seed: int, step: float = 0.0, *, control_weight: float = 0.0
+) -> tuple[pd.Series, pd.DataFrame]:
+    """100 + weekly pattern + N(0, 3) noise (+ control_weight × a random-walk control);
+    `step` is added to every post-period day."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range(PRE[0], POST[1], freq="D")
+    n = len(days)
+    control = 50 + np.cumsum(rng.normal(0, 1, n))
+    y = 100 + WEEKLY[days.dayofweek] + rng.normal(0, 3, n) + control_weight * (control - 50)
+    y[days >= POST[0]] += step
+    return pd.Series(y, index=days, name="orders"), pd.DataFrame({"market": control}, days)
+
+
+# --- causal_impact ------------------------------------------------------------------------------
+
+
+def test_planted_step_is_recovered_and_excludes_zero():
+    series, _ = daily_metric(seed=7, step=10.0)
+    result = causal_impact(series, PRE, POST)
+    assert isinstance(result, CausalImpactResult)
+    assert result.reason is None and result.converged
+    assert result.n_pre_days == 70 and result.n_post_days == 28
+    # the true mean daily effect is inside the interval, which excludes 0
+    assert result.average_effect_lower <= 10.0 <= result.average_effect_upper
+    assert result.average_effect_lower > 0
+    assert result.average_effect == pytest.approx(10.0, abs=1.5)
+    assert result.significant and result.p_value < 1e-6
+    assert result.tail_probability == pytest.approx(result.p_value / 2)
+    # relative effect: ~10 on a baseline of ~100 per day
+    assert result.relative_effect == pytest.approx(0.10, abs=0.02)
+    assert result.relative_effect_lower < result.relative_effect < result.relative_effect_upper
+    # totals are consistent
+    assert result.cumulative_effect == pytest.approx(result.actual_total - result.predicted_total)
+    assert result.average_effect == pytest.approx(result.cumulative_effect / 28)
+
+
+def test_daily_frame():
+    series, _ = daily_metric(seed=7, step=10.0)
+    result = causal_impact(series, PRE, POST)
+    frame = result.to_frame()
+    for column in (
+        "date",
+        "actual",
+        "predicted",
+        "lower",
+        "upper",
+        "effect",
+        "cumulative_effect",
+    ):
+        assert column in frame.columns
+    assert len(frame) == 98
+    assert frame["period"].value_counts().to_dict() == {"pre": 70, "post": 28}
+    post = frame[frame["period"] == "post"]
+    assert post["effect"].sum() == pytest.approx(result.cumulative_effect)
+    assert post["cumulative_effect"].iloc[-1] == pytest.approx(result.cumulative_effect)
+    assert post["cumulative_lower"].iloc[-1] == pytest.approx(result.cumulative_effect_lower)
+    assert (post["lower"] < post["predicted"]).all() and (post["predicted"] < post["upper"]).all()
+    # the diffuse start-up of the filter (level + 6 seasonal states) has no prediction
+    assert frame["predicted"].iloc[:7].isna().all() and frame["predicted"].iloc[7:].notna().all()
+    assert frame.loc[frame["period"] == "pre", "cumulative_effect"].isna().all()
+    summary = result.summary()
+    assert summary.loc["cumulative", "effect"] == pytest.approx(result.cumulative_effect)
+    assert summary.loc["average", "effect_lower"] == pytest.approx(result.average_effect_lower)
+
+
+def test_no_step_covers_zero_and_false_alarms_are_rare():
+    series, _ = daily_metric(seed=7)
+    result = causal_impact(series, PRE, POST)
+    assert result.average_effect_lower <= 0 <= result.average_effect_upper
+    alarms = [
+        seed
+        for seed in range(100, 120)
+        if causal_impact(daily_metric(seed)[0], PRE, POST).significant
+    ]
+    # 5 % expected: 1 of 20 on average; more than 3 would mean intervals far too narrow
+    assert len(alarms) <= 3, alarms
+
+
+def test_controls_explain_the_metric_and_narrow_the_interval():
+    series, controls = daily_metric(seed=3, step=10.0, control_weight=2.0)
+    with_controls = causal_impact(series, PRE, POST, controls)
+    without = causal_impact(series, PRE, POST)
+    assert with_controls.controls == ("market",)
+    assert with_controls.coefficients["market"] == pytest.approx(2.0, abs=0.3)
+    assert with_controls.average_effect_lower <= 10.0 <= with_controls.average_effect_upper
+    width = with_controls.average_effect_upper - with_controls.average_effect_lower
+    assert width < 0.5 * (without.average_effect_upper - without.average_effect_lower)
+
+
+def test_forecast_covariance_matches_statsmodels():
+    series, controls = daily_metric(seed=3, step=10.0, control_weight=2.0)
+    result = causal_impact(series, PRE, POST, controls)
+    fitted = result.model_results
+    scale = result.standardisation[1]
+    market = controls["market"]
+    future = ((market - market[: PRE[1]].mean()) / market[: PRE[1]].std())[POST[0] :]
+    forecast = fitted.get_forecast(28, exog=future.to_numpy()[:, None])
+    # marginal variances: the diagonal of the exact joint covariance
+    np.testing.assert_allclose(
+        np.diag(result.forecast_covariance), forecast.var_pred_mean * scale**2, rtol=1e-9
+    )
+    # joint: the variance of the 28-day total against statsmodels' own simulation from the
+    # end of the pre-period (initial state drawn from its predicted distribution), seeded
+    simulated = fitted.simulate(
+        28, anchor="end", repetitions=3000, exog=future.to_numpy()[:, None], rng=11
+    )
+    totals = np.asarray(simulated).reshape(28, -1).sum(axis=0) * scale
+    exact = float(result.forecast_covariance.to_numpy().sum())
+    # the sample variance of 3000 draws has a relative standard error of sqrt(2/3000) = 2.6 %
+    assert totals.var() == pytest.approx(exact, rel=0.10)
+    # and the cumulative interval is built from exactly that variance
+    half_width = (result.cumulative_effect_upper - result.cumulative_effect_lower) / 2
+    assert half_width == pytest.approx(1.959964 * np.sqrt(exact), rel=1e-6)
+
+
+def test_gap_between_periods_and_missing_days():
+    series, _ = daily_metric(seed=7, step=10.0)
+    # a one-week ramp-up between the periods, and three missing days (one pre, two post)
+    series = series.drop(pd.to_datetime(["2024-02-01", "2024-03-20", "2024-03-21"]))
+    result = causal_impact(series, ("2024-01-01", "2024-03-03"), POST)
+    frame = result.to_frame()
+    assert (frame["period"] == "gap").sum() == 7
+    assert result.n_pre_days == 62 and result.n_post_days == 26
+    assert result.average_effect_lower <= 10.0 <= result.average_effect_upper
+    post = frame[frame["period"] == "post"]
+    assert post["effect"].sum() == pytest.approx(result.cumulative_effect)  # NaN days skipped
+
+
+def test_timezone_aware_series():
+    series, _ = daily_metric(seed=7, step=10.0)
+    local = series.tz_localize("Asia/Shanghai")
+    result = causal_impact(local, PRE, POST)
+    assert result.average_effect == pytest.approx(causal_impact(series, PRE, POST).average_effect)
+
+
+def test_degenerate_series_are_flagged_not_raised():
+    series, _ = daily_metric(seed=7)
+    short = causal_impact(series, ("2024-02-25", "2024-03-10"), POST)  # 15 days < 3 weeks
+    assert short.reason == "pre_period_too_short"
+    assert np.isnan(short.average_effect) and not short.significant
+    assert len(short.to_frame()) == 15 + 28
+    constant = causal_impact(pd.Series(5.0, index=series.index), PRE, POST)
+    assert constant.reason == "constant_pre_period"
+    metrics = constant.metrics()
+    assert metrics["average_effect"] is None and metrics["reason"] == "constant_pre_period"
+    json.dumps(metrics)  # plain JSON, no NaN
+    no_post = series.copy()
+    no_post[POST[0] :] = np.nan
+    assert causal_impact(no_post, PRE, POST).reason == "no_post_observations"
+
+
+def test_metrics_and_assumptions():
+    series, _ = daily_metric(seed=7, step=10.0)
+    result = causal_impact(series, PRE, POST)
+    metrics = result.metrics()
+    assert json.loads(json.dumps(metrics))["significant"] is True
+    assert metrics["n_post_days"] == 28
+    assert any("pre-period" in a for a in result.assumptions)
+    assert any("control" in a for a in result.assumptions)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"alpha": 0}, "alpha"),
+        ({"alpha": 1.5}, "alpha"),
+        ({"seasonal_period": 1}, "seasonal_period"),
+        ({"pre_period": ("2024-01-01", "2024-03-12")}, "before"),
+        ({"pre_period": ("2023-12-01", "2024-03-10")}, "outside"),
+        ({"post_period": ("2024-03-11", "2024-05-01")}, "outside"),
+        ({"post_period": ("2024-04-07", "2024-03-11")}, "starts after"),
+        ({"post_period": ("2024-03-11",)}, "pair"),
+    ],
+)
+def test_bad_parameters_raise(kwargs, message):
+    series, _ = daily_metric(seed=7)
+    arguments = {"pre_period": PRE, "post_period": POST, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        causal_impact(series, **arguments)
+
+
+def test_bad_inputs_raise():
+    series, controls = daily_metric(seed=7)
+    with pytest.raises(ValueError, match="DatetimeIndex"):
+        causal_impact(series.reset_index(drop=True), PRE, POST)
+    with pytest.raises(ValueError, match="time of day"):
+        causal_impact(series.set_axis(series.index + pd.Timedelta(hours=3)), PRE, POST)
+    holey = controls.drop(pd.Timestamp("2024-03-15"))
+    with pytest.raises(ValueError, match="'market'"):
+        causal_impact(series, PRE, POST, holey)
+
+
+# --- diff_in_diff -------------------------------------------------------------------------------
+
+
+def store_panel(
+    seed: int,
+    effect: float = 2.0,
+    pre_trend: float = 0.0,
+    stores: int = 60,
+    weeks: int = 12,
+    first_post_week: int = 8,
+) -> pd.DataFrame:
+    """Weekly sales of stores; the first half are treated from `first_post_week` on.
+    Store and week effects, a level gap of 1.5 between groups, N(0, 1) noise, and an optional
+    extra slope of the treated stores (`pre_trend` per week) that breaks parallel trends."""
+    rng = np.random.default_rng(seed)
+    store = np.repeat(np.arange(stores), weeks)
+    week = np.tile(np.arange(weeks), stores)
+    treated = (store < stores // 2).astype(int)
+    post = (week >= first_post_week).astype(int)
+    sales = (
+        10
+        + rng.normal(0, 2, stores)[store]
+        + rng.normal(0, 1, weeks)[week]
+        + 1.5 * treated
+        + effect * treated * post
+        + pre_trend * treated * week
+        + rng.normal(0, 1, len(store))
+    )
+    return pd.DataFrame(
+        {
+            "store": store,
+            "region": store % 15,
+            "week": pd.Timestamp("2024-01-01") + pd.to_timedelta(7 * week, unit="D"),
+            "sales": sales,
+            "treated": treated,
+            "post": post,
+        }
+    )
+
+
+COLUMNS = {
+    "unit": "store",
+    "time": "week",
+    "outcome": "sales",
+    "treated": "treated",
+    "post": "post",
+}
+
+
+def test_did_recovers_known_effect_and_equals_formula_fit():
+    panel = store_panel(seed=4, effect=2.0)
+    result = diff_in_diff(panel, **COLUMNS)
+    assert isinstance(result, DidResult) and result.reason is None
+    assert result.ci_lower <= 2.0 <= result.ci_upper
+    assert result.significant
+    # the same model written as a plain statsmodels formula
+    reference = smf.ols("sales ~ treated * post", data=panel).fit(
+        cov_type="cluster", cov_kwds={"groups": panel["store"]}, use_t=True
+    )
+    assert result.estimate == pytest.approx(reference.params["treated:post"], abs=1e-10)
+    assert result.std_error == pytest.approx(reference.bse["treated:post"], rel=1e-10)
+    assert result.p_value == pytest.approx(reference.pvalues["treated:post"], rel=1e-8)
+    low, high = reference.conf_int().loc["treated:post"]
+    assert (result.ci_lower, result.ci_upper) == pytest.approx((low, high), rel=1e-10)
+    # the 2 x 2 cell means give the same number
+    means = result.cell_means
+    by_hand = (means.loc["treated", "post"] - means.loc["treated", "pre"]) - (
+        means.loc["control", "post"] - means.loc["control", "pre"]
+    )
+    assert result.estimate == pytest.approx(by_hand, abs=1e-10)
+    assert result.n_obs == 720 and result.n_clusters == 60 and result.n_units == 60
+
+
+def test_did_interval_coverage_over_seeds():
+    results = [diff_in_diff(store_panel(seed=s, effect=2.0), **COLUMNS) for s in range(40)]
+    covered = [r.ci_lower <= 2.0 <= r.ci_upper for r in results]
+    # nominal 95 %: 38 of 40 expected; below 33 would mean the SEs are far too small
+    assert sum(covered) >= 33
+
+
+def test_did_other_cluster_column_matches_formula_fit():
+    panel = store_panel(seed=4)
+    result = diff_in_diff(panel, **COLUMNS, cluster="region", alpha=0.1)
+    reference = smf.ols("sales ~ treated * post", data=panel).fit(
+        cov_type="cluster", cov_kwds={"groups": panel["region"]}, use_t=True
+    )
+    assert result.n_clusters == 15
+    assert result.std_error == pytest.approx(reference.bse["treated:post"], rel=1e-10)
+    low, high = reference.conf_int(alpha=0.1).loc["treated:post"]
+    assert (result.ci_lower, result.ci_upper) == pytest.approx((low, high), rel=1e-10)
+    assert any("15 clusters" in note for note in result.notes)
+
+
+def test_pre_trend_detected_when_planted_and_not_otherwise():
+    parallel = diff_in_diff(store_panel(seed=4), **COLUMNS)
+    assert not parallel.pre_trend_detected and parallel.pre_trend_p_value > 0.05
+    assert parallel.pre_trend_periods == 8 and parallel.time_unit == "day"
+    diverging = diff_in_diff(store_panel(seed=4, pre_trend=0.3), **COLUMNS)
+    assert diverging.pre_trend_detected and diverging.pre_trend_p_value < 1e-6
+    # 0.3 per week = 0.3 / 7 per day
+    assert diverging.pre_trend_estimate == pytest.approx(0.3 / 7, abs=0.01)
+    frame = diverging.to_frame()
+    assert list(frame.index) == ["did", "pre_trend"]
+    assert frame.loc["pre_trend", "ci_lower"] > 0
+    # the slope on the pre-period rows by a plain formula fit (weeks as numbers)
+    panel = store_panel(seed=4, pre_trend=0.3).assign(
+        t=lambda d: (d["week"] - d["week"].min()).dt.days
+    )
+    pre = panel[panel["post"] == 0]
+    reference = smf.ols("sales ~ treated * t", data=pre).fit(
+        cov_type="cluster", cov_kwds={"groups": pre["store"]}, use_t=True
+    )
+    assert diverging.pre_trend_estimate == pytest.approx(reference.params["treated:t"], rel=1e-9)
+    assert diverging.pre_trend_p_value == pytest.approx(reference.pvalues["treated:t"], rel=1e-6)
+
+
+def test_did_integer_time_and_boolean_indicators():
+    panel = store_panel(seed=4)
+    panel = panel.assign(
+        week=(panel["week"] - panel["week"].min()).dt.days // 7,
+        treated=panel["treated"].astype(bool),
+        post=panel["post"].astype(bool),
+    )
+    result = diff_in_diff(panel, **COLUMNS)
+    assert result.time_unit == "period"
+    assert result.estimate == pytest.approx(diff_in_diff(store_panel(seed=4), **COLUMNS).estimate)
+
+
+def test_did_degenerate_panels_are_flagged():
+    panel = store_panel(seed=4)
+    only_treated = diff_in_diff(panel[panel["treated"] == 1], **COLUMNS)
+    assert only_treated.reason == "empty_cell" and np.isnan(only_treated.estimate)
+    assert json.dumps(only_treated.metrics())
+    one_cluster = diff_in_diff(panel.assign(region=0), **COLUMNS, cluster="region")
+    assert one_cluster.reason == "too_few_clusters"
+    with_gaps = panel.astype({"sales": float})
+    with_gaps.loc[:9, "sales"] = np.nan
+    result = diff_in_diff(with_gaps, **COLUMNS)
+    assert result.n_obs == 710 and any("10 row(s)" in note for note in result.notes)
+
+
+def test_did_bad_inputs_raise():
+    panel = store_panel(seed=4)
+    with pytest.raises(ValueError, match="'sales'"):
+        diff_in_diff(panel.drop(columns="sales"), **COLUMNS)
+    with pytest.raises(ValueError, match="'post'"):
+        diff_in_diff(panel.assign(post=panel["post"] * 2), **COLUMNS)
+    with pytest.raises(ValueError, match="alpha"):
+        diff_in_diff(panel, **COLUMNS, alpha=2)

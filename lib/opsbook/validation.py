@@ -170,7 +170,10 @@ def _check_table(
     table = raw
     if spec.unique and all(c in present for c in spec.unique):
         key = ", ".join(spec.unique)
-        table = table.mutate(_copy=ibis.row_number().over(group_by=list(spec.unique)))
+        # the earliest row of a key is the original, later ones are the copies
+        order = [raw[spec.time_column]] if spec.time_column in present else []
+        window = ibis.window(group_by=list(spec.unique), order_by=order)
+        table = table.mutate(_copy=ibis.row_number().over(window))
         rules[(key, "key_unique")] = table._copy == 0
     if spec.references_user and users is not None and "user_id" in present:
         rules[("user_id", "user_known")] = raw.user_id.isnull() | raw.user_id.isin(users)

@@ -1,0 +1,75 @@
+"""Open the run's pages in headless Chromium: no console errors, no network requests.
+
+Playwright drives Debian's chromium (no browser download is possible here); `.ci/run` installs
+it under CI. Screenshots are kept in tests/browser/screenshots/ for a person to look at.
+"""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from opsbook.run import run_reports
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).parent / "screenshots"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason="Debian's chromium is not installed (.ci/run installs it)",
+    ),
+]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def run_folder(sample_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("browser-run")
+    result = run_reports(["data_quality"], data=str(sample_dir), out=out, lang="zh")
+    assert result.ok
+    return result.folder
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.mark.parametrize("page_name", ["index.html", "data_quality.html"])
+def test_page_opens_offline_without_errors(browser, run_folder, page_name):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests, problems = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on(
+        "console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None
+    )
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    page.goto((run_folder / page_name).as_uri())
+    page.wait_for_load_state("load")
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / page_name.replace(".html", ".png")), full_page=True)
+    external = [u for u in requests if not u.startswith(("file:", "data:"))]
+    assert external == []
+    assert problems == []
+    text = page.inner_text("body")
+    assert "数据质量报告" in text
+    if page_name == "index.html":
+        assert page.locator("a[href='data_quality.html']").count() == 1
+    else:
+        assert page.locator("img").count() >= 1  # the daily-volume chart is inlined
+        assert page.locator("script").count() == 0
+    page.close()

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -355,15 +356,30 @@ def _read_file(con: Any, name: str, path: Path, options: Mapping[str, Any]) -> i
     return con.read_json(str(path), table_name=f"src_{name}", **options)
 
 
+def redact(location: str) -> str:
+    """A source location fit to print: the password of a URL replaced by ``***``."""
+    parts = urlsplit(location)
+    if not parts.password:
+        return location
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def open_source(config: Config, source: str | None = None) -> Source:
     """Open ``source`` (default: the config's) with the config's table mappings."""
     location = source or config.source
     mappings = config.tables
     if "://" in location:
-        con = ibis.connect(location)
+        try:
+            con = ibis.connect(location)
+        except Exception as exc:  # the engine's message may quote the URL with its password
+            message = str(exc).replace(location, redact(location))
+            if urlsplit(location).password:
+                message = message.replace(urlsplit(location).password, "***")
+            raise SourceError(f"cannot connect to {redact(location)}: {message}") from None
         if getattr(con, "name", "") == "duckdb":
             con.raw_sql("SET TimeZone = 'UTC'")
-        return Source(con, _db_tables(con, mappings), config, location)
+        return Source(con, _db_tables(con, mappings), config, redact(location))
     path = Path(location)
     if path.is_dir():
         con = connect_duckdb(config)
@@ -384,7 +400,7 @@ def open_source(config: Config, source: str | None = None) -> Source:
         con = connect_duckdb(config, str(path), read_only=True)
         return Source(con, _db_tables(con, mappings), config, str(path))
     raise SourceError(
-        f"source {location!r} is neither a folder, a DuckDB file nor an Ibis URL"
+        f"source {redact(location)!r} is neither a folder, a DuckDB file nor an Ibis URL"
         + (
             " (the folder does not exist: run `opsbook sample --out data/sample` to make the sample)"
             if not path.exists()

@@ -172,3 +172,13 @@ def test_utc_from_local():
     config = load_config(data="x")
     source = open_source.__globals__["Source"](None, {}, config, "x")
     assert source.utc_from_local("2026-01-02") == datetime(2026, 1, 1, 16, 0)
+
+
+def test_credentials_in_a_url_are_never_printed():
+    from opsbook.data import redact
+
+    assert redact("postgres://ops:s3cret@db.internal:5432/shop") == "postgres://ops:***@db.internal:5432/shop"
+    assert redact("duckdb:///tmp/x.duckdb") == "duckdb:///tmp/x.duckdb"
+    with pytest.raises(Exception) as caught:
+        open_source(load_config(data="nosuch://ops:s3cret@host/db"))
+    assert "s3cret" not in str(caught.value)

@@ -7,7 +7,9 @@ show no code: readers see the narrative, tables and charts only.
 
 from __future__ import annotations
 
+import contextlib
 import html
+import json
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 
 import nbformat
 from jinja2 import Environment, select_autoescape
+from markupsafe import Markup
 from nbconvert import HTMLExporter
 
 from opsbook.i18n import t
@@ -80,3 +83,83 @@ def index_html(
 
 def escape(text: Any) -> str:
     return html.escape(str(text))
+
+
+def read_runs(out: Path) -> list[dict[str, Any]]:
+    """Every run folder under ``out``, newest first, with its manifest and metrics; a folder
+    whose manifest is missing or unreadable is listed as ``unreadable`` rather than breaking
+    the page (hidden ``.partial`` folders are runs still being written: skipped)."""
+    runs = []
+    for folder in sorted(out.iterdir(), reverse=True):
+        if not folder.is_dir() or folder.name.startswith(".") or folder.is_symlink():
+            continue
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            runs.append(
+                {"run_id": folder.name, "status": "unreadable", "reports": {}, "metrics": {}}
+            )
+            continue
+        metrics = {}
+        for name, entry in (manifest.get("reports") or {}).items():
+            if entry.get("metrics"):
+                with contextlib.suppress(OSError, ValueError):
+                    metrics[name] = json.loads(
+                        (folder / entry["metrics"]).read_text(encoding="utf-8")
+                    )
+        runs.append({**manifest, "metrics": metrics})
+    return runs
+
+
+def headline_trends(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per report and headline label, the numeric values across runs (oldest first)."""
+    series: dict[tuple[str, str], dict[str, Any]] = {}
+    for run in reversed(runs):
+        for report, metrics in run.get("metrics", {}).items():
+            for item in metrics.get("headline") or []:
+                value = item.get("value")
+                if not isinstance(value, int | float) or isinstance(value, bool):
+                    continue
+                entry = series.setdefault(
+                    (report, item["label"]),
+                    {
+                        "report": report,
+                        "label": item["label"],
+                        "format": item.get("format", "auto"),
+                        "points": [],
+                    },
+                )
+                entry["points"].append((run["run_id"], float(value)))
+    return list(series.values())
+
+
+def sparkline(points: list[tuple[str, float]], width: int = 160, height: int = 32) -> str:
+    """An inline SVG line of the values (no script, no external resource)."""
+    values = [v for _, v in points]
+    if len(values) < 2:
+        return ""
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    step = width / (len(values) - 1)
+    coords = " ".join(
+        f"{i * step:.1f},{height - 3 - (v - low) / span * (height - 6):.1f}"
+        for i, v in enumerate(values)
+    )
+    return Markup(
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img">'
+        f'<polyline fill="none" stroke="#2f6fb0" stroke-width="1.6" points="{coords}"/></svg>'
+    )
+
+
+def history_html(out: Path, lang: str) -> str:
+    """``reports/index.html``: every run, newest first, and each headline number across runs."""
+    runs = read_runs(out)
+    template = _env().from_string((TEMPLATES / "history.html.j2").read_text(encoding="utf-8"))
+    return template.render(
+        runs=runs,
+        trends=headline_trends(runs),
+        sparkline=sparkline,
+        lang=lang,
+        tr=lambda key, **fields: t(key, lang, **fields),
+        css=(TEMPLATES / "opsbook" / "report.css").read_text(encoding="utf-8"),
+    )

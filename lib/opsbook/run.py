@@ -32,7 +32,7 @@ from opsbook import __version__
 from opsbook.config import Config, load_config
 from opsbook.data import open_source
 from opsbook.i18n import catalogue, t
-from opsbook.render import index_html, notebook_html
+from opsbook.render import history_html, index_html, notebook_html
 from opsbook.report import BATCH_ENV, METRICS_MIME, dumps
 
 NOTEBOOK_NAME = re.compile(r"^(\d+)_(\w+)\.ipynb$")
@@ -299,4 +299,14 @@ def run_reports(
     folder = out_dir / run_id
     partial.rename(folder)
     _point_latest(out_dir, run_id)
+    write_history(out_dir, cfg.lang)
     return RunResult(folder, manifest)
+
+
+def write_history(out_dir: Path, lang: str) -> Path:
+    """Rebuild ``<out>/index.html``, the run history, atomically."""
+    page = out_dir / "index.html"
+    temp = out_dir / f".index-{secrets.token_hex(4)}.html"
+    temp.write_text(history_html(out_dir, lang), encoding="utf-8")
+    os.replace(temp, page)
+    return page

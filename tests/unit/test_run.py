@@ -126,3 +126,23 @@ def test_parameter_values_are_typed():
     }
     with pytest.raises(RunError, match="NAME=VALUE"):
         parse_assignments(["novalue"])
+
+
+def test_run_history_lists_every_run_and_survives_broken_folders(workbook):
+    config = workbook / "opsbook.yml"
+    first = run_reports(["alpha", "boom"], config=config, parameters={"x": 4})
+    (workbook / "reports" / "20000101T000000Z-dead").mkdir()  # a folder without a manifest
+    (workbook / "reports" / ".20990101T000000Z-beef.partial").mkdir()  # a run being written
+    second = run_reports(["alpha"], config=config, parameters={"x": 9})
+    page = (workbook / "reports" / "index.html").read_text()
+    runs = [second.folder.name, first.folder.name, "20000101T000000Z-dead"]
+    positions = [page.index(r) for r in runs]
+    assert positions == sorted(positions)  # newest first
+    assert "beef" not in page
+    assert page.count('class="chip failed"') >= 2  # the failed run and its failed report
+    assert "Incomplete" in page
+    from opsbook.render import headline_trends, read_runs
+
+    trend = [s for s in headline_trends(read_runs(workbook / "reports")) if s["report"] == "alpha"]
+    assert [v for _, v in trend[0]["points"]] == [4.0, 9.0]
+    assert "<polyline" in page and "<script" not in page

@@ -35,7 +35,7 @@ format: env
 	$(BIN)/ruff format lib tests bench notebooks
 	$(BIN)/ruff check --fix lib tests bench notebooks
 
-test: lint
+test: lint sample
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lab: env sample

@@ -264,17 +264,30 @@ def run_reports(
     partial.mkdir()
     started = datetime.now(UTC)
     fingerprint = open_source(cfg).fingerprint
-    os.environ[BATCH_ENV] = "1"
     timeout = int(settings["cell_timeout_seconds"])
     pool = workers or settings.get("workers") or os.cpu_count() or 1
-    with ThreadPoolExecutor(max_workers=max(1, min(pool, len(selected)))) as executor:
-        futures = {
-            r.name: executor.submit(
-                execute_report, r, plans[r.name], injected, partial, lang=cfg.lang, timeout=timeout
-            )
-            for r in selected
-        }
-        outcomes = {name: future.result() for name, future in futures.items()}
+    batch_before = os.environ.get(BATCH_ENV)
+    os.environ[BATCH_ENV] = "1"  # kernels inherit it: notebooks skip their widgets
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(pool, len(selected)))) as executor:
+            futures = {
+                r.name: executor.submit(
+                    execute_report,
+                    r,
+                    plans[r.name],
+                    injected,
+                    partial,
+                    lang=cfg.lang,
+                    timeout=timeout,
+                )
+                for r in selected
+            }
+            outcomes = {name: future.result() for name, future in futures.items()}
+    finally:
+        if batch_before is None:
+            os.environ.pop(BATCH_ENV, None)
+        else:
+            os.environ[BATCH_ENV] = batch_before
     failed = [o.name for o in outcomes.values() if o.status != "ok"]
     manifest = {
         "run_id": run_id,

@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SAMPLE := data/sample
 PYTEST_ARGS ?=
+CODE   := $(wildcard lib tests bench notebooks)
 
 .PHONY: env sample report test lint format lab bench clean
 
@@ -28,12 +29,12 @@ report: env sample
 	@echo "open: $(CURDIR)/reports/latest/index.html"
 
 lint: env
-	$(BIN)/ruff check lib tests bench notebooks
-	$(BIN)/ruff format --check lib tests bench notebooks
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
 
 format: env
-	$(BIN)/ruff format lib tests bench notebooks
-	$(BIN)/ruff check --fix lib tests bench notebooks
+	$(BIN)/ruff format $(CODE)
+	$(BIN)/ruff check --fix $(CODE)
 
 test: lint sample
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)

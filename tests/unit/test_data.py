@@ -177,7 +177,10 @@ def test_utc_from_local():
 def test_credentials_in_a_url_are_never_printed():
     from opsbook.data import redact
 
-    assert redact("postgres://ops:s3cret@db.internal:5432/shop") == "postgres://ops:***@db.internal:5432/shop"
+    assert (
+        redact("postgres://ops:s3cret@db.internal:5432/shop")
+        == "postgres://ops:***@db.internal:5432/shop"
+    )
     assert redact("duckdb:///tmp/x.duckdb") == "duckdb:///tmp/x.duckdb"
     with pytest.raises(Exception) as caught:
         open_source(load_config(data="nosuch://ops:s3cret@host/db"))

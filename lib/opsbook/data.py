@@ -344,16 +344,18 @@ def _folder_files(folder: Path, mappings: Mapping[str, Any]) -> dict[str, Path]:
 
 
 def _read_file(con: Any, name: str, path: Path, options: Mapping[str, Any]) -> ir.Table:
+    """Parquet is scanned in place; text files are parsed once into a temporary engine table
+    (a view would parse the whole file again for every query of a report)."""
     suffixes = "".join(path.suffixes[-2:])
     if path.suffix == ".parquet":
         return con.read_parquet(str(path), table_name=f"src_{name}", **options)
     if ".csv" in suffixes or ".tsv" in suffixes:
         # sniff types from every row: a bad value late in the file must not abort the read
         # (it becomes text, and validation names it) -- override with read: {sample_size: N}
-        return con.read_csv(
-            str(path), table_name=f"src_{name}", **({"sample_size": -1} | dict(options))
-        )
-    return con.read_json(str(path), table_name=f"src_{name}", **options)
+        parsed = con.read_csv(str(path), **({"sample_size": -1} | dict(options)))
+    else:
+        parsed = con.read_json(str(path), **options)
+    return con.create_table(f"src_{name}", parsed, temp=True)
 
 
 def redact(location: str) -> str:

@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
         "start_utc": source.utc_from_local(str(start)),
         "end_utc": source.utc_from_local(str(as_of)),
     }
-    orders_table = sg.scan_orders(source)  # what compute_rfm scans
+    orders_table = source.table("orders")  # what compute_rfm scans
     engine_expr = sg.rfm_expression(
         orders_table, as_of=as_of, local_date=source.local_date, **bounds
     )

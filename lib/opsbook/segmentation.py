@@ -46,19 +46,16 @@ import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from IPython.display import HTML, display
 
-from opsbook.contract import TABLES
-from opsbook.data import typed
 from opsbook.plots import PALETTE, figure
 from opsbook.report import Report, fmt, is_batch
 
@@ -189,36 +186,9 @@ def _valid(orders: ir.Table) -> ir.BooleanValue:
     return orders.ts.notnull() & orders.amount.notnull() & (orders.amount >= 0)
 
 
-def _instant(column: ir.TimestampValue, utc: datetime) -> ir.TimestampScalar:
-    """A naive-UTC instant as a literal of the column's kind (zone-aware or naive)."""
-    zone = column.type().timezone
-    if zone is None:
-        return ibis.literal(utc, type=dt.Timestamp())
-    return ibis.literal(utc.replace(tzinfo=UTC), type=dt.Timestamp(timezone=zone))
-
-
-def _naive(column: ir.TimestampValue) -> ir.TimestampValue:
-    return column if column.type().timezone is None else column.cast(dt.Timestamp())
-
-
 def _in_window(orders: ir.Table, start_utc: datetime | None, end_utc: datetime) -> ir.BooleanValue:
-    inside = orders.ts < _instant(orders.ts, end_utc)
-    return inside if start_utc is None else inside & (orders.ts >= _instant(orders.ts, start_utc))
-
-
-def scan_orders(source: Any) -> ir.Table:
-    """The contract's orders for a scan, with a zone-aware stored ``ts`` kept as it is.
-
-    The data layer normalises timestamps to naive UTC row by row; on DuckDB that cast from a
-    zone-aware column (what pandas and Spark write to Parquet) goes through the time-zone library
-    for every row and cost 5-7x the whole RFM aggregate (bench/rfm.py). The instants are the
-    same, so here the window is compared with zone-aware bounds and only each customer's latest
-    order is normalised. Any other column type goes through the contract's normal typing."""
-    raw = source.mapped("orders")
-    stored = raw["ts"].type() if "ts" in raw.columns else None
-    if stored is None or not stored.is_timestamp() or stored.timezone is None:
-        return source.table("orders")
-    return typed(raw.rename(ts_as_stored="ts"), TABLES["orders"]).rename(ts="ts_as_stored")
+    inside = orders.ts < end_utc
+    return inside if start_utc is None else inside & (orders.ts >= start_utc)
 
 
 def rfm_expression(
@@ -250,11 +220,11 @@ def rfm_expression(
         "last_ts": paid.ts.max(),
     }
     if frequency == "days":
-        aggs["days"] = local_date(_naive(paid.ts)).nunique()
+        aggs["days"] = local_date(paid.ts).nunique()
     per = paid.group_by("user_id").aggregate(**aggs)
     if frequency != "days":
         per = per.mutate(days=ibis.null().cast("int64"))
-    last = local_date(_naive(per.last_ts))
+    last = local_date(per.last_ts)
     return per.select(
         "user_id", "orders", "days", "revenue", recency=ibis.literal(as_of).delta(last, unit="day")
     )
@@ -339,7 +309,7 @@ def compute_rfm(
     monetary: Monetary = "total",
 ) -> RFMTable:
     """Run the RFM engine step on ``source``'s orders (an :class:`opsbook.data.Source`)."""
-    orders = scan_orders(source)
+    orders = source.table("orders")
     start = None if lookback_days is None else as_of - timedelta(int(lookback_days))
     bounds = {"start_utc": _utc(source, start), "end_utc": _utc(source, as_of)}
     expression = rfm_expression(
@@ -383,9 +353,9 @@ def finish_rfm(
 
 def default_as_of(source: Any) -> date:
     """The day after the newest paid order with a user, in local time (today if none)."""
-    orders = scan_orders(source)
+    orders = source.table("orders")
     paid = orders.filter((_status(orders) == "paid") & orders.user_id.notnull() & _valid(orders))
-    newest = paid.aggregate(last=source.local_date(_naive(paid.ts.max()))).execute()["last"].iloc[0]
+    newest = paid.aggregate(last=source.local_date(paid.ts.max())).execute()["last"].iloc[0]
     if newest is None or pd.isna(newest):
         return source.now_local().date()
     return pd.Timestamp(newest).date() + timedelta(days=1)

@@ -29,7 +29,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from opsbook.contract import TABLES, TableSpec
-from opsbook.data import Source, contract_type, to_type
+from opsbook.data import Source, backend_name, contract_type, to_type
 from opsbook.i18n import t
 
 Severity = Literal["error", "fail"]
@@ -145,12 +145,17 @@ def _check_table(
     ]
     rules: dict[tuple[str | None, str], ir.BooleanValue] = {}
     typed_cols: dict[str, ir.Value] = {}
+    backend = backend_name(raw)
     for column in spec.columns:
         if column.name not in present:
             continue
         value = raw[column.name]
         target = contract_type(column.kind, value.type())
-        cast = to_type(value, target) if target is not None and value.type() != target else value
+        cast = (
+            to_type(value, target, backend)
+            if target is not None and value.type() != target
+            else value
+        )
         typed_cols[column.name] = cast
         if column.required:
             rule = "key_not_null" if column.kind == "key" else "required_not_null"

@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,11 +28,19 @@ from opsbook.validation import Validation, validate
 
 METRICS_MIME = "application/vnd.opsbook.metrics+json"
 BATCH_ENV = "OPSBOOK_BATCH"  # set by the runner: no widgets in batch runs
+RUN_DIR_ENV = "OPSBOOK_RUN_DIR"  # set by the runner: the run folder being written
 
 
 def is_batch() -> bool:
     """True inside ``opsbook run`` (papermill), False in JupyterLab."""
     return os.environ.get(BATCH_ENV) == "1"
+
+
+def run_folder() -> Path | None:
+    """The folder of the run being written (files a report writes go beside its HTML), or None
+    outside ``opsbook run``."""
+    folder = os.environ.get(RUN_DIR_ENV)
+    return Path(folder) if folder else None
 
 
 def jsonable(value: Any) -> Any:

@@ -33,7 +33,7 @@ from opsbook.config import Config, load_config
 from opsbook.data import open_source
 from opsbook.i18n import catalogue, t
 from opsbook.render import history_html, index_html, notebook_html
-from opsbook.report import BATCH_ENV, METRICS_MIME, dumps
+from opsbook.report import BATCH_ENV, METRICS_MIME, RUN_DIR_ENV, dumps
 
 NOTEBOOK_NAME = re.compile(r"^(\d+)_(\w+)\.ipynb$")
 # parameters every report takes, injected by the runner
@@ -266,8 +266,10 @@ def run_reports(
     fingerprint = open_source(cfg).fingerprint
     timeout = int(settings["cell_timeout_seconds"])
     pool = workers or settings.get("workers") or os.cpu_count() or 1
-    batch_before = os.environ.get(BATCH_ENV)
-    os.environ[BATCH_ENV] = "1"  # kernels inherit it: notebooks skip their widgets
+    # kernels inherit these: notebooks skip their widgets and write files into the run folder
+    saved = {name: os.environ.get(name) for name in (BATCH_ENV, RUN_DIR_ENV)}
+    os.environ[BATCH_ENV] = "1"
+    os.environ[RUN_DIR_ENV] = str(partial)
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(pool, len(selected)))) as executor:
             futures = {
@@ -284,10 +286,11 @@ def run_reports(
             }
             outcomes = {name: future.result() for name, future in futures.items()}
     finally:
-        if batch_before is None:
-            os.environ.pop(BATCH_ENV, None)
-        else:
-            os.environ[BATCH_ENV] = batch_before
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     failed = [o.name for o in outcomes.values() if o.status != "ok"]
     manifest = {
         "run_id": run_id,

@@ -57,7 +57,7 @@ import pandas as pd
 from IPython.display import HTML, display
 
 from opsbook.plots import PALETTE, figure
-from opsbook.report import Report, fmt, is_batch
+from opsbook.report import Report, fmt, is_batch, run_folder
 
 Frequency = Literal["orders", "days"]
 Monetary = Literal["total", "mean"]
@@ -722,9 +722,11 @@ def membership(result: Segmentation, salt: str | None = None) -> pd.DataFrame:
 
 
 def default_export_dir(report: Report) -> Path:
-    """``<run.out>/exports``: the runner does not tell a notebook its run folder."""
-    return report.config.path_of(str(report.config.section("run").get("out") or "reports")) / (
-        "exports"
+    """Beside the report in a run (the run folder); ``<run.out>/exports`` in JupyterLab."""
+    return (
+        run_folder()
+        or report.config.path_of(str(report.config.section("run").get("out") or "reports"))
+        / "exports"
     )
 
 

@@ -43,7 +43,6 @@ def string_id_shop(sample_dir, tmp_path_factory):
 
 
 def test_sample_report_with_exports_and_config_actions(string_id_shop, tmp_path):
-    exports = tmp_path / "exports"
     config = tmp_path / "opsbook.yml"
     config.write_text(
         f"data: {{source: {string_id_shop}}}\n"
@@ -55,9 +54,10 @@ def test_sample_report_with_exports_and_config_actions(string_id_shop, tmp_path)
     result = run_reports(
         ["segmentation"],
         config=config,
-        parameters={"export_segments": True, "export_dir": str(exports), "pseudonymise": True},
+        parameters={"export_segments": True, "pseudonymise": True},
     )
     assert result.ok, result.manifest["reports"]["segmentation"]["error"]
+    exports = result.folder  # by default the lists are written beside the report
     m = metrics_of(result)
     for key in ("customers", "as_of", "threshold", "excluded", "segments_8", "tiers_4"):
         assert key in m
@@ -91,7 +91,7 @@ def test_sample_report_with_exports_and_config_actions(string_id_shop, tmp_path)
     assert m["compare_to"] == (pd.Timestamp(as_of) - pd.Timedelta(days=30)).date().isoformat()
     assert m["exported_rows"] == m["customers"]
 
-    # the activation lists: beside the report's data, pseudonymised, complete
+    # the activation lists: beside the report, pseudonymised, complete
     members = pd.read_parquet(exports / f"segmentation_members_{as_of}.parquet")
     listed = pd.read_csv(exports / f"segmentation_members_{as_of}.csv")
     assert len(members) == len(listed) == m["customers"]

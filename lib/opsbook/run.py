@@ -10,7 +10,6 @@ others. Earlier runs are never touched.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
@@ -20,7 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,13 +64,16 @@ def discover(notebooks: Path) -> dict[str, ReportNotebook]:
 
 
 def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
-    """``NAME=VALUE`` pairs; values are read as YAML (numbers, booleans, lists stay typed)."""
+    """``NAME=VALUE`` pairs; values are read as YAML (numbers, booleans, lists stay typed; dates
+    stay ISO text)."""
     parsed = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise RunError(f"parameter {item!r} is not NAME=VALUE")
-        parsed[name.strip()] = yaml.safe_load(value) if value.strip() else ""
+        typed = yaml.safe_load(value) if value.strip() else ""
+        # a date stays ISO text: papermill would write a date object into the notebook as code
+        parsed[name.strip()] = typed.isoformat() if isinstance(typed, date) else typed
     return parsed
 
 
@@ -307,9 +309,7 @@ def run_reports(
         },
         "reports": {name: o.manifest_entry() for name, o in outcomes.items()},
     }
-    (partial / "manifest.json").write_text(
-        json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
+    (partial / "manifest.json").write_text(dumps(manifest), encoding="utf-8")
     metrics = {name: o.metrics_data for name, o in outcomes.items() if o.metrics_data}
     (partial / "index.html").write_text(index_html(manifest, metrics, cfg.lang), encoding="utf-8")
     folder = out_dir / run_id

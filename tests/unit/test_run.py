@@ -42,7 +42,7 @@ def workbook(tmp_path):
     pd.DataFrame(
         {"user_id": [1], "signup_ts": pd.to_datetime(["2026-01-01"]).tz_localize("UTC")}
     ).to_parquet(tmp_path / "data" / "users.parquet")
-    notebook(tmp_path / "nbs" / "01_alpha.ipynb", RECORD)
+    notebook(tmp_path / "nbs" / "01_alpha.ipynb", RECORD, "x = 1\ny = None")
     notebook(tmp_path / "nbs" / "02_beta.ipynb", RECORD, "x = 2\ny = 3")
     notebook(tmp_path / "nbs" / "03_boom.ipynb", "raise ValueError('boom')")
     (tmp_path / "opsbook.yml").write_text(
@@ -84,9 +84,9 @@ def test_unknown_names_are_refused_before_anything_runs(workbook):
         run_reports(["nope"], config=workbook / "opsbook.yml")
     with pytest.raises(RunError, match="unknown parameter.*zeta.*valid: x, y"):
         run_reports(["alpha", "beta"], config=workbook / "opsbook.yml", parameters={"zeta": 1})
-    with pytest.raises(RunError, match="report alpha: unknown parameter.*y"):
+    with pytest.raises(RunError, match="report alpha: unknown parameter.*zz"):
         (workbook / "opsbook.yml").write_text(
-            "data: {source: data}\nrun: {notebooks: nbs, out: reports}\nreports: {alpha: {y: 1}}\n"
+            "data: {source: data}\nrun: {notebooks: nbs, out: reports}\nreports: {alpha: {zz: 1}}\n"
         )
         run_reports(["alpha"], config=workbook / "opsbook.yml")
     assert not (workbook / "reports").exists() or not any((workbook / "reports").iterdir())
@@ -96,13 +96,13 @@ def test_runs_are_atomic_and_never_overwrite(workbook):
     config = workbook / "opsbook.yml"
     first = run_reports(["alpha"], config=config)
     before = {p.name: p.read_bytes() for p in first.folder.iterdir()}
-    second = run_reports(["alpha"], config=config, parameters={"x": 7})
+    second = run_reports(["alpha"], config=config, parameters={"x": 7, "y": "2026-10-18"})
     assert first.folder != second.folder
     assert {p.name: p.read_bytes() for p in first.folder.iterdir()} == before
     latest = workbook / "reports" / "latest"
     assert latest.resolve() == second.folder.resolve()
     assert not list((workbook / "reports").glob(".*"))  # no partial folder left behind
-    assert second.manifest["reports"]["alpha"]["parameters"] == {"x": 7}
+    assert second.manifest["reports"]["alpha"]["parameters"] == {"x": 7, "y": "2026-10-18"}
     assert json.loads((second.folder / "alpha.metrics.json").read_text())["x"] == 7
 
 
@@ -122,7 +122,7 @@ def test_parameter_values_are_typed():
         "c": True,
         "d": [1, 2],
         "e": "text",
-        "f": pd.Timestamp("2026-01-01").date(),
+        "f": "2026-01-01",
     }
     with pytest.raises(RunError, match="NAME=VALUE"):
         parse_assignments(["novalue"])

@@ -1,0 +1,168 @@
+"""The weekly KPI dashboard end to end on the sample shop, checked against plain pandas."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+import yaml
+
+from opsbook.run import run_reports
+from tests.conftest import ROOT
+
+TZ = "Asia/Shanghai"
+ISSUE_KPIS = (
+    "new_users", "dau_mau", "d1_retention", "d7_retention", "d30_retention",
+    "first_order_conversion", "repeat_purchase_rate", "arpu", "cac", "k_factor",
+    "content_interaction_rate", "content_conversion", "campaign_conversion", "campaign_roi",
+    "data_accuracy",
+)  # fmt: skip
+
+
+def local_day(ts: pd.Series) -> pd.Series:
+    return ts.dt.tz_convert(TZ).dt.date
+
+
+@pytest.fixture(scope="module")
+def run(sample_dir, tmp_path_factory):
+    """One run of the report with a project config that points at its own targets file."""
+    out = tmp_path_factory.mktemp("kpi_run")
+    (out / "my_targets.yml").write_text(yaml.safe_dump({"kpis": {"arpu": {"target": 40}}}))
+    config = out / "opsbook.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "timezone": TZ,
+                "run": {"notebooks": str(ROOT / "notebooks")},
+                "reports": {"kpi_dashboard": {"targets": "my_targets.yml"}},
+            }
+        )
+    )
+    result = run_reports(
+        ["kpi_dashboard"], config=config, data=str(sample_dir), out=out / "reports", lang="en"
+    )
+    assert result.ok, result.manifest["reports"]["kpi_dashboard"]["error"]
+    metrics = json.loads((result.folder / "kpi_dashboard.metrics.json").read_text())
+    page = (result.folder / "kpi_dashboard.html").read_text()
+    return metrics, page
+
+
+@pytest.fixture(scope="module")
+def shop(sample_dir):
+    tables = {
+        name: pd.read_parquet(sample_dir / f"{name}.parquet")
+        for name in ("users", "events", "orders", "spend")
+    }
+    tables["truth"] = json.loads((sample_dir / "truth.json").read_text())
+    return tables
+
+
+def test_the_last_complete_week_is_reported(run, shop):
+    metrics, page = run
+    newest = local_day(shop["events"]["ts"]).max()  # Saturday 2026-10-31 in the sample
+    sunday = newest - timedelta(days=(newest.weekday() + 1) % 7)
+    assert metrics["period_end"] == sunday.isoformat() == "2026-10-25"
+    assert metrics["period_start"] == (sunday - timedelta(days=6)).isoformat()
+    assert "the last complete week of the data" in page
+
+
+def test_metrics_keys(run):
+    metrics, _ = run
+    assert {"period_start", "period_end", "kpis", "headline"} <= set(metrics)
+    assert set(ISSUE_KPIS) <= set(metrics["kpis"])
+    for name, entry in metrics["kpis"].items():
+        assert {"value", "target", "direction", "status", "previous", "change"} <= set(entry)
+        assert entry["status"] in ("green", "amber", "red", "n/a"), name
+        if entry["value"] is None:
+            assert entry["status"] == "n/a", name
+
+
+def test_kpis_against_pandas(run, shop):
+    metrics, _ = run
+    k = metrics["kpis"]
+    start, end = (
+        date.fromisoformat(metrics["period_start"]),
+        date.fromisoformat(metrics["period_end"]),
+    )
+    users, events, orders = shop["users"], shop["events"], shop["orders"]
+    users = users.assign(day=local_day(users["signup_ts"]))
+    events = events.assign(day=local_day(events["ts"]))
+    paid = orders[orders["status"] == "paid"].assign(day=local_day(orders["ts"]))
+    in_week = lambda frame: frame[(frame["day"] >= start) & (frame["day"] <= end)]  # noqa: E731
+
+    assert k["new_users"]["value"] == len(in_week(users))
+    week_paid = in_week(paid)
+    assert k["gmv"]["value"] == pytest.approx(week_paid["amount"].sum())
+    active = set(in_week(events)["user_id"]) | set(week_paid["user_id"])
+    assert k["paying_rate"]["value"] == pytest.approx(week_paid["user_id"].nunique() / len(active))
+    assert k["arpu"]["value"] == pytest.approx(week_paid["amount"].sum() / len(active))
+    # the project's targets file sets ARPU's target to 40
+    assert k["arpu"]["target"] == 40
+    assert k["arpu"]["status"] == ("green" if k["arpu"]["value"] >= 40 else "red")
+
+    # D7: signups 7 days before a day of the week, active on local day signup + 7
+    cohort = users[(users["day"] >= start - timedelta(7)) & (users["day"] <= end - timedelta(7))]
+    days = set(zip(events["user_id"], events["day"], strict=True))
+    retained = sum(
+        (u, d + timedelta(7)) in days for u, d in zip(cohort.user_id, cohort.day, strict=True)
+    )
+    assert k["d7_retention"]["value"] == pytest.approx(retained / len(cohort))
+    assert k["d7_retention"]["target"] == 0.40
+
+    # CAC: spend of the week over new users of the channels with spend
+    spend = shop["spend"].assign(day=pd.to_datetime(shop["spend"]["date"]).dt.date)
+    spend = in_week(spend)
+    paid_channels = spend.groupby("channel")["cost"].sum()
+    paid_channels = paid_channels[paid_channels > 0].index
+    bought = in_week(users)["channel"].isin(paid_channels).sum()
+    assert k["cac"]["value"] == pytest.approx(spend["cost"].sum() / bought)
+    assert metrics["kpis"]["data_accuracy"]["value"] == 1.0
+
+
+def test_content_kpis_against_pandas(run, shop):
+    metrics, _ = run
+    start, end = (
+        date.fromisoformat(metrics["period_start"]),
+        date.fromisoformat(metrics["period_end"]),
+    )
+    events = shop["events"].assign(day=local_day(shop["events"]["ts"]))
+    week = events[(events["day"] >= start) & (events["day"] <= end)]
+    views = week[week["event"] == "content_view"]
+    inter = week["event"].isin(["content_like", "content_comment", "content_share"]).sum()
+    k = metrics["kpis"]
+    assert k["content_interaction_rate"]["value"] == pytest.approx(inter / len(views))
+    # last touch: each paid order goes to the user's latest content view in the 24 h before
+    all_views = events[events["event"] == "content_view"][["user_id", "ts", "day"]]
+    paid = shop["orders"][shop["orders"]["status"] == "paid"][["user_id", "ts"]]
+    credited = pd.merge_asof(
+        paid.sort_values("ts").rename(columns={"ts": "order_ts"}),
+        all_views.sort_values("ts").rename(columns={"ts": "view_ts"}),
+        left_on="order_ts",
+        right_on="view_ts",
+        by="user_id",
+        allow_exact_matches=False,
+        tolerance=pd.Timedelta(hours=24),
+    ).dropna(subset=["view_ts"])
+    in_week = credited[(credited["day"] >= start) & (credited["day"] <= end)]
+    assert k["content_conversion"]["value"] == pytest.approx(len(in_week) / len(views))
+
+
+def test_the_planted_outage_is_flagged(run, shop):
+    metrics, _ = run
+    outage = shop["truth"]["anomalies"]["outage_day"]
+    flags = {(a["metric"], a["date"]): a["flag"] for a in metrics["daily_anomalies"]}
+    assert flags[("paid_orders", outage)] == "gap"
+    assert flags[("active_users", outage)] == "drop"
+    # busy weekends are not anomalies: every flagged day of active users is the outage
+    assert [d for (m, d) in flags if m == "active_users"] == [outage]
+
+
+def test_page(run):
+    metrics, page = run
+    assert "Weekly KPI dashboard" in page and "<script" not in page
+    assert "stale by design" in page  # the sample is a static export
+    assert "Status rule: green = meets the target" in page
+    labels = [h["label"] for h in metrics["headline"]]
+    assert labels[0] == "KPIs on target" and 3 <= len(labels) <= 5

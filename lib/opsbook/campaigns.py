@@ -81,7 +81,7 @@ from opsbook.i18n import t as translate
 from opsbook.plots import PALETTE, STATUS_COLOURS, figure
 from opsbook.report import Report, jsonable
 from opsbook.stats import SampleStats, adjust_pvalues, compare_means
-from opsbook.timeseries import complete_days, flag_anomalies
+from opsbook.timeseries import complete_days, flag_anomalies, weekday_factors
 
 __all__ = [
     "DEFAULT_TARGETS",
@@ -899,25 +899,6 @@ def campaign_days(frame: pd.DataFrame, tz: str) -> list[tuple[pd.Timestamp, pd.T
         if pd.notna(row.start) and pd.notna(row.end):
             out.append((_local_day(row.start, tz), _local_day(row.end, tz), row.key))
     return out
-
-
-def weekday_factors(series: pd.Series, inside: np.ndarray | None = None) -> pd.Series:
-    """Per day, the usual ratio of its weekday to the surrounding week (median over the days
-    outside campaigns of value / centred 7-day mean, normalised to mean 1); 1 for short series."""
-    ones = pd.Series(1.0, index=series.index)
-    if len(series) < 28:
-        return ones
-    values = series.astype(float)
-    if inside is not None:
-        values = values.where(~np.asarray(inside))
-    level = values.rolling(7, center=True, min_periods=7).mean()
-    ratio = (values / level.where(level > 0)).replace([np.inf, -np.inf], np.nan)
-    weekday = pd.Series(pd.DatetimeIndex(series.index).dayofweek, index=series.index)
-    by_day = ratio.groupby(weekday).median()
-    if by_day.notna().sum() < 7:
-        return ones
-    by_day = (by_day / by_day.mean()).clip(0.5, 2.0)
-    return weekday.map(by_day).astype(float)
 
 
 def flag_days(

@@ -54,7 +54,7 @@ from opsbook.plots import PALETTE, STATUS_COLOURS, figure
 from opsbook.report import Report, fmt
 from opsbook.retention import activity, paid_orders
 from opsbook.stats import two_proportion_test
-from opsbook.timeseries import complete_days, flag_anomalies
+from opsbook.timeseries import complete_days, flag_anomalies, flag_daily
 from opsbook.validation import validate
 
 __all__ = [
@@ -66,7 +66,6 @@ __all__ = [
     "Periods",
     "dashboard",
     "default_period_end",
-    "flag_days",
     "flag_trend",
     "kpi_status",
     "load_targets",
@@ -1436,42 +1435,9 @@ def flag_trend(
     return pd.DataFrame(found, columns=["kpi", "k", "end", "value", "baseline", "z", "flag"])
 
 
-def flag_days(
-    series: pd.Series, threshold: float = 4.0, noise: pd.Series | str | None = "poisson"
-) -> pd.DataFrame:
-    """:func:`opsbook.timeseries.flag_anomalies` on a daily series with its weekday pattern
-    taken out first (seasonal adjustment): each weekday's factor is the median, over the weeks,
-    of the day's value / its centred 7-day mean, so busy weekends are not flagged as spikes. With
-    fewer than three weeks the series is flagged as it is. ``baseline`` is put back on the
-    original scale; zero days in a busy series stay gaps.
-
-    A flagged day must also lie ``threshold`` sampling standard deviations from its baseline: a
-    rolling median follows small counts so closely that their MAD understates the noise.
-    ``noise="poisson"`` (counts of users or orders): sqrt(baseline); a Series: a day's standard
-    deviation (for revenue, sqrt of the typical daily sum of squared amounts, compound Poisson);
-    None: no such floor."""
-    factor = pd.Series(1.0, index=series.index)
-    if len(series) >= 21:
-        level = series.rolling(7, center=True, min_periods=4).mean()
-        ratio = series / level.where(level > 0)
-        weekday = pd.Series(pd.DatetimeIndex(series.index).dayofweek, index=series.index)
-        factor = ratio.groupby(weekday).transform("median")
-        factor = factor.where((factor > 0) & np.isfinite(factor), 1.0)
-    flagged = flag_anomalies(series / factor, threshold=threshold, edges_partial=False)
-    flagged["value"] = series
-    flagged["baseline"] = flagged["baseline"] * factor
-    if isinstance(noise, str):
-        noise = np.sqrt(flagged["baseline"].clip(lower=1.0))
-    if noise is not None:
-        sd = pd.Series(noise, index=series.index).fillna(0.0)
-        quiet = (flagged["value"] - flagged["baseline"]).abs() < threshold * sd
-        flagged.loc[quiet & (flagged["flag"] != "gap"), "flag"] = ""
-    return flagged
-
-
 def daily_pulse(source: Source, periods: Periods, threshold: float = 4.0) -> pd.DataFrame:
     """Daily active users, paid orders, revenue and new users over the trend's days, each day
-    flagged by :func:`flag_days` (weekday-adjusted rolling median and sampling noise; gaps: a
+    flagged by :func:`opsbook.timeseries.flag_daily` (weekday-adjusted rolling median and sampling noise; gaps: a
     zero day in a busy series)."""
     span = periods.span()
     frames: dict[str, pd.DataFrame] = {}
@@ -1519,7 +1485,7 @@ def daily_pulse(source: Source, periods: Periods, threshold: float = 4.0) -> pd.
         counts.index = pd.to_datetime(counts.index)
         filled = complete_days(counts, span.start, span.end)
         noise = revenue_sd if metric == "revenue" else "poisson"
-        flagged = flag_days(filled, threshold=threshold, noise=noise)
+        flagged = flag_daily(filled, threshold=threshold, noise=noise)
         flagged.index.name = "date"
         parts.append(flagged.reset_index().assign(metric=metric))
     columns = ["metric", "date", "value", "baseline", "z", "flag"]

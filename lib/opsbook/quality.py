@@ -16,7 +16,7 @@ import pandas as pd
 from opsbook.contract import TABLES
 from opsbook.plots import STATUS_COLOURS, figure
 from opsbook.report import Report
-from opsbook.timeseries import complete_days, flag_anomalies
+from opsbook.timeseries import complete_days, flag_daily
 
 OUT_OF_RANGE_RULES = ("amount_nonnegative", "timestamp_not_future", "value_allowed")
 TYPE_RULES = ("type_castable", "timestamp_parseable")
@@ -164,7 +164,8 @@ def daily_volume(report: Report, threshold: float) -> pd.DataFrame:
         )
         if counts.empty:
             continue
-        flagged = flag_anomalies(complete_days(counts), threshold=threshold)
+        # weekday-adjusted, with a counting-noise floor: busy weekends are not anomalies
+        flagged = flag_daily(complete_days(counts), threshold=threshold, edges_partial=True)
         flagged.index.name = "date"
         frames.append(flagged.reset_index().assign(table=name))
     columns = ["table", "date", "value", "baseline", "z", "flag"]

@@ -52,3 +52,52 @@ def flag_anomalies(
         # an export usually starts and ends mid-day: its first and last days are not judged
         flag[[0, -1]] = ""
     return pd.DataFrame({"value": series, "baseline": baseline, "z": z, "flag": flag})
+
+
+def weekday_factors(series: pd.Series, exclude: np.ndarray | pd.Series | None = None) -> pd.Series:
+    """Per day, the usual ratio of its weekday to the surrounding week: the median over the
+    weeks of value / centred 7-day mean, normalised to mean 1 (clipped to 0.5-2). Days in
+    ``exclude`` (campaigns, known outages) do not shape the pattern. 1 for series shorter than
+    four weeks, where a weekday pattern cannot be told from noise."""
+    ones = pd.Series(1.0, index=series.index)
+    if len(series) < 28:
+        return ones
+    values = series.astype(float)
+    if exclude is not None:
+        values = values.where(~np.asarray(exclude, dtype=bool))
+    level = values.rolling(7, center=True, min_periods=7).mean()
+    ratio = (values / level.where(level > 0)).replace([np.inf, -np.inf], np.nan)
+    weekday = pd.Series(pd.DatetimeIndex(series.index).dayofweek, index=series.index)
+    by_day = ratio.groupby(weekday).median()
+    if by_day.notna().sum() < 7:
+        return ones
+    by_day = (by_day / by_day.mean()).clip(0.5, 2.0)
+    return weekday.map(by_day).astype(float)
+
+
+def flag_daily(
+    series: pd.Series,
+    threshold: float = 4.0,
+    *,
+    noise: pd.Series | str | None = "poisson",
+    exclude: np.ndarray | pd.Series | None = None,
+    edges_partial: bool = False,
+) -> pd.DataFrame:
+    """:func:`flag_anomalies` on a daily series with its weekday pattern taken out first, so
+    busy weekends are not spikes; ``baseline`` is on the original scale.
+
+    A flagged day must also lie ``threshold`` sampling standard deviations from its baseline (a
+    rolling median follows small counts so closely that their MAD understates the noise):
+    ``noise="poisson"`` for counts (sqrt of the baseline), a Series of per-day standard
+    deviations (e.g. revenue), or None. Gaps (zero days in a busy series) always stay flagged."""
+    factor = weekday_factors(series, exclude)
+    flagged = flag_anomalies(series / factor, threshold=threshold, edges_partial=edges_partial)
+    flagged["value"] = series
+    flagged["baseline"] = flagged["baseline"] * factor
+    if isinstance(noise, str):
+        noise = np.sqrt(flagged["baseline"].clip(lower=1.0))
+    if noise is not None:
+        sd = pd.Series(noise, index=series.index).fillna(0.0)
+        quiet = (flagged["value"] - flagged["baseline"]).abs() < threshold * sd
+        flagged.loc[quiet & (flagged["flag"] != "gap"), "flag"] = ""
+    return flagged

@@ -15,6 +15,7 @@ from opsbook import campaigns as cr
 from opsbook.config import load_config
 from opsbook.counterfactual import causal_impact
 from opsbook.data import open_source
+from opsbook.timeseries import weekday_factors
 from tests.conftest import dataset
 
 T = pd.Timestamp
@@ -367,7 +368,7 @@ def _weekly(days=84, level=100.0):
 
 def test_weekday_factors_and_anomaly_flags():
     orders = _weekly()
-    factors = cr.weekday_factors(orders)
+    factors = weekday_factors(orders)
     assert factors[orders.index.dayofweek >= 5].mean() / factors[
         orders.index.dayofweek < 5
     ].mean() == pytest.approx(1.5 / 0.9, rel=0.03)

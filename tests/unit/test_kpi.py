@@ -21,6 +21,7 @@ from opsbook import kpi
 from opsbook.config import load_config
 from opsbook.data import open_source
 from opsbook.report import Report
+from opsbook.timeseries import flag_daily
 from opsbook.validation import validate
 
 TZ = "Asia/Shanghai"
@@ -520,7 +521,7 @@ def test_no_false_alarm_on_a_clean_daily_series_with_busy_weekends():
     rng = np.random.default_rng(5)
     weekday = np.array([1, 1, 1, 1, 1, 1.3, 1.3])
     clean = rng.poisson(300 * weekday[np.arange(84) % 7])
-    assert (kpi.flag_days(_days(clean))["flag"] == "").all()
+    assert (flag_daily(_days(clean))["flag"] == "").all()
 
 
 def test_an_outage_day_is_a_gap_and_a_partial_outage_a_drop():
@@ -529,8 +530,8 @@ def test_an_outage_day_is_a_gap_and_a_partial_outage_a_drop():
     orders = rng.poisson(20 * weekday[np.arange(84) % 7]).astype(float)
     active = rng.poisson(300 * weekday[np.arange(84) % 7]).astype(float)
     orders[40], active[40] = 0, 90  # the outage: no orders, 30 % of the usual activity
-    assert kpi.flag_days(_days(orders)).iloc[40]["flag"] == "gap"
-    flagged = kpi.flag_days(_days(active))
+    assert flag_daily(_days(orders)).iloc[40]["flag"] == "gap"
+    flagged = flag_daily(_days(active))
     assert flagged.iloc[40]["flag"] == "drop"
     assert (flagged.drop(flagged.index[40])["flag"] == "").all()
 

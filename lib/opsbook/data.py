@@ -149,6 +149,7 @@ class Source:
         self._mappings = {
             name: TableMapping.parse(name, config.tables.get(name)) for name in raw_tables
         }
+        self._materialised: dict[str, ir.Table] = {}
 
     # -- tables -------------------------------------------------------------------------------
     @property
@@ -175,12 +176,21 @@ class Source:
         return self._mappings[name].apply_before_filter(self._raw[name], name)
 
     def mapped(self, name: str) -> ir.Table:
-        """The table after the config's mapping, before types are normalised (for validation)."""
+        """The table after the config's mapping, before types are normalised (for validation).
+
+        On the embedded engine an aggregating mapping (line items -> orders) is computed once
+        per source into a temporary table: a report queries it dozens of times."""
+        if name in self._materialised:
+            return self._materialised[name]
         table = self._unfiltered(name)
         predicates = self._mappings[name].filter_predicates(table)
         for predicate in predicates.values():
             table = table.filter(predicate)
-        return self._mappings[name].apply_after_filter(table)
+        table = self._mappings[name].apply_after_filter(table)
+        if self._mappings[name].aggregate and getattr(self.con, "name", "") == "duckdb":
+            table = self.con.create_table(f"mapped_{name}", table, temp=True)
+            self._materialised[name] = table
+        return table
 
     def table(self, name: str) -> ir.Table:
         """The contract table ``name`` with contract types: timestamps as naive UTC, numbers as

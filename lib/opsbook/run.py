@@ -26,6 +26,7 @@ from typing import Any
 import nbformat
 import papermill
 import yaml
+from jupyter_client.manager import AsyncKernelManager
 
 from opsbook import __version__
 from opsbook.config import Config, load_config
@@ -37,6 +38,15 @@ from opsbook.report import BATCH_ENV, METRICS_MIME, RUN_DIR_ENV, dumps
 NOTEBOOK_NAME = re.compile(r"^(\d+)_(\w+)\.ipynb$")
 # parameters every report takes, injected by the runner
 COMMON_PARAMETERS = ("config", "data", "lang")
+
+
+class QuietKernelManager(AsyncKernelManager):
+    """A batch kernel whose own log lines (transport warnings, shutdown notes) stay out of the
+    runner's output: a notebook's errors reach the executed notebook and the run's manifest."""
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        await super()._async_launch_kernel(kernel_cmd, **kw)
 
 
 class RunError(ValueError):
@@ -156,6 +166,7 @@ def execute_report(
             str(ipynb),
             parameters=injected | parameters,
             kernel_name="python3",
+            kernel_manager_class=QuietKernelManager,
             cwd=str(report.path.parent),
             execution_timeout=timeout,
             progress_bar=False,

@@ -7,8 +7,10 @@ show no code: readers see the narrative, tables and charts only.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import html
+import io
 import json
 from collections.abc import Mapping
 from importlib import resources
@@ -24,6 +26,36 @@ from opsbook.i18n import t
 from opsbook.report import METRICS_MIME, fmt
 
 TEMPLATES = Path(str(resources.files("opsbook") / "templates"))
+
+
+CJK_FONT_FAMILY = "OpsbookCJK"
+
+
+def embed_cjk_font(page: str) -> str:
+    """``page`` with a subset of Noto Sans SC (OFL) inlined for the CJK characters it uses, as
+    the last resort of its font list: a reader without a Chinese system font still sees
+    characters, not boxes, and the page stays one file with no network request."""
+    import pylopdf_fonts_zh_cn
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    needed = sorted({ord(c) for c in page if ord(c) >= 0x2E80})
+    if not needed:
+        return page
+    options = subset.Options()
+    options.notdef_outline = True
+    font = TTFont(str(pylopdf_fonts_zh_cn.sans_path()))
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=needed)
+    subsetter.subset(font)
+    buffer = io.BytesIO()
+    font.save(buffer)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    face = (
+        f'<style>@font-face {{ font-family: "{CJK_FONT_FAMILY}"; '
+        f'src: url(data:font/otf;base64,{data}) format("opentype"); }}</style>'
+    )
+    return page.replace("</head>", face + "\n</head>", 1)
 
 
 def _strip_for_readers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -58,7 +90,7 @@ def notebook_html(nb: nbformat.NotebookNode, *, title: str, lang: str) -> str:
     body, _ = exporter.from_notebook_node(
         nb, resources={"language_code": "zh-CN" if lang == "zh" else "en"}
     )
-    return body
+    return embed_cjk_font(body)
 
 
 def _env() -> Environment:
@@ -72,12 +104,14 @@ def index_html(
 ) -> str:
     """The run's landing page: a card per report with its status, headline numbers and links."""
     template = _env().from_string((TEMPLATES / "index.html.j2").read_text(encoding="utf-8"))
-    return template.render(
-        manifest=manifest,
-        metrics=metrics,
-        lang=lang,
-        tr=lambda key, **fields: t(key, lang, **fields),
-        css=(TEMPLATES / "opsbook" / "report.css").read_text(encoding="utf-8"),
+    return embed_cjk_font(
+        template.render(
+            manifest=manifest,
+            metrics=metrics,
+            lang=lang,
+            tr=lambda key, **fields: t(key, lang, **fields),
+            css=(TEMPLATES / "opsbook" / "report.css").read_text(encoding="utf-8"),
+        )
     )
 
 
@@ -155,11 +189,13 @@ def history_html(out: Path, lang: str) -> str:
     """``reports/index.html``: every run, newest first, and each headline number across runs."""
     runs = read_runs(out)
     template = _env().from_string((TEMPLATES / "history.html.j2").read_text(encoding="utf-8"))
-    return template.render(
-        runs=runs,
-        trends=headline_trends(runs),
-        sparkline=sparkline,
-        lang=lang,
-        tr=lambda key, **fields: t(key, lang, **fields),
-        css=(TEMPLATES / "opsbook" / "report.css").read_text(encoding="utf-8"),
+    return embed_cjk_font(
+        template.render(
+            runs=runs,
+            trends=headline_trends(runs),
+            sparkline=sparkline,
+            lang=lang,
+            tr=lambda key, **fields: t(key, lang, **fields),
+            css=(TEMPLATES / "opsbook" / "report.css").read_text(encoding="utf-8"),
+        )
     )

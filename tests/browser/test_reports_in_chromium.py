@@ -73,3 +73,17 @@ def test_page_opens_offline_without_errors(browser, run_folder, page_name):
         assert page.locator("img").count() >= 1  # the daily-volume chart is inlined
         assert page.locator("script").count() == 0
     page.close()
+
+
+def test_chinese_text_renders_with_the_embedded_font(browser, run_folder):
+    """Even without a system CJK font the page carries the glyphs it uses (a subset of Noto
+    Sans SC as a data: font): the embedded face is declared and loads."""
+    page = browser.new_page()
+    page.goto((run_folder / "data_quality.html").as_uri())
+    page.wait_for_load_state("load")
+    loaded = page.evaluate(
+        "async () => (await document.fonts.load('16px OpsbookCJK', '数据质量'))"
+        ".map(f => f.family + ':' + f.status)"
+    )
+    assert loaded == ["OpsbookCJK:loaded"]
+    page.close()

@@ -200,3 +200,23 @@ def test_future_tolerance_is_a_setting(tmp_path):
     tables = broken("orders", ts=late)
     assert [f.rule for f in check(tmp_path, tables).findings] == ["timestamp_not_future"]
     assert check(tmp_path, tables, future_tolerance=timedelta(hours=48)).ok
+
+
+def test_validate_command_exit_codes_and_messages(tmp_path, capsys):
+    from opsbook.cli import main
+
+    good = tmp_path / "good"
+    good.mkdir()
+    for name, frame in good_tables().items():
+        frame.to_parquet(good / f"{name}.parquet")
+    assert main(["validate", "--data", str(good), "--lang", "en"]) == 0
+    assert "OK: every check of the data contract passed" in capsys.readouterr().out
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for name, frame in broken("orders", amount=[5.0, -1.0, 2.0]).items():
+        frame.to_parquet(bad / f"{name}.parquet")
+    assert main(["validate", "--data", str(bad), "--lang", "en"]) == 1
+    err = capsys.readouterr().err
+    assert "orders.amount: rule amount_nonnegative" in err and "1 of 3 rows, e.g. -1.0" in err
+    assert main(["validate", "--data", str(tmp_path / "nowhere")]) == 2
+    assert "opsbook sample" in capsys.readouterr().err

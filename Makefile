@@ -42,8 +42,9 @@ test: lint sample
 lab: env sample
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
+# make bench BENCH_ARGS='--scales small,medium --memory-limit 1GB'
 bench: env
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

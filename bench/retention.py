@@ -21,17 +21,13 @@ script, not a test.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-END = date(2026, 10, 31)  # the last local day of the data
+from common import DATA, END, ZONE, ensure_generated, peak_rss_mib, reset_peak
+
 SIGNUP_DAYS = 180
-ZONE = "Asia/Shanghai"  # UTC+8 all year
 EVENTS = ("app_open", "view_item", "add_to_cart", "share", "content_view")
 
 
@@ -81,8 +77,6 @@ def generate(folder: Path, users: int, events: int, seed: int, threads: int) -> 
     )
     for name in ("users", "events"):
         (folder / f"{name}.parquet.partial").rename(folder / f"{name}.parquet")
-    meta = {"users": users, "events": events, "seed": seed, "end": END.isoformat()}
-    (folder / "meta.json").write_text(json.dumps(meta))
 
 
 def reference_sql(folder: Path, as_of_utc: str) -> tuple[str, str]:
@@ -112,19 +106,6 @@ def reference_sql(folder: Path, as_of_utc: str) -> tuple[str, str]:
     return sizes, cells
 
 
-def reset_peak() -> None:
-    """Reset the kernel's peak-RSS mark of this process (Linux >= 4.0), so each step's own peak
-    can be read from VmHWM."""
-    Path("/proc/self/clear_refs").write_text("5")
-
-
-def peak_rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=float, default=1e6)
@@ -144,19 +125,14 @@ def main(argv: list[str] | None = None) -> None:
         generate(args.generate_only, users, events, args.seed, args.threads)
         return
 
-    folder = HERE / "data" / f"retention-{users}-{events}"
+    folder = DATA / f"retention-{users}-{events}"
     wanted = {"users": users, "events": events, "seed": args.seed, "end": END.isoformat()}
-    meta = folder / "meta.json"
-    if not meta.exists() or json.loads(meta.read_text()) != wanted:
-        print(f"generating {users:,} users and {events:,} events in {folder} ...", flush=True)
-        t0 = time.perf_counter()
-        subprocess.run(
-            [sys.executable, __file__, "--users", str(users), "--events", str(events),
-             "--seed", str(args.seed), "--threads", str(args.threads),
-             "--generate-only", str(folder)],
-            check=True,
-        )  # fmt: skip
-        print(f"  generated in {time.perf_counter() - t0:.1f} s", flush=True)
+    ensure_generated(
+        folder,
+        wanted,
+        [__file__, "--users", str(users), "--events", str(events), "--seed", str(args.seed),
+         "--threads", str(args.threads), "--generate-only", str(folder)],
+    )  # fmt: skip
 
     import duckdb
     import pandas as pd

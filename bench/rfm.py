@@ -20,19 +20,13 @@ not a test: nothing here runs in CI.
 from __future__ import annotations
 
 import argparse
-import json
-import resource
-import subprocess
 import sys
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+from common import DATA, END, ZONE, best_of, ensure_generated, peak_rss_mib
 
-HERE = Path(__file__).resolve().parent
-END = date(2026, 10, 31)  # the newest local day of the generated orders
-ZONE = "Asia/Shanghai"  # UTC+8 all year: the data layer shifts by a fixed offset
 CHUNK = 1_000_000
 
 
@@ -82,8 +76,6 @@ def generate(folder: Path, customers: int, orders: int, seed: int) -> None:
             )
             writer.write_table(table)
     partial.rename(folder / "orders.parquet")
-    meta = {"customers": customers, "orders": orders, "seed": seed, "end": END.isoformat()}
-    (folder / "meta.json").write_text(json.dumps(meta))
 
 
 def reference_sql(path: Path, as_of: date, start: date) -> str:
@@ -105,19 +97,6 @@ def reference_sql(path: Path, as_of: date, start: date) -> str:
     """
 
 
-def best_of(repeat: int, fn):
-    times, result = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), result
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=float, default=1e6)
@@ -132,18 +111,14 @@ def main(argv: list[str] | None = None) -> None:
         generate(args.generate_only, customers, orders, args.seed)
         return
 
-    folder = HERE / "data" / f"rfm-{customers}-{orders}"
-    meta = folder / "meta.json"
+    folder = DATA / f"rfm-{customers}-{orders}"
     wanted = {"customers": customers, "orders": orders, "seed": args.seed, "end": END.isoformat()}
-    if not meta.exists() or json.loads(meta.read_text()) != wanted:
-        print(f"generating {orders:,} orders of {customers:,} customers in {folder} ...")
-        t0 = time.perf_counter()
-        subprocess.run(
-            [sys.executable, __file__, "--customers", str(customers), "--orders", str(orders),
-             "--seed", str(args.seed), "--generate-only", str(folder)],
-            check=True,
-        )  # fmt: skip
-        print(f"  generated in {time.perf_counter() - t0:.1f} s")
+    ensure_generated(
+        folder,
+        wanted,
+        [__file__, "--customers", str(customers), "--orders", str(orders),
+         "--seed", str(args.seed), "--generate-only", str(folder)],
+    )  # fmt: skip
 
     import duckdb
     import pandas as pd

@@ -13,8 +13,10 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,12 +43,25 @@ COMMON_PARAMETERS = ("config", "data", "lang")
 
 
 class QuietKernelManager(AsyncKernelManager):
-    """A batch kernel whose own log lines (transport warnings, shutdown notes) stay out of the
-    runner's output: a notebook's errors reach the executed notebook and the run's manifest."""
+    """A batch kernel talking over IPC sockets in a private folder, not TCP ports: processes
+    starting kernels at the same moment (parallel runs, test workers) cannot race for a port and
+    end up talking to each other's kernels. Its own log lines stay out of the runner's output;
+    a notebook's errors reach the executed notebook and the run's manifest."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._socket_dir = Path(tempfile.mkdtemp(prefix="opsbook-kernel-"))
+        self.transport = "ipc"
+        self.ip = str(self._socket_dir / "kernel")
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         kw.setdefault("stderr", subprocess.DEVNULL)
         await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
 
 
 class RunError(ValueError):
@@ -167,7 +182,9 @@ def execute_report(
             parameters=injected | parameters,
             kernel_name="python3",
             kernel_manager_class=QuietKernelManager,
-            cwd=str(report.path.parent),
+            # the kernel starts in the notebooks folder; papermill's own cwd= would chdir this
+            # whole process, which parallel threads undo in the wrong order
+            resources={"metadata": {"path": str(report.path.parent)}},
             execution_timeout=timeout,
             progress_bar=False,
             log_output=False,

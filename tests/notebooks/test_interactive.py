@@ -7,6 +7,7 @@ import pytest
 from nbclient import NotebookClient
 
 from opsbook.report import BATCH_ENV
+from opsbook.run import QuietKernelManager
 from tests.conftest import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -20,7 +21,11 @@ def test_notebook_runs_interactively_with_its_defaults(path, monkeypatch):
     monkeypatch.delenv(BATCH_ENV, raising=False)
     nb = nbformat.read(path, as_version=4)
     NotebookClient(
-        nb, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(path.parent)}}
+        nb,
+        kernel_name="python3",
+        kernel_manager_class=QuietKernelManager,
+        timeout=600,
+        resources={"metadata": {"path": str(path.parent)}},
     ).execute()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert errors == []

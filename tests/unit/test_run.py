@@ -146,3 +146,9 @@ def test_run_history_lists_every_run_and_survives_broken_folders(workbook):
     trend = [s for s in headline_trends(read_runs(workbook / "reports")) if s["report"] == "alpha"]
     assert [v for _, v in trend[0]["points"]] == [4.0, 9.0]
     assert "<polyline" in page and "<script" not in page
+
+
+def test_a_parallel_run_leaves_the_working_directory_alone(workbook, monkeypatch):
+    monkeypatch.chdir(workbook)
+    run_reports(["alpha", "beta"], config=workbook / "opsbook.yml", workers=2)
+    assert Path.cwd() == workbook

@@ -309,6 +309,18 @@ def trailing_window(source: Any, days: int, as_of: Any = None) -> tuple[date, da
     return last - timedelta(days=int(days) - 1), last
 
 
+def _signups(
+    src: Source, until_utc: Any, users: Any = None, cohort_start: Any = None, cohort_end: Any = None
+) -> ir.Table:
+    """Users with an id and a signup no later than ``until_utc``, limited to ``users`` and to
+    signups in the local dates [cohort_start, cohort_end]: every cohort's starting population."""
+    people = src.table("users")
+    people = people.filter(people.user_id.notnull() & people.signup_ts.notnull())
+    people = _restrict(people.filter(people.signup_ts <= until_utc), users)
+    window = _local_range(src, people.signup_ts, cohort_start, cohort_end)
+    return people if window is None else people.filter(window)
+
+
 def _local_range(
     source: Source, ts: ir.TimestampValue, start: Any, end: Any
 ) -> ir.BooleanValue | None:
@@ -739,12 +751,7 @@ def day_n_retention(
     point = resolve_as_of(src, as_of)
     last_day = point.last_complete_day
 
-    users_t = src.table("users")
-    users_t = users_t.filter(users_t.user_id.notnull() & users_t.signup_ts.notnull())
-    users_t = _restrict(users_t.filter(users_t.signup_ts <= point.utc), users)
-    window = _local_range(src, users_t.signup_ts, cohort_start, cohort_end)
-    if window is not None:
-        users_t = users_t.filter(window)
+    users_t = _signups(src, point.utc, users, cohort_start, cohort_end)
     signups = users_t.select(
         "user_id",
         sday=period_number(src, users_t.signup_ts, "day"),
@@ -898,12 +905,8 @@ def first_order_conversion(
         raise ValueError("within_days must be >= 1")
     point = resolve_as_of(src, as_of)
     span = timedelta(days=int(within_days))
-    new = src.table("users")
-    new = new.filter(new.user_id.notnull() & new.signup_ts.notnull())
-    new = _restrict(new.filter(new.signup_ts + span <= point.utc), users)
-    window = _local_range(src, new.signup_ts, cohort_start, cohort_end)
-    if window is not None:
-        new = new.filter(window)
+    # only users whose whole conversion window has elapsed
+    new = _signups(src, point.utc - span, users, cohort_start, cohort_end)
     new = _with_group(new.select("user_id", "signup_ts"), src, breakdown)
     paid = paid_orders(src).select(buyer=lambda t: t.user_id, ts=lambda t: t.ts)
     joined = new.join(paid, new.user_id == paid.buyer)
@@ -1105,9 +1108,7 @@ def lifecycle(
     check_event(src, return_event)
     point = resolve_as_of(src, as_of)
     last = point.last_complete(period)
-    people = src.table("users")
-    people = _restrict(people.filter(people.user_id.notnull() & people.signup_ts.notnull()), users)
-    people = people.filter(people.signup_ts <= point.utc)
+    people = _signups(src, point.utc, users)
     signup = people.select("user_id", sp=period_number(src, people.signup_ts, period))
     acts = _restrict(activity(src, return_event), users)
     acts = acts.filter(acts.ts <= point.utc)
@@ -1195,12 +1196,7 @@ def ltv_curves(
     src = _src(source)
     _check(period, PERIODS, "period")
     point = resolve_as_of(src, as_of)
-    people = src.table("users")
-    people = people.filter(people.user_id.notnull() & people.signup_ts.notnull())
-    people = _restrict(people.filter(people.signup_ts <= point.utc), users)
-    window = _local_range(src, people.signup_ts, cohort_start, cohort_end)
-    if window is not None:
-        people = people.filter(window)
+    people = _signups(src, point.utc, users, cohort_start, cohort_end)
     cohorts = people.select(
         "user_id", "signup_ts", cohort=period_number(src, people.signup_ts, period)
     )
@@ -1455,12 +1451,7 @@ def churn_survival(
     check_event(src, return_event)
     point = resolve_as_of(src, as_of)
     last = point.last_complete_day
-    people = src.table("users")
-    people = people.filter(people.user_id.notnull() & people.signup_ts.notnull())
-    people = _restrict(people.filter(people.signup_ts <= point.utc), users)
-    window = _local_range(src, people.signup_ts, cohort_start, cohort_end)
-    if window is not None:
-        people = people.filter(window)
+    people = _signups(src, point.utc, users, cohort_start, cohort_end)
     signup = people.select("user_id", sday=period_number(src, people.signup_ts, "day"))
     signup = signup.filter(signup.sday <= last - churn_days)
     signup = _with_group(signup, src, breakdown)

@@ -513,12 +513,8 @@ def lift_table(
             }
         )
     frame = pd.DataFrame(rows)
-    p = frame["p_value"].to_numpy(dtype=float)
-    adjusted = np.full(len(p), np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        adjusted[ok] = adjust_pvalues(p[ok], "holm")
-    frame["p_holm"] = adjusted
+    # metrics without a p-value pass through as NaN and do not count in the family
+    frame["p_holm"] = adjust_pvalues(frame["p_value"].to_numpy(dtype=float), "holm")
     frame["significant"] = frame["p_value"] < alpha
     return frame
 

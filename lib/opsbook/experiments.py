@@ -100,7 +100,7 @@ from opsbook.data import to_type
 from opsbook.expressions import evaluate as evaluate_expression
 from opsbook.i18n import t
 from opsbook.plots import PALETTE, STATUS_COLOURS, figure
-from opsbook.report import Report, fmt, is_batch
+from opsbook.report import Report, fmt, is_batch, jsonable
 
 __all__ = [
     "ABTestResult",
@@ -1218,7 +1218,7 @@ class ABTestResult:
         exp = self.experiment
         decision = self.decision
         results = [
-            {key: _plain(row[key]) for key in RESULT_KEYS} for _, row in self.results.iterrows()
+            {key: jsonable(row[key]) for key in RESULT_KEYS} for _, row in self.results.iterrows()
         ]
         details = [
             {
@@ -1229,13 +1229,13 @@ class ABTestResult:
                 "direction": row.direction,
                 "control_users": int(row.control_n),
                 "variant_users": int(row.variant_n),
-                "abs_ci_low": _plain(row.abs_ci_low),
-                "abs_ci_high": _plain(row.abs_ci_high),
-                "expected_loss": _plain(row.expected_loss),
+                "abs_ci_low": jsonable(row.abs_ci_low),
+                "abs_ci_high": jsonable(row.abs_ci_high),
+                "expected_loss": jsonable(row.expected_loss),
                 "cuped_applied": bool(row.cuped_applied),
-                "variance_reduction": _plain(row.variance_reduction),
-                "rel_ci_low_unadjusted": _plain(row.rel_ci_low_unadjusted),
-                "rel_ci_high_unadjusted": _plain(row.rel_ci_high_unadjusted),
+                "variance_reduction": jsonable(row.variance_reduction),
+                "rel_ci_low_unadjusted": jsonable(row.rel_ci_low_unadjusted),
+                "rel_ci_high_unadjusted": jsonable(row.rel_ci_high_unadjusted),
                 "non_inferior": None if row.non_inferior is None else bool(row.non_inferior),
                 "verdict": row.verdict,
                 "flag": row.flag,
@@ -1243,7 +1243,7 @@ class ABTestResult:
             for row in self.results.itertuples()
         ]
         mde = {
-            row.variant: {"abs": _plain(row.mde_abs), "rel": _plain(row.mde_rel)}
+            row.variant: {"abs": jsonable(row.mde_abs), "rel": jsonable(row.mde_rel)}
             for row in self.mde.itertuples()
         }
         hygiene = {
@@ -1258,7 +1258,7 @@ class ABTestResult:
             "control": exp.control,
             "variants": exp.users,
             "users": int(sum(exp.users.values())),
-            "srm_p": _plain(self.srm.p_value),
+            "srm_p": jsonable(self.srm.p_value),
             "srm_status": self.srm.status,
             "valid": self.valid,
             "decision": decision.decision,
@@ -1303,19 +1303,19 @@ class ABTestResult:
             },
             {
                 "label": "ab_test.h.primary_lift",
-                "value": _plain(row["rel_lift"]),
+                "value": jsonable(row["rel_lift"]),
                 "format": "signed_pct",
                 "status": None,
             },
             {
                 "label": "ab_test.h.chance_to_win",
-                "value": _plain(row["chance_to_win"]),
+                "value": jsonable(row["chance_to_win"]),
                 "format": "pct",
                 "status": None,
             },
             {
                 "label": "ab_test.h.srm_p",
-                "value": _plain(self.srm.p_value),
+                "value": jsonable(self.srm.p_value),
                 "format": "float",
                 "status": srm_colour,
             },
@@ -1326,20 +1326,6 @@ class ABTestResult:
                 "status": None,
             },
         ]
-
-
-def _plain(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, str):
-        return value
-    return None if pd.isna(value) else value
 
 
 def evaluate(

@@ -759,6 +759,23 @@ def _conversions(
     return j.filter((j.tts < j.ots) & (j.tts >= j.ots - ibis.interval(days=int(days))))
 
 
+_STEP_DIGITS = 9  # touches per journey are numbered 000000000, 000000001, ...
+
+
+def _journeys(touches: ir.Table, keys: list[str], separator: str) -> ir.Table:
+    """One row per ``keys`` with ``path``: its touches' channels, oldest first (ties by channel)
+    joined by ``separator``. Ordered string aggregation is not on every engine (Spark has
+    none), so each touch is prefixed with its zero-padded step number, the unordered list
+    sorted, and the prefixes cut off."""
+    step = ibis.row_number().over(group_by=keys, order_by=[touches.tts, touches.channel])
+    labelled = touches.mutate(
+        step=step.cast("string").lpad(_STEP_DIGITS, "0").concat(touches.channel)
+    )
+    steps = labelled.group_by(keys).aggregate(steps=labelled.step.collect())
+    path = steps.steps.sort().map(lambda s: s.substr(_STEP_DIGITS)).join(separator)
+    return steps.select(*keys, path=path)
+
+
 def attribution_paths(
     source: Source,
     keys: Sequence[str] | None,
@@ -775,16 +792,11 @@ def attribution_paths(
     if touches is None:
         return empty
     j = _conversions(source, touches, windows, window_days)
-    conv = j.group_by("oid", "amount").aggregate(
-        path=j.channel.group_concat(separator, order_by=[j.tts, j.channel])
-    )
+    conv = _journeys(j, ["oid", "amount"], separator)
     conv = conv.group_by("path").aggregate(conversions=conv.count(), value=conv.amount.sum())
     buyers = j.select(bid=j.buyer).distinct()
     lost = touches.left_join(buyers, touches.user_id == buyers.bid)
-    lost = lost.filter(lost.bid.isnull())
-    lost = lost.group_by("user_id").aggregate(
-        path=lost.channel.group_concat(separator, order_by=[lost.tts, lost.channel])
-    )
+    lost = _journeys(lost.filter(lost.bid.isnull()), ["user_id"], separator)
     lost = lost.group_by("path").aggregate(nulls=lost.count())
     a = conv.execute()
     b = lost.execute()
@@ -806,7 +818,8 @@ def time_decay_credit(
     if touches is None:
         return pd.DataFrame(columns=["channel", "time_decay", "time_decay_value"])
     j = _conversions(source, touches, windows, window_days)
-    age = (j.ots.epoch_seconds() - j.tts.epoch_seconds()).cast("float64") / 86_400.0
+    # to the microsecond on every engine (Spark's epoch seconds are whole seconds)
+    age = j.ots.delta(j.tts, unit="microsecond").cast("float64") / 86_400e6
     j = j.mutate(w=(-LN2 * age / float(half_life)).exp())
     total = j.group_by("oid").aggregate(wsum=j.w.sum())
     j = j.join(total, "oid")

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from opsbook import __version__
+from opsbook.config import ENGINES
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -25,7 +26,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from opsbook.data import open_source
     from opsbook.validation import validate
 
-    cfg = load_config(args.config, data=args.data, lang=args.lang)
+    cfg = load_config(args.config, data=args.data, lang=args.lang, engine=args.engine)
     source = open_source(cfg)
     result = validate(source, args.table or None)
     for name, check in result.tables.items():
@@ -57,6 +58,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             out=args.out,
             parameters=parse_assignments(args.param),
             lang=args.lang,
+            engine=args.engine,
             workers=args.workers,
         )
     except RunError as exc:
@@ -106,6 +108,11 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--config", help="config file (default: the nearest opsbook.yml)")
         p.add_argument("--data", help="source: folder, DuckDB file or Ibis URL")
         p.add_argument("--lang", choices=["zh", "en"], help="report language")
+        p.add_argument(
+            "--engine",
+            choices=ENGINES,
+            help="engine for a folder source (default: the config's engine.backend, duckdb)",
+        )
 
     p = sub.add_parser("sample", help="write the fictional sample shop (Parquet + truth.json)")
     p.add_argument("--out", required=True, help="folder to write")

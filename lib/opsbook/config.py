@@ -8,6 +8,7 @@ taken from the file's folder.
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -19,6 +20,8 @@ import yaml
 from opsbook.i18n import check_lang
 
 CONFIG_NAME = "opsbook.yml"
+ENGINES = ("duckdb", "pyspark")  # engines a folder source can run on (opsbook.engine)
+ENGINE_ENV = "OPSBOOK_ENGINE"  # overrides engine.backend (set by ``opsbook run --engine``)
 
 
 def _defaults() -> dict[str, Any]:
@@ -73,6 +76,14 @@ class Config:
         return self.raw["data"].get("tables") or {}
 
     @property
+    def engine(self) -> str:
+        return self.raw["engine"]["backend"]
+
+    @property
+    def spark_settings(self) -> dict[str, Any]:
+        return dict(self.raw["engine"].get("spark") or {})
+
+    @property
     def min_cell(self) -> int:
         return int(self.raw["privacy"]["min_cell"])
 
@@ -100,9 +111,11 @@ def load_config(
     *,
     data: str | None = None,
     lang: str | None = None,
+    engine: str | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> Config:
-    """Defaults, then the YAML file (given or found), then ``overrides``, ``data`` and ``lang``."""
+    """Defaults, then the YAML file (given or found), then ``overrides``, ``data``, ``lang``
+    and ``engine`` (default: the ``OPSBOOK_ENGINE`` environment variable, if set)."""
     raw = _defaults()
     file = Path(path).expanduser().resolve() if path else find_config()
     if path and not file.is_file():  # type: ignore[union-attr]
@@ -115,6 +128,14 @@ def load_config(
     raw = deep_merge(raw, overrides or {})
     if lang:
         raw["lang"] = lang
+    engine = engine or os.environ.get(ENGINE_ENV)
+    if engine:
+        raw["engine"]["backend"] = engine
+    if raw["engine"]["backend"] not in ENGINES:
+        raise ValueError(
+            f"engine.backend {raw['engine']['backend']!r} is not one of {', '.join(ENGINES)} "
+            "(a warehouse is reached through data.source as an Ibis URL)"
+        )
     check_lang(raw["lang"])
     ZoneInfo(raw["timezone"])  # an unknown zone fails here, with the zone's name
     base = file.parent if file is not None else Path.cwd().resolve()

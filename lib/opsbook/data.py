@@ -2,8 +2,9 @@
 
 A source is a folder with one file per table (``orders.parquet``, ``orders.csv``,
 ``orders.csv.gz``, ...), a DuckDB database file, or any Ibis connection URL
-(``postgres://...``, ``trino://...``, ``duckdb:///path.duckdb``). Folders and files are read by an
-embedded DuckDB; the heavy work of every report runs in that engine.
+(``postgres://...``, ``trino://...``, ``duckdb:///path.duckdb``). Folders and files are read by the
+configured engine (:mod:`opsbook.engine`: the embedded DuckDB, or Spark); the heavy work of every
+report runs in that engine.
 
 The config maps a real export onto the contract without editing it, per table::
 
@@ -38,6 +39,7 @@ import pandas as pd
 
 from opsbook.config import Config
 from opsbook.contract import TABLES, TableSpec
+from opsbook.engine import backend_name, connect, keep, local_time, read_file, utc_wall_clock
 from opsbook.expressions import evaluate
 
 FILE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv", ".tsv.gz", ".json", ".jsonl", ".ndjson")
@@ -127,16 +129,6 @@ def fixed_utc_offset(zone: str) -> timedelta | None:
     return offsets.pop() if len(offsets) == 1 else None
 
 
-@ibis.udf.scalar.builtin(name="timezone")
-def _duckdb_local_time(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timestamp():  # type: ignore[valid-type]
-    """DuckDB's timezone(zone, timestamptz): the wall-clock time in ``zone``."""
-
-
-@ibis.udf.scalar.builtin(name="from_utc_timestamp")
-def _spark_local_time(ts: dt.Timestamp(), zone: str) -> dt.Timestamp():  # type: ignore[valid-type]
-    """Spark's from_utc_timestamp(ts, zone)."""
-
-
 class Source:
     """The contract's tables of one source, as lazy Ibis expressions on one engine connection."""
 
@@ -178,8 +170,8 @@ class Source:
     def mapped(self, name: str) -> ir.Table:
         """The table after the config's mapping, before types are normalised (for validation).
 
-        On the embedded engine an aggregating mapping (line items -> orders) is computed once
-        per source into a temporary table: a report queries it dozens of times."""
+        An aggregating mapping (line items -> orders) is computed once per source and kept
+        where the engine can keep it: a report queries it dozens of times."""
         if name in self._materialised:
             return self._materialised[name]
         table = self._unfiltered(name)
@@ -187,8 +179,8 @@ class Source:
         for predicate in predicates.values():
             table = table.filter(predicate)
         table = self._mappings[name].apply_after_filter(table)
-        if self._mappings[name].aggregate and getattr(self.con, "name", "") == "duckdb":
-            table = self.con.create_table(f"mapped_{name}", table, temp=True)
+        if self._mappings[name].aggregate:
+            table = keep(table)
             self._materialised[name] = table
         return table
 
@@ -231,10 +223,9 @@ class Source:
         if offset is not None:
             return ts + ibis.interval(seconds=int(offset.total_seconds()))
         backend = getattr(self.con, "name", "")
-        if backend == "duckdb":
-            return _duckdb_local_time(self.timezone, ts.cast(dt.Timestamp(timezone="UTC")))
-        if backend == "pyspark":
-            return _spark_local_time(ts, self.timezone)
+        local = local_time(ts, self.timezone, backend)
+        if local is not None:
+            return local
         raise SourceError(
             f"time zone {self.timezone} changes its UTC offset and the {backend} backend has no "
             "conversion here; use a fixed-offset zone or the duckdb/pyspark backends"
@@ -299,23 +290,6 @@ def typed(table: ir.Table, spec: TableSpec | None) -> ir.Table:
     return table.mutate(**casts) if casts else table
 
 
-def backend_name(table: ir.Table) -> str | None:
-    try:
-        return table._find_backend().name
-    except Exception:  # an unbound table (tests, memtables before execution)
-        return None
-
-
-@ibis.udf.scalar.builtin(name="epoch_us")
-def _epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type]
-    """DuckDB's microseconds since the epoch of an instant."""
-
-
-@ibis.udf.scalar.builtin(name="make_timestamp")
-def _timestamp_from_epoch_us(us: dt.int64) -> dt.Timestamp():  # type: ignore[valid-type]
-    """DuckDB's naive timestamp from microseconds since the epoch."""
-
-
 def contract_type(kind: str, current: dt.DataType) -> dt.DataType | None:
     """The Ibis type a contract column of ``kind`` is normalised to (None: keep as it is)."""
     if kind == "timestamp":
@@ -332,12 +306,9 @@ def contract_type(kind: str, current: dt.DataType) -> dt.DataType | None:
 def to_type(value: ir.Value, target: dt.DataType, backend: str | None = None) -> ir.Value:
     current = value.type()
     if target.is_timestamp() and current.is_timestamp():
-        if current.timezone is not None and backend == "duckdb":
-            # DuckDB casts a zoned timestamp through its time-zone library row by row (twice
-            # the cost of a whole aggregate); epoch arithmetic gives the same UTC wall clock
-            return _timestamp_from_epoch_us(_epoch_us(value))
-        # with the session in UTC, dropping the zone keeps the UTC wall clock
-        return value.cast(target)
+        return (
+            utc_wall_clock(value, backend) if current.timezone is not None else value.cast(target)
+        )
     if target.is_timestamp() and current.is_unknown():
         # DuckDB's TIMESTAMPTZ_NS (pandas' default in Parquet) is unknown to Ibis: via TIMESTAMPTZ
         return value.cast(dt.Timestamp(timezone="UTC")).cast(target)
@@ -346,17 +317,6 @@ def to_type(value: ir.Value, target: dt.DataType, backend: str | None = None) ->
     if target.is_string() or (current.is_numeric() and target.is_numeric()):
         return value.cast(target)
     return value.try_cast(target)
-
-
-def connect_duckdb(config: Config, database: str = ":memory:", read_only: bool = False) -> Any:
-    engine = config.section("engine")
-    con = ibis.duckdb.connect(database, read_only=read_only)
-    con.raw_sql("SET TimeZone = 'UTC'")
-    if engine.get("threads"):
-        con.raw_sql(f"SET threads = {int(engine['threads'])}")
-    if engine.get("memory_limit"):
-        con.raw_sql(f"SET memory_limit = '{engine['memory_limit']}'")
-    return con
 
 
 def _folder_files(folder: Path, mappings: Mapping[str, Any]) -> dict[str, Path]:
@@ -373,21 +333,6 @@ def _folder_files(folder: Path, mappings: Mapping[str, Any]) -> dict[str, Path]:
                 raise SourceError(f"table {name}: file {file} does not exist")
             files[name] = file
     return files
-
-
-def _read_file(con: Any, name: str, path: Path, options: Mapping[str, Any]) -> ir.Table:
-    """Parquet is scanned in place; text files are parsed once into a temporary engine table
-    (a view would parse the whole file again for every query of a report)."""
-    suffixes = "".join(path.suffixes[-2:])
-    if path.suffix == ".parquet":
-        return con.read_parquet(str(path), table_name=f"src_{name}", **options)
-    if ".csv" in suffixes or ".tsv" in suffixes:
-        # sniff types from every row: a bad value late in the file must not abort the read
-        # (it becomes text, and validation names it) -- override with read: {sample_size: N}
-        parsed = con.read_csv(str(path), **({"sample_size": -1} | dict(options)))
-    else:
-        parsed = con.read_json(str(path), **options)
-    return con.create_table(f"src_{name}", parsed, temp=True)
 
 
 def redact(location: str) -> str:
@@ -416,10 +361,10 @@ def open_source(config: Config, source: str | None = None) -> Source:
         return Source(con, _db_tables(con, mappings), config, redact(location))
     path = Path(location)
     if path.is_dir():
-        con = connect_duckdb(config)
+        con = connect(config)
         files = _folder_files(path, mappings)
         tables = {
-            name: _read_file(con, name, file, (mappings.get(name) or {}).get("read") or {})
+            name: read_file(con, name, file, (mappings.get(name) or {}).get("read") or {})
             for name, file in files.items()
             if name in TABLES or name in mappings
         }
@@ -431,7 +376,7 @@ def open_source(config: Config, source: str | None = None) -> Source:
             )
         return Source(con, tables, config, str(path))
     if path.is_file() and path.suffix in {".duckdb", ".db", ".ddb"}:
-        con = connect_duckdb(config, str(path), read_only=True)
+        con = connect(config, str(path), read_only=True)
         return Source(con, _db_tables(con, mappings), config, str(path))
     raise SourceError(
         f"source {redact(location)!r} is neither a folder, a DuckDB file nor an Ibis URL"

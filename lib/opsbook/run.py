@@ -31,7 +31,7 @@ import yaml
 from jupyter_client.manager import AsyncKernelManager
 
 from opsbook import __version__
-from opsbook.config import Config, load_config
+from opsbook.config import ENGINE_ENV, Config, load_config
 from opsbook.data import open_source
 from opsbook.i18n import catalogue, t
 from opsbook.render import history_html, index_html, notebook_html
@@ -254,13 +254,14 @@ def run_reports(
     out: str | Path | None = None,
     parameters: Mapping[str, Any] | None = None,
     lang: str | None = None,
+    engine: str | None = None,
     workers: int | None = None,
 ) -> RunResult:
     """Run ``names`` (default: every report) and return the completed run folder.
 
     ``parameters`` apply to every selected report that declares them; a name no selected report
     declares is refused before anything runs, with the valid names."""
-    cfg = load_config(config, data=data, lang=lang)
+    cfg = load_config(config, data=data, lang=lang, engine=engine)
     settings = cfg.section("run")
     available = discover(cfg.path_of(settings["notebooks"]))
     unknown = [n for n in names if n not in available]
@@ -296,10 +297,12 @@ def run_reports(
     fingerprint = open_source(cfg).fingerprint
     timeout = int(settings["cell_timeout_seconds"])
     pool = workers or settings.get("workers") or os.cpu_count() or 1
-    # kernels inherit these: notebooks skip their widgets and write files into the run folder
-    saved = {name: os.environ.get(name) for name in (BATCH_ENV, RUN_DIR_ENV)}
+    # kernels inherit these: notebooks skip their widgets, write files into the run folder and
+    # open the source on the engine of this run
+    saved = {name: os.environ.get(name) for name in (BATCH_ENV, RUN_DIR_ENV, ENGINE_ENV)}
     os.environ[BATCH_ENV] = "1"
     os.environ[RUN_DIR_ENV] = str(partial)
+    os.environ[ENGINE_ENV] = cfg.engine
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(pool, len(selected)))) as executor:
             futures = {
@@ -329,6 +332,7 @@ def run_reports(
         "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "lang": cfg.lang,
         "config": str(cfg.path) if cfg.path else None,
+        "engine": cfg.engine,
         "data": fingerprint,
         "versions": {
             "opsbook": __version__,

@@ -29,7 +29,8 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from opsbook.contract import TABLES, TableSpec
-from opsbook.data import Source, backend_name, contract_type, to_type
+from opsbook.data import Source, contract_type, to_type
+from opsbook.engine import backend_name
 from opsbook.i18n import t
 
 Severity = Literal["error", "fail"]

@@ -1,0 +1,179 @@
+"""The engine a source runs on: the embedded DuckDB, or Apache Spark through Ibis's pyspark backend.
+
+Every number a report computes is a portable Ibis expression; this module holds the few things
+that differ per engine: opening a connection with the config's settings, reading a file into a
+table, keeping an intermediate result, and the engine's own functions for time zones.
+
+``engine.backend`` in the config (or ``opsbook run --engine``, or the ``OPSBOOK_ENGINE``
+environment variable) picks the engine for a folder or DuckDB-file source; a URL source
+(``postgres://``, ``trino://``, ...) runs on the engine the URL names.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from opsbook.config import ENGINES, Config
+
+# engines on which an intermediate result can be kept for the session (a temporary table or
+# Spark's cache); on a warehouse reached by URL the workbook never writes
+KEEPING_ENGINES = frozenset(ENGINES)
+
+
+class EngineError(ValueError):
+    """An engine that is not installed, or cannot read this source."""
+
+
+def connect(config: Config, database: str = ":memory:", read_only: bool = False) -> Any:
+    """A connection to the config's engine (``database``: a DuckDB file, for DuckDB only)."""
+    backend = config.engine
+    if backend == "duckdb":
+        return connect_duckdb(config, database, read_only)
+    if database != ":memory:":
+        raise EngineError(
+            f"the {backend} engine reads folders of files, not the DuckDB file {database}"
+        )
+    return connect_spark(config)
+
+
+def connect_duckdb(config: Config, database: str = ":memory:", read_only: bool = False) -> Any:
+    engine = config.section("engine")
+    con = ibis.duckdb.connect(database, read_only=read_only)
+    con.raw_sql("SET TimeZone = 'UTC'")
+    if engine.get("threads"):
+        con.raw_sql(f"SET threads = {int(engine['threads'])}")
+    if engine.get("memory_limit"):
+        con.raw_sql(f"SET memory_limit = '{engine['memory_limit']}'")
+    return con
+
+
+def spark_settings(config: Config) -> dict[str, str]:
+    """The SparkSession settings: the config's ``engine.spark`` map; in local mode the driver
+    also binds to the loopback address only (a run opens no port to the network), shuffles
+    into one partition per core (Spark's 200 suit a cluster) and logs errors only."""
+    settings = {key: _spark_value(value) for key, value in config.spark_settings.items()}
+    if settings.get("spark.master", "local[*]").startswith("local"):
+        settings.setdefault("spark.driver.host", "127.0.0.1")
+        settings.setdefault("spark.driver.bindAddress", "127.0.0.1")
+        settings.setdefault("spark.sql.shuffle.partitions", str(os.cpu_count() or 1))
+        log_config = resources.files("opsbook").joinpath("spark-log4j2.properties")
+        settings.setdefault(
+            "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log_config}"
+        )
+    return settings
+
+
+def _spark_value(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def connect_spark(config: Config) -> Any:
+    """A pyspark connection: the running SparkSession of this process if there is one (a
+    notebook on a Databricks or EMR cluster), else one built from the config's settings."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise EngineError(
+            "engine pyspark needs Apache Spark's Python package: pip install '.[spark]' "
+            "(and a Java 17+ runtime)"
+        ) from None
+    session = SparkSession.getActiveSession()
+    if session is None:
+        builder = SparkSession.builder.appName("opsbook")
+        for key, value in spark_settings(config).items():
+            builder = builder.config(key, value)
+        session = builder.getOrCreate()
+        session.sparkContext.setLogLevel("ERROR")
+    # the backend sets the session's time zone to UTC: naive timestamps are UTC instants
+    return ibis.pyspark.connect(session)
+
+
+def read_file(con: Any, name: str, path: Path, options: Mapping[str, Any]) -> ir.Table:
+    """A table of the file ``path``. Parquet is scanned in place; a text file is parsed once
+    and kept (a view would parse the whole file again for every query of a report).
+
+    ``options`` go to the engine's own reader (DuckDB's ``read_csv``, Spark's
+    ``DataFrameReader.csv``): they are named as that engine names them."""
+    suffixes = "".join(path.suffixes[-2:])
+    table_name = f"src_{name}"
+    if path.suffix == ".parquet":
+        return con.read_parquet(str(path), table_name=table_name, **options)
+    text = ".csv" in suffixes or ".tsv" in suffixes
+    if con.name == "duckdb":
+        if text:
+            # sniff types from every row: a bad value late in the file must not abort the read
+            # (it becomes text, and validation names it) -- override with read: {sample_size: N}
+            parsed = con.read_csv(str(path), **({"sample_size": -1} | dict(options)))
+        else:
+            parsed = con.read_json(str(path), **options)
+        return con.create_table(table_name, parsed, temp=True)
+    if text:
+        defaults = {"sep": "\t"} if ".tsv" in suffixes else {}
+        parsed = con.read_csv(str(path), **(defaults | dict(options)))
+    else:
+        parsed = con.read_json(str(path), **options)
+    return parsed.cache()
+
+
+def keep(table: ir.Table) -> ir.Table:
+    """``table`` computed once and kept for the session where the engine can keep it (a
+    temporary table in DuckDB, Spark's cache); elsewhere the expression itself."""
+    backend = backend_name(table)
+    return table.cache() if backend in KEEPING_ENGINES else table
+
+
+def backend_name(table: ir.Expr) -> str | None:
+    """The name of the engine an expression is bound to (None: an unbound expression)."""
+    try:
+        return table._find_backend().name
+    except Exception:  # an unbound table (tests, memtables before execution)
+        return None
+
+
+# -- the engine's own time functions ----------------------------------------------------------
+@ibis.udf.scalar.builtin(name="timezone")
+def _duckdb_local_time(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timestamp():  # type: ignore[valid-type]
+    """DuckDB's timezone(zone, timestamptz): the wall-clock time in ``zone``."""
+
+
+@ibis.udf.scalar.builtin(name="from_utc_timestamp")
+def _spark_local_time(ts: dt.Timestamp(), zone: str) -> dt.Timestamp():  # type: ignore[valid-type]
+    """Spark's from_utc_timestamp(ts, zone)."""
+
+
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type]
+    """DuckDB's microseconds since the epoch of an instant."""
+
+
+@ibis.udf.scalar.builtin(name="make_timestamp")
+def _timestamp_from_epoch_us(us: dt.int64) -> dt.Timestamp():  # type: ignore[valid-type]
+    """DuckDB's naive timestamp from microseconds since the epoch."""
+
+
+def local_time(ts: ir.TimestampValue, zone: str, backend: str | None) -> ir.TimestampValue | None:
+    """Wall-clock time in ``zone`` of a naive-UTC timestamp by the engine's zone rules (None:
+    the engine has no conversion here)."""
+    if backend == "duckdb":
+        return _duckdb_local_time(zone, ts.cast(dt.Timestamp(timezone="UTC")))
+    if backend == "pyspark":
+        return _spark_local_time(ts, zone)
+    return None
+
+
+def utc_wall_clock(value: ir.TimestampValue, backend: str | None) -> ir.TimestampValue:
+    """A zoned timestamp as a naive timestamp holding its UTC wall clock."""
+    if backend == "duckdb":
+        # DuckDB casts a zoned timestamp through its time-zone library row by row (twice the
+        # cost of a whole aggregate); epoch arithmetic gives the same UTC wall clock
+        return _timestamp_from_epoch_us(_epoch_us(value))
+    # with the session in UTC (DuckDB and Spark both), dropping the zone keeps the UTC wall clock
+    return value.cast(dt.Timestamp())

@@ -143,6 +143,11 @@ class Source:
         }
         self._materialised: dict[str, ir.Table] = {}
 
+    @property
+    def engine(self) -> str:
+        """The name of the engine the tables are computed on (duckdb, pyspark, postgres, ...)."""
+        return getattr(self.con, "name", type(self.con).__name__)
+
     # -- tables -------------------------------------------------------------------------------
     @property
     def names(self) -> list[str]:

@@ -20,6 +20,8 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from opsbook.config import ENGINES, Config
 
@@ -92,8 +94,10 @@ def connect_spark(config: Config) -> Any:
             builder = builder.config(key, value)
         session = builder.getOrCreate()
         session.sparkContext.setLogLevel("ERROR")
-    # the backend sets the session's time zone to UTC: naive timestamps are UTC instants
-    return ibis.pyspark.connect(session)
+    # the backend sets the session's time zone to UTC: naive timestamps are UTC instants.
+    # Spark cannot read Parquet's nanosecond timestamps (pandas' default): as integers, then
+    # converted by read_file
+    return ibis.pyspark.connect(session, **{"spark.sql.legacy.parquet.nanosAsLong": "true"})
 
 
 def read_file(con: Any, name: str, path: Path, options: Mapping[str, Any]) -> ir.Table:
@@ -105,7 +109,9 @@ def read_file(con: Any, name: str, path: Path, options: Mapping[str, Any]) -> ir
     suffixes = "".join(path.suffixes[-2:])
     table_name = f"src_{name}"
     if path.suffix == ".parquet":
-        return con.read_parquet(str(path), table_name=table_name, **options)
+        table = con.read_parquet(str(path), table_name=table_name, **options)
+        nanos = _nanosecond_timestamps(path) if con.name == "pyspark" else []
+        return table.mutate(**{c: _spark_timestamp_micros(table[c] // 1000) for c in nanos})
     text = ".csv" in suffixes or ".tsv" in suffixes
     if con.name == "duckdb":
         if text:
@@ -121,6 +127,12 @@ def read_file(con: Any, name: str, path: Path, options: Mapping[str, Any]) -> ir
     else:
         parsed = con.read_json(str(path), **options)
     return parsed.cache()
+
+
+def _nanosecond_timestamps(path: Path) -> list[str]:
+    """The columns of a Parquet file that hold nanosecond timestamps."""
+    schema = pq.read_schema(path)
+    return [f.name for f in schema if pa.types.is_timestamp(f.type) and f.type.unit == "ns"]
 
 
 def keep(table: ir.Table) -> ir.Table:
@@ -147,6 +159,11 @@ def _duckdb_local_time(zone: str, ts: dt.Timestamp(timezone="UTC")) -> dt.Timest
 @ibis.udf.scalar.builtin(name="from_utc_timestamp")
 def _spark_local_time(ts: dt.Timestamp(), zone: str) -> dt.Timestamp():  # type: ignore[valid-type]
     """Spark's from_utc_timestamp(ts, zone)."""
+
+
+@ibis.udf.scalar.builtin(name="timestamp_micros")
+def _spark_timestamp_micros(us: dt.int64) -> dt.Timestamp():  # type: ignore[valid-type]
+    """Spark's timestamp from microseconds since the epoch."""
 
 
 @ibis.udf.scalar.builtin(name="epoch_us")

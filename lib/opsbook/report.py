@@ -187,11 +187,12 @@ class Report:
         display(HTML(render_table(frame, **kwargs)))
 
     def header(self) -> None:
-        """Source, time zone, tables and the time of the run, then the data checks panel (the
+        """Source, engine, time zone, tables and the time of the run, then the data checks panel (the
         notebook's first markdown cell carries the title)."""
         fp = self.source.fingerprint
         rows = [
             {self.t("core.field"): self.t("core.source"), self.t("core.value"): self.source.label},
+            {self.t("core.field"): self.t("core.engine"), self.t("core.value"): self.source.engine},
             {
                 self.t("core.field"): self.t("core.timezone"),
                 self.t("core.value"): self.source.timezone,

@@ -1,0 +1,103 @@
+"""Every report on Apache Spark (local mode, Ibis's pyspark backend) gives the DuckDB run's numbers.
+
+The same notebooks run unchanged with ``--engine pyspark``; each metrics.json must equal the
+DuckDB run's: counts exactly, other numbers to 1e-9 relative. Needs the ``spark`` extra and a
+Java runtime, both installed by ``make test``; nothing here is skipped when they are missing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from opsbook.run import discover, run_reports
+from tests.conftest import ROOT
+
+# one worker runs both engines once for every test here
+pytestmark = [pytest.mark.slow, pytest.mark.spark, pytest.mark.xdist_group("spark_parity")]
+
+# values that depend on the wall clock at run time, not on the engine: hours since the newest
+# event, measured when each run's KPI dashboard ran
+CLOCK_DEPENDENT = {
+    "kpi_dashboard": {"/freshness_hours", "/kpis/data_freshness_hours/value"},
+}
+
+
+def differences(a: Any, b: Any, path: str = "") -> list[str]:
+    """Where two metrics documents differ: integers and text exactly, other numbers beyond
+    1e-9 relative, structure (keys, list lengths) exactly."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = [f"{path}/{k}: only in one run" for k in sorted(set(a) ^ set(b))]
+        for key in sorted(set(a) & set(b)):
+            out += differences(a[key], b[key], f"{path}/{key}")
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        out = [f"{path}: {len(a)} vs {len(b)} items"] if len(a) != len(b) else []
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+            out += differences(x, y, f"{path}[{i}]")
+        return out
+    exact = isinstance(a, bool | str | None) or (isinstance(a, int) and isinstance(b, int))
+    if isinstance(a, int | float) and isinstance(b, int | float) and not exact:
+        same = math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    else:
+        same = a == b and type(a) is type(b)
+    return [] if same else [f"{path}: {a!r} vs {b!r}"]
+
+
+def test_differences_catches_what_parity_forbids():
+    assert differences({"n": 3, "x": 1.0}, {"n": 3, "x": 1.0 + 1e-12}) == []
+    assert differences({"n": 3}, {"n": 4}) == ["/n: 3 vs 4"]
+    assert differences({"x": 1.0}, {"x": 1.0 + 1e-6}) == ["/x: 1.0 vs 1.000001"]
+    assert differences({"a": [1, 2]}, {"a": [1]}) == ["/a: 2 vs 1 items"]
+    assert differences({"a": 1}, {"b": 1}) == ["/a: only in one run", "/b: only in one run"]
+    assert differences({"s": "x"}, {"s": None}) == ["/s: 'x' vs None"]
+    assert differences({"n": 2}, {"n": 2.0}) == []  # a count computed as a float on one side
+
+
+@pytest.fixture(scope="module")
+def runs(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("engines")
+    config = out / "opsbook.yml"
+    config.write_text(
+        yaml.safe_dump({"timezone": "Asia/Shanghai", "run": {"notebooks": str(ROOT / "notebooks")}})
+    )
+    folders = {}
+    for engine in ("duckdb", "pyspark"):
+        result = run_reports(
+            config=config, data=str(sample_dir), out=out / engine, lang="en", engine=engine
+        )
+        errors = {n: e["error"] for n, e in result.manifest["reports"].items() if e["error"]}
+        assert result.ok, f"{engine}: {errors}"
+        assert result.manifest["engine"] == engine
+        folders[engine] = result.folder
+    return folders
+
+
+@pytest.mark.parametrize("report", sorted(discover(ROOT / "notebooks")))
+def test_report_on_spark_equals_duckdb(runs: dict[str, Path], report: str):
+    page = (runs["pyspark"] / f"{report}.html").read_text(encoding="utf-8")
+    assert "<td>pyspark</td>" in page, "the report's header names the engine it ran on"
+    duck, spark = (
+        json.loads((runs[e] / f"{report}.metrics.json").read_text()) for e in ("duckdb", "pyspark")
+    )
+    found = [
+        d
+        for d in differences(duck, spark)
+        if d.split(":")[0] not in CLOCK_DEPENDENT.get(report, ())
+    ]
+    assert not found, f"{report}: {len(found)} numbers differ on Spark:\n" + "\n".join(found[:30])
+    # the clock-dependent values are there and plausible (hours, not a unit error)
+    for path in CLOCK_DEPENDENT.get(report, ()):
+        value = _at(spark, path)
+        assert value is not None and abs(value - _at(duck, path)) < 1.0, path
+
+
+def _at(document: dict[str, Any], path: str) -> Any:
+    for key in path.strip("/").split("/"):
+        document = document[key]
+    return document

@@ -1,0 +1,56 @@
+"""Choosing the engine: config, command line and environment; Spark's session settings."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from opsbook.config import ENGINE_ENV, load_config
+from opsbook.engine import EngineError, connect, spark_settings
+
+
+def test_engine_from_config_argument_and_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv(ENGINE_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert load_config().engine == "duckdb"
+    (tmp_path / "opsbook.yml").write_text(yaml.safe_dump({"engine": {"backend": "pyspark"}}))
+    assert load_config().engine == "pyspark"
+    assert load_config(engine="duckdb").engine == "duckdb"
+    # the runner hands its engine to the kernels through the environment
+    monkeypatch.setenv(ENGINE_ENV, "duckdb")
+    assert load_config().engine == "duckdb"
+    assert load_config(engine="pyspark").engine == "pyspark"
+
+
+def test_unknown_engine_is_refused_with_the_valid_names(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"'spark' is not one of duckdb, pyspark.*Ibis URL"):
+        load_config(engine="spark")
+
+
+def test_local_spark_binds_to_loopback_and_a_cluster_keeps_its_settings(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    local = spark_settings(load_config())
+    assert local["spark.master"] == "local[*]"
+    assert local["spark.driver.bindAddress"] == local["spark.driver.host"] == "127.0.0.1"
+    assert local["spark.ui.enabled"] == "false"  # YAML's false, as Spark spells it
+    assert "spark-log4j2.properties" in local["spark.driver.extraJavaOptions"]
+    cluster = spark_settings(
+        load_config(
+            overrides={
+                "engine": {
+                    "spark": {"spark.master": "spark://head:7077", "spark.executor.memory": "8g"}
+                }
+            }
+        )
+    )
+    assert cluster["spark.master"] == "spark://head:7077"
+    assert cluster["spark.executor.memory"] == "8g"
+    assert not {"spark.driver.host", "spark.driver.bindAddress"} & set(cluster)
+    assert "spark.sql.shuffle.partitions" not in cluster  # the cluster's own default
+
+
+def test_spark_does_not_open_duckdb_files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(EngineError, match="reads folders of files, not the DuckDB file"):
+        connect(load_config(engine="pyspark"), str(tmp_path / "shop.duckdb"))

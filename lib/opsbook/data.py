@@ -142,6 +142,24 @@ class Source:
             name: TableMapping.parse(name, config.tables.get(name)) for name in raw_tables
         }
         self._materialised: dict[str, ir.Table] = {}
+        self._exclusions: pd.DataFrame | None = None
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """What makes two opened sources the same data: location, engine, zone, mappings and
+        the check settings."""
+        return {
+            "source": self.label,
+            "engine": self.engine,
+            "timezone": self.timezone,
+            "tables": self.config.tables,
+            "checks": self.config.section("checks"),
+        }
+
+    def adopt(self, fingerprint: dict[str, Any], exclusions: pd.DataFrame) -> None:
+        """Take the fingerprint and exclusions computed for this source elsewhere (the runner)."""
+        self.__dict__["fingerprint"] = fingerprint
+        self._exclusions = exclusions
 
     @property
     def engine(self) -> str:
@@ -204,6 +222,11 @@ class Source:
     def exclusions(self) -> pd.DataFrame:
         """Rows the config's filters removed, per table and rule (each rule counts rows that
         passed the rules before it), so nothing is dropped silently."""
+        if self._exclusions is None:
+            self._exclusions = self._count_exclusions()
+        return self._exclusions.copy()
+
+    def _count_exclusions(self) -> pd.DataFrame:
         rows = []
         for name in self.names:
             mapping = self._mappings[name]

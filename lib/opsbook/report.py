@@ -24,11 +24,12 @@ from IPython.display import HTML, display
 from opsbook.config import Config, load_config
 from opsbook.data import Source, open_source
 from opsbook.i18n import t
-from opsbook.validation import Validation, validate
+from opsbook.validation import SourceChecks, Validation, validate
 
 METRICS_MIME = "application/vnd.opsbook.metrics+json"
 BATCH_ENV = "OPSBOOK_BATCH"  # set by the runner: no widgets in batch runs
 RUN_DIR_ENV = "OPSBOOK_RUN_DIR"  # set by the runner: the run folder being written
+CHECKS_ENV = "OPSBOOK_CHECKS"  # set by the runner: its SourceChecks of the run's source
 
 
 def is_batch() -> bool:
@@ -264,6 +265,19 @@ class Report:
         display({METRICS_MIME: payload, "text/plain": ""}, raw=True)
 
 
+def _run_checks(source: Source) -> Validation | None:
+    """The runner's checks of this source (adopting its fingerprint and exclusions), or None
+    outside a run or for another source (a report given its own ``data``)."""
+    path = os.environ.get(CHECKS_ENV)
+    if not path or not Path(path).is_file():
+        return None
+    shared = SourceChecks.load(Path(path))
+    if shared.identity != source.identity:
+        return None
+    source.adopt(shared.fingerprint, shared.exclusions)
+    return shared.validation
+
+
 def start(
     name: str,
     *,
@@ -280,7 +294,11 @@ def start(
     cfg = load_config(config, data=data, lang=lang)
     source = open_source(cfg)
     source.require(*tables)
-    checks = validate(source, tables or None)
+    checks = _run_checks(source)
+    if checks is None:
+        checks = validate(source, tables or None)
+    elif tables:
+        checks = checks.of_tables(tables)
     checks.raise_for_errors(cfg.lang)
     use_theme()
     report = Report(

@@ -35,7 +35,8 @@ from opsbook.config import ENGINE_ENV, Config, load_config
 from opsbook.data import open_source
 from opsbook.i18n import catalogue, t
 from opsbook.render import history_html, index_html, notebook_html
-from opsbook.report import BATCH_ENV, METRICS_MIME, RUN_DIR_ENV, dumps
+from opsbook.report import BATCH_ENV, CHECKS_ENV, METRICS_MIME, RUN_DIR_ENV, dumps
+from opsbook.validation import check_source
 
 NOTEBOOK_NAME = re.compile(r"^(\d+)_(\w+)\.ipynb$")
 # parameters every report takes, injected by the runner
@@ -294,15 +295,20 @@ def run_reports(
     partial = out_dir / f".{run_id}.partial"
     partial.mkdir()
     started = datetime.now(UTC)
-    fingerprint = open_source(cfg).fingerprint
+    # the contract checks and the fingerprint of the source, once for every report of the run
+    checks = check_source(open_source(cfg))
+    checks_file = checks.save(Path(tempfile.mkdtemp(prefix="opsbook-checks-")) / "checks.pickle")
     timeout = int(settings["cell_timeout_seconds"])
     pool = workers or settings.get("workers") or os.cpu_count() or 1
     # kernels inherit these: notebooks skip their widgets, write files into the run folder and
     # open the source on the engine of this run
-    saved = {name: os.environ.get(name) for name in (BATCH_ENV, RUN_DIR_ENV, ENGINE_ENV)}
+    saved = {
+        name: os.environ.get(name) for name in (BATCH_ENV, RUN_DIR_ENV, ENGINE_ENV, CHECKS_ENV)
+    }
     os.environ[BATCH_ENV] = "1"
     os.environ[RUN_DIR_ENV] = str(partial)
     os.environ[ENGINE_ENV] = cfg.engine
+    os.environ[CHECKS_ENV] = str(checks_file)
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(pool, len(selected)))) as executor:
             futures = {
@@ -319,6 +325,7 @@ def run_reports(
             }
             outcomes = {name: future.result() for name, future in futures.items()}
     finally:
+        shutil.rmtree(checks_file.parent, ignore_errors=True)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -333,7 +340,7 @@ def run_reports(
         "lang": cfg.lang,
         "config": str(cfg.path) if cfg.path else None,
         "engine": cfg.engine,
-        "data": fingerprint,
+        "data": checks.fingerprint,
         "versions": {
             "opsbook": __version__,
             "python": sys.version.split()[0],

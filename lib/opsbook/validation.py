@@ -19,10 +19,12 @@ aggregate, so a table's accuracy (share of rows passing every rule) comes with t
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import ibis
 import ibis.expr.types as ir
@@ -101,6 +103,14 @@ class Validation:
             [{c: getattr(f, c) for c in columns} for f in self.findings], columns=columns
         )
 
+    def of_tables(self, names: Iterable[str]) -> Validation:
+        """The checks of ``names`` only."""
+        keep = set(names)
+        return Validation(
+            tables={n: c for n, c in self.tables.items() if n in keep},
+            structural=tuple(f for f in self.structural if f.table in keep),
+        )
+
     def raise_for_errors(self, lang: str = "en") -> None:
         """Raise :class:`ContractError` if a structural rule failed (reports cannot run)."""
         if self.structural:
@@ -132,6 +142,37 @@ def validate(
         checks[name] = check
         structural.extend(missing)
     return Validation(tables=checks, structural=tuple(structural))
+
+
+@dataclass(frozen=True)
+class SourceChecks:
+    """What every report shows about its source -- the contract checks, the fingerprint and
+    the config filters' exclusions -- computed once by the runner for all the run's reports
+    (at 1M users the checks alone take several seconds per report)."""
+
+    identity: dict[str, Any]  # a kernel uses these only for a source of the same identity
+    validation: Validation
+    fingerprint: dict[str, Any]
+    exclusions: pd.DataFrame
+
+    def save(self, path: Path) -> Path:
+        path.write_bytes(pickle.dumps(self))
+        return path
+
+    @staticmethod
+    def load(path: Path) -> SourceChecks:
+        # written by this package's runner for this run, in a private temporary folder
+        return pickle.loads(path.read_bytes())
+
+
+def check_source(source: Source) -> SourceChecks:
+    """Check every contract table of ``source`` and describe it (see :class:`SourceChecks`)."""
+    return SourceChecks(
+        identity=source.identity,
+        validation=validate(source),
+        fingerprint=source.fingerprint,
+        exclusions=source.exclusions(),
+    )
 
 
 def _check_table(

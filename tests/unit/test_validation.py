@@ -220,3 +220,31 @@ def test_validate_command_exit_codes_and_messages(tmp_path, capsys):
     assert "orders.amount: rule amount_nonnegative" in err and "1 of 3 rows, e.g. -1.0" in err
     assert main(["validate", "--data", str(tmp_path / "nowhere")]) == 2
     assert "opsbook sample" in capsys.readouterr().err
+
+
+def test_a_report_adopts_the_runners_checks_of_the_same_source(tmp_path, monkeypatch):
+    from opsbook.report import CHECKS_ENV, _run_checks
+    from opsbook.validation import check_source
+
+    tables = good_tables()
+    tables["orders"].loc[1, "amount"] = -3.0  # one finding to carry over
+    for name, frame in tables.items():
+        frame.to_parquet(tmp_path / f"{name}.parquet")
+    config = load_config(data=str(tmp_path), overrides={"data": {"tables": {}}})
+    checks = check_source(open_source(config))
+    assert [f.rule for f in checks.validation.findings] == ["amount_nonnegative"]
+    monkeypatch.setenv(CHECKS_ENV, str(checks.save(tmp_path / "checks.pickle")))
+
+    kernel_source = open_source(config)
+    monkeypatch.setattr(type(kernel_source), "_count_exclusions", lambda _: pytest.fail("counted"))
+    assert _run_checks(kernel_source) == checks.validation
+    # adopted, not recomputed: the fingerprint is set before anything asked for it
+    assert vars(kernel_source)["fingerprint"] == checks.fingerprint
+    assert kernel_source.exclusions().equals(checks.exclusions)
+    assert checks.validation.of_tables(["users"]).findings == []
+
+    # a report opened on other terms (another zone: other local days) checks for itself
+    other = open_source(load_config(data=str(tmp_path), overrides={"timezone": "UTC"}))
+    assert _run_checks(other) is None
+    monkeypatch.setenv(CHECKS_ENV, str(tmp_path / "gone.pickle"))
+    assert _run_checks(open_source(config)) is None

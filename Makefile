@@ -56,7 +56,8 @@ format: env
 	$(BIN)/ruff check --fix $(CODE)
 
 test: system lint sample
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	@# loadscope: all tests of a module on one worker, so a module fixture (a report run) runs once
+	$(BIN)/python -m pytest -n 2 --dist loadscope $(PYTEST_ARGS)
 
 lab: env sample
 	$(BIN)/jupyter lab --notebook-dir=notebooks

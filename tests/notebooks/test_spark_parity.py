@@ -18,8 +18,7 @@ import yaml
 from opsbook.run import discover, run_reports
 from tests.conftest import ROOT
 
-# one worker runs both engines once for every test here
-pytestmark = [pytest.mark.slow, pytest.mark.spark, pytest.mark.xdist_group("spark_parity")]
+pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
 # values that depend on the wall clock at run time, not on the engine: hours since the newest
 # event, measured when each run's KPI dashboard ran

@@ -11,7 +11,7 @@ from opsbook.config import load_config
 from opsbook.data import open_source
 from tests.unit.test_data import LINES, USERS
 
-pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark_data")]
+pytestmark = [pytest.mark.spark]
 ENGINES = ("duckdb", "pyspark")
 
 

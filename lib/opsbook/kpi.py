@@ -1035,6 +1035,7 @@ def campaign_rows(
     from opsbook import campaigns  # statsmodels behind it: imported when campaigns exist
 
     frame = campaigns.catalogue(source)
+    kept = campaigns.keep_campaign_events(source)
     rows: list[dict[str, Any]] = []
     notes: dict[str, str] = {}
     for k, period in enumerate(periods):
@@ -1045,6 +1046,8 @@ def campaign_rows(
                 notes |= dict.fromkeys(names, "kpi_dashboard.na.no_campaigns")
             continue
         view = as_of_view(source, hi)
+        if kept is not None:
+            campaigns.keep_campaign_events(view, kept.filter(kept.ts < hi))
         sums = dict.fromkeys(
             ("participants", "converted", "revenue", "spend", "invitees", "referrers"), 0.0
         )

@@ -314,8 +314,13 @@ class Periods:
         """The period number of a naive-UTC timestamp by its local date, floor((end's day -
         its day) / days); computed as ceil(seconds to the local midnight after ``end`` / period
         length) - 1, the same integer with one rounding per row instead of two."""
-        until = (retention.number_of(self.end, "day") + 1) * DAY_SECONDS - local_seconds(source, ts)
+        until = (self.end_day + 1) * DAY_SECONDS - local_seconds(source, ts)
         return (until / (self.days * DAY_SECONDS)).ceil().cast("int64") - 1
+
+    @property
+    def end_day(self) -> int:
+        """The local day number (:func:`opsbook.retention.period_number`) of ``end``."""
+        return retention.number_of(self.end, "day")
 
     def tag(self, source: Source, table: ir.Table, column: str = "ts") -> ir.Table:
         """Rows of ``table`` whose ``column`` falls in the periods, with their number ``k``."""
@@ -1444,12 +1449,12 @@ def daily_pulse(source: Source, periods: Periods, threshold: float = 4.0) -> pd.
     span = periods.span()
     frames: dict[str, pd.DataFrame] = {}
     if source.has("events"):
-        events = periods.tag(source, source.table("events").filter(lambda t: t.user_id.notnull()))
-        frames["active_users"] = (
-            events.group_by(day=source.local_date(events.ts))
-            .aggregate(value=events.user_id.nunique())
-            .execute()
-        )
+        # the active days retention_rows asked for (up to the span's end): read, not recomputed
+        days = retention.active_periods(source, "any", span.utc_bounds(source)[1], "day")
+        days = days.filter(days.p.between(periods.end_day - (span.days - 1), periods.end_day))
+        active = days.group_by("p").aggregate(value=days.count()).execute()
+        active["day"] = [retention.period_start(p, "day") for p in active["p"]]
+        frames["active_users"] = active[["day", "value"]]
     revenue_sd = None
     if source.has("orders"):
         orders = periods.tag(source, paid_orders(source))

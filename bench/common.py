@@ -23,12 +23,16 @@ END = date(2026, 10, 31)  # the newest local day of every generated data set
 ZONE = "Asia/Shanghai"  # UTC+8 all year: the data layer shifts by a fixed offset
 
 
-def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
-    """The shortest of ``repeat`` timed calls of ``fn`` (seconds) and the last result."""
+def best_of(
+    repeat: int, fn: Callable[..., Any], prepare: Callable[[], Any] | None = None
+) -> tuple[float, Any]:
+    """The shortest of ``repeat`` timed calls of ``fn`` (seconds) and the last result; with
+    ``prepare``, each call is ``fn(prepare())`` and only ``fn`` is timed."""
     times, result = [], None
     for _ in range(max(1, repeat)):
+        args = () if prepare is None else (prepare(),)
         t0 = time.perf_counter()
-        result = fn()
+        result = fn(*args)
         times.append(time.perf_counter() - t0)
     return min(times), result
 

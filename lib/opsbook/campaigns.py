@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import html
 import math
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -140,6 +141,8 @@ TARGET_COLUMNS = {
 METRICS_EVENTS: tuple[str, ...] = ("conversion", "revenue", "orders")
 PROPORTIONS = ("conversion", "visit")
 TOUCH_EVENTS = ("campaign_view", "campaign_click")
+# every event this module reads: each names its campaign
+CAMPAIGN_EVENTS = (*TOUCH_EVENTS, "campaign_join", "invite_sent")
 UNKNOWN_CHANNEL = "(unknown)"
 DID_BUCKETS = 40
 LN2 = math.log(2.0)
@@ -258,13 +261,35 @@ def _paid(source: Source) -> ir.Table:
 
 
 def _events(source: Source, campaign: Any, names: Sequence[str]) -> ir.Table | None:
-    """Events of ``campaign`` (None: every campaign) named ``names``; None without events."""
+    """Events of ``campaign`` (None: every campaign) named ``names`` (some of
+    :data:`CAMPAIGN_EVENTS`); None without events."""
     if not source.has("events") or "campaign_id" not in source.columns("events"):
         return None
-    ev = source.table("events")
+    ev = _KEPT.get(source)
+    if ev is None:
+        ev = source.table("events")
     ev = ev.filter(ev.user_id.notnull() & ev.ts.notnull() & ev.event.isin(list(names)))
     ev = ev.filter(ev.campaign_id.notnull())
     return ev if campaign is None else ev.filter(_id_equals(ev.campaign_id, campaign))
+
+
+# the campaign events of the open sources that keep them (keep_campaign_events)
+_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def keep_campaign_events(source: Source, events: ir.Table | None = None) -> ir.Table | None:
+    """Keep ``source``'s campaign events (:data:`CAMPAIGN_EVENTS`, a small share of all
+    events) on the engine: this module's questions on ``source`` read them from then on, not
+    every event (a review asks dozens). ``events``: those rows when known (a view of a source
+    that keeps them); default: computed once. Returns them (None without events)."""
+    if source not in _KEPT:
+        if events is None:
+            events = _events(source, None, CAMPAIGN_EVENTS)
+            if events is None:
+                return None
+            events = events.cache()
+        _KEPT[source] = events
+    return _KEPT[source]
 
 
 def _local_day(stamp: Any, tz: str) -> pd.Timestamp:
@@ -1391,6 +1416,8 @@ def review(
         targets=dict(targets or {}),
     )
     mode = _mode(source)
+    if mode == "events":
+        keep_campaign_events(source)
     frame = catalogue(source, settings)
     if mode == "outcomes" and (campaign_id is None or str(campaign_id).strip() == ""):
         campaign_id = "all"  # undated variants: no "most recent" one

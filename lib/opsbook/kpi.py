@@ -52,7 +52,7 @@ from opsbook.data import Source
 from opsbook.i18n import catalogue
 from opsbook.plots import PALETTE, STATUS_COLOURS, figure
 from opsbook.report import Report, fmt
-from opsbook.retention import activity, paid_orders
+from opsbook.retention import DAY_SECONDS, activity, local_seconds, paid_orders
 from opsbook.stats import two_proportion_test
 from opsbook.timeseries import complete_days, flag_anomalies, flag_daily
 from opsbook.validation import validate
@@ -311,10 +311,16 @@ class Periods:
         return Period(self.first, self.end)
 
     def index(self, source: Source, ts: ir.TimestampValue) -> ir.IntegerValue:
-        """The period number of a naive-UTC timestamp (by its local date)."""
-        return (ibis.literal(self.end).delta(source.local_date(ts), unit="day") // self.days).cast(
-            "int64"
-        )
+        """The period number of a naive-UTC timestamp by its local date, floor((end's day -
+        its day) / days); computed as ceil(seconds to the local midnight after ``end`` / period
+        length) - 1, the same integer with one rounding per row instead of two."""
+        until = (self.end_day + 1) * DAY_SECONDS - local_seconds(source, ts)
+        return (until / (self.days * DAY_SECONDS)).ceil().cast("int64") - 1
+
+    @property
+    def end_day(self) -> int:
+        """The local day number (:func:`opsbook.retention.period_number`) of ``end``."""
+        return retention.number_of(self.end, "day")
 
     def tag(self, source: Source, table: ir.Table, column: str = "ts") -> ir.Table:
         """Rows of ``table`` whose ``column`` falls in the periods, with their number ``k``."""
@@ -890,12 +896,8 @@ def revenue_rows(source: Source, periods: Periods) -> list[dict[str, Any]]:
     """Paying rate (paying / active users), ARPU (revenue / active users), ARPPU (revenue /
     paying users) and GMV (paid order amount) per period. Active = any event or paid order."""
     orders = periods.tag(source, paid_orders(source))
-    money = (
-        orders.group_by("k")
-        .aggregate(
-            revenue=orders.amount.sum(), paying=orders.user_id.nunique(), paid_orders=orders.count()
-        )
-        .execute()
+    money = orders.group_by(mk="k").aggregate(
+        revenue=orders.amount.sum(), paying=orders.user_id.nunique()
     )
     actors = orders.select("user_id", "k")
     if source.has("events"):
@@ -904,11 +906,13 @@ def revenue_rows(source: Source, periods: Periods) -> list[dict[str, Any]]:
         actors = actors.union(
             events.select(user_id=_key_like(events.user_id, orders.user_id), k=events.k)
         )
-    active = actors.group_by("k").aggregate(active=actors.user_id.nunique()).execute()
+    active = actors.group_by("k").aggregate(active=actors.user_id.nunique())
+    # every period with an order has an active user: one query answers both
+    per_k = active.left_join(money, active.k == money.mk).execute()
     count = periods.count
-    revenue = _counts(money, "revenue", count)
-    paying = _counts(money, "paying", count)
-    actives = _counts(active, "active", count)
+    revenue = _counts(per_k, "revenue", count)
+    paying = _counts(per_k, "paying", count)
+    actives = _counts(per_k, "active", count)
     return (
         _rows("paying_rate", _ratio(paying, actives), paying, actives)
         + _rows("arpu", _ratio(revenue, actives), revenue, actives)
@@ -1036,6 +1040,7 @@ def campaign_rows(
     from opsbook import campaigns  # statsmodels behind it: imported when campaigns exist
 
     frame = campaigns.catalogue(source)
+    kept = campaigns.keep_campaign_events(source)
     rows: list[dict[str, Any]] = []
     notes: dict[str, str] = {}
     for k, period in enumerate(periods):
@@ -1046,6 +1051,8 @@ def campaign_rows(
                 notes |= dict.fromkeys(names, "kpi_dashboard.na.no_campaigns")
             continue
         view = as_of_view(source, hi)
+        if kept is not None:
+            campaigns.keep_campaign_events(view, kept.filter(kept.ts < hi))
         sums = dict.fromkeys(
             ("participants", "converted", "revenue", "spend", "invitees", "referrers"), 0.0
         )
@@ -1442,12 +1449,12 @@ def daily_pulse(source: Source, periods: Periods, threshold: float = 4.0) -> pd.
     span = periods.span()
     frames: dict[str, pd.DataFrame] = {}
     if source.has("events"):
-        events = periods.tag(source, source.table("events").filter(lambda t: t.user_id.notnull()))
-        frames["active_users"] = (
-            events.group_by(day=source.local_date(events.ts))
-            .aggregate(value=events.user_id.nunique())
-            .execute()
-        )
+        # the active days retention_rows asked for (up to the span's end): read, not recomputed
+        days = retention.active_periods(source, "any", span.utc_bounds(source)[1], "day")
+        days = days.filter(days.p.between(periods.end_day - (span.days - 1), periods.end_day))
+        active = days.group_by("p").aggregate(value=days.count()).execute()
+        active["day"] = [retention.period_start(p, "day") for p in active["p"]]
+        frames["active_users"] = active[["day", "value"]]
     revenue_sd = None
     if source.has("orders"):
         orders = periods.tag(source, paid_orders(source))

@@ -43,7 +43,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 from scipy import stats as sps
 
-from opsbook.data import Source
+from opsbook.data import Source, fixed_utc_offset
 from opsbook.stats import wilson_interval
 
 Period = Literal["day", "week", "month"]
@@ -119,15 +119,26 @@ def retention_targets(config: Any = None, overrides: Mapping[str, Any] | None = 
     return targets
 
 
+def local_seconds(source: Source, ts: ir.TimestampValue) -> ir.IntegerValue:
+    """Seconds from 1970-01-01 00:00 to the local wall-clock time of a naive-UTC timestamp."""
+    offset = fixed_utc_offset(source.timezone)
+    if offset is not None:
+        # plain arithmetic on the epoch: no per-row time-zone conversion or interval
+        return ts.epoch_seconds() + int(offset.total_seconds())
+    return source.local(ts).epoch_seconds()
+
+
 def period_number(source: Source, ts: ir.TimestampValue, period: str) -> ir.IntegerValue:
     """The local calendar period of a naive-UTC timestamp as an integer: days since 1970-01-01,
     Monday-first weeks since then, or months since year 0 (year x 12 + month - 1)."""
-    local = source.local(ts)
     if period == "month":
+        local = source.local(ts)
         return local.year().cast("int64") * 12 + local.month().cast("int64") - 1
-    day = (local.epoch_seconds() // DAY_SECONDS).cast("int64")
+    seconds = local_seconds(source, ts)
+    if period == "day":
+        return (seconds // DAY_SECONDS).cast("int64")
     # 1970-01-01 was a Thursday: shifting by 3 days makes every week start on a Monday
-    return day if period == "day" else ((day + 3) // 7).cast("int64")
+    return ((seconds + 3 * DAY_SECONDS) // (7 * DAY_SECONDS)).cast("int64")
 
 
 def number_of(moment: pd.Timestamp | date, period: str) -> int:
@@ -183,6 +194,27 @@ def activity(source: Source, event: str = "any") -> ir.Table:
     if event != "any":
         events = events.filter(events.event == event)
     return events.select("user_id", "ts")
+
+
+# per open source: the active periods asked for, kept on the engine. A report asks several
+# questions of the same ones (the matrix and lifecycle: weeks; D-N, stickiness and churn: days),
+# and each would otherwise rescan the events.
+_ACTIVE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def active_periods(
+    source: Source, event: str, until_utc: Any, period: str, users: Any = None
+) -> ir.Table:
+    """Distinct ``user_id, p``: the local periods (:func:`period_number`) in which a user was
+    active (``event``) no later than ``until_utc``, limited to ``users``."""
+    per_source = _ACTIVE.setdefault(source, {})
+    key = (event, period, until_utc)
+    if key not in per_source:
+        acts = activity(source, event)
+        acts = acts.filter(acts.ts <= until_utc)
+        keyed = acts.select("user_id", p=period_number(source, acts.ts, period)).distinct()
+        per_source[key] = keyed.cache()
+    return _restrict(per_source[key], users)
 
 
 def activity_label(source: Source, event: str) -> str:
@@ -508,15 +540,15 @@ def _entry_periods(
     users: Any,
 ) -> ir.Table:
     """Distinct (user_id, cohort, grp, n): the periods n >= 0 after entry with a return."""
-    acts = _restrict(activity(source, return_event), users)
-    acts = acts.filter(acts.ts <= point.utc)
     if window == "calendar":
         # one row per user and active period before the join keeps the join small; entries are
         # unique per (user, cohort), so the joined rows are already distinct
-        keyed = acts.select("user_id", p=period_number(source, acts.ts, period)).distinct()
+        keyed = active_periods(source, return_event, point.utc, period, users)
         joined = entries.join(keyed, "user_id")
         joined = joined.mutate(n=(joined.p - joined.cohort).cast("int64"))
         return joined.filter(joined.n >= 0).select("user_id", "cohort", "grp", "n")
+    acts = _restrict(activity(source, return_event), users)
+    acts = acts.filter(acts.ts <= point.utc)
     joined = entries.join(acts, "user_id")
     seconds = joined.ts.epoch_seconds() - joined.entry_ts.epoch_seconds()
     joined = joined.mutate(n=(seconds // ROLLING_SECONDS[period]).cast("int64"))
@@ -762,9 +794,8 @@ def day_n_retention(
         ),
     )
     signups = _with_group(signups, src, breakdown)
-    acts = activity(src, return_event)
-    acts = acts.filter(acts.ts <= point.utc)
-    acts = acts.select("user_id", day=period_number(src, acts.ts, "day")).distinct()
+    acts = active_periods(src, return_event, point.utc, "day")
+    acts = acts.select("user_id", day=acts.p)
     joined = signups.join(acts, "user_id")
     joined = joined.mutate(k=joined.day - joined.sday)
     joined = joined.filter(joined.k.isin(days) & (joined.day <= last_day))
@@ -1032,10 +1063,8 @@ def stickiness(
     check_event(src, return_event)
     point = resolve_as_of(src, as_of)
     last = point.last_complete_day
-    acts = _restrict(activity(src, return_event), users)
-    acts = acts.filter(acts.ts <= point.utc)
-    days = acts.select("user_id", day=period_number(src, acts.ts, "day")).distinct()
-    days = days.filter(days.day <= last)
+    days = active_periods(src, return_event, point.utc, "day", users)
+    days = days.select("user_id", day=days.p).filter(lambda t: t.day <= last)
     steps = _trailing_steps(days, (1, 7, 30)).execute()
     if steps.empty:
         empty = pd.DataFrame(columns=["date", "dau", "wau", "mau", "dau_mau"])
@@ -1110,9 +1139,7 @@ def lifecycle(
     last = point.last_complete(period)
     people = _signups(src, point.utc, users)
     signup = people.select("user_id", sp=period_number(src, people.signup_ts, period))
-    acts = _restrict(activity(src, return_event), users)
-    acts = acts.filter(acts.ts <= point.utc)
-    acts = acts.select("user_id", p=period_number(src, acts.ts, period))
+    acts = active_periods(src, return_event, point.utc, period, users)
     active = acts.union(signup.select("user_id", p=signup.sp)).distinct()
     active = active.join(signup, "user_id")
     w = ibis.window(group_by="user_id", order_by="p")
@@ -1455,11 +1482,9 @@ def churn_survival(
     signup = people.select("user_id", sday=period_number(src, people.signup_ts, "day"))
     signup = signup.filter(signup.sday <= last - churn_days)
     signup = _with_group(signup, src, breakdown)
-    acts = activity(src, return_event)
-    acts = acts.filter(acts.ts <= point.utc)
-    acts = acts.select("user_id", day=period_number(src, acts.ts, "day"))
-    acts = acts.filter(acts.day <= last)
-    latest = acts.group_by(aid="user_id").aggregate(last_day=acts.day.max())
+    acts = active_periods(src, return_event, point.utc, "day")
+    acts = acts.filter(acts.p <= last)
+    latest = acts.group_by(aid="user_id").aggregate(last_day=acts.p.max())
     joined = signup.left_join(latest, signup.user_id == latest.aid)
     last_active = ibis.greatest(joined.sday, joined.last_day.fill_null(joined.sday))
     churned = last_active <= last - churn_days

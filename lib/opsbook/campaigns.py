@@ -78,6 +78,7 @@ from IPython.display import HTML, display
 from opsbook.attribution import attribution
 from opsbook.counterfactual import CausalImpactResult, DidResult, causal_impact, diff_in_diff
 from opsbook.data import Source
+from opsbook.engine import keep
 from opsbook.i18n import t as translate
 from opsbook.plots import PALETTE, STATUS_COLOURS, figure
 from opsbook.report import Report, jsonable
@@ -287,7 +288,7 @@ def keep_campaign_events(source: Source, events: ir.Table | None = None) -> ir.T
             events = _events(source, None, CAMPAIGN_EVENTS)
             if events is None:
                 return None
-            events = events.cache()
+            events = keep(events)
         _KEPT[source] = events
     return _KEPT[source]
 

@@ -97,6 +97,7 @@ from scipy import special
 
 from opsbook import stats
 from opsbook.data import to_type
+from opsbook.engine import keep
 from opsbook.expressions import evaluate as evaluate_expression
 from opsbook.i18n import t
 from opsbook.plots import PALETTE, STATUS_COLOURS, figure
@@ -743,7 +744,7 @@ def prepare(
         aligned = evaluate_expression(exposure_check, table).cast("boolean").fill_null(False)
         table = table.mutate(_aligned=aligned)
     # one pass over the source: several queries follow (a CSV view would be parsed each time)
-    table = table.cache()
+    table = keep(table)
 
     # metrics
     if chosen == "assignments":
@@ -845,7 +846,7 @@ def prepare(
             b = ibis.null("float64")
         values[f"_a{i}"], values[f"_b{i}"] = a, b
     day = source.local_date(per_user.ts) if has_ts else ibis.null("date")
-    per_user = per_user.select("user_id", "variant", _day=day, **values).cache()
+    per_user = keep(per_user.select("user_id", "variant", _day=day, **values))
 
     # winsorising: upper caps at a quantile of all kept users, in the engine
     caps: dict[str, float] = {}

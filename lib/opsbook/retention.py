@@ -44,6 +44,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 from scipy import stats as sps
 
 from opsbook.data import Source, fixed_utc_offset
+from opsbook.engine import keep
 from opsbook.stats import wilson_interval
 
 Period = Literal["day", "week", "month"]
@@ -213,7 +214,7 @@ def active_periods(
         acts = activity(source, event)
         acts = acts.filter(acts.ts <= until_utc)
         keyed = acts.select("user_id", p=period_number(source, acts.ts, period)).distinct()
-        per_source[key] = keyed.cache()
+        per_source[key] = keep(keyed)
     return _restrict(per_source[key], users)
 
 
@@ -550,8 +551,9 @@ def _entry_periods(
     acts = _restrict(activity(source, return_event), users)
     acts = acts.filter(acts.ts <= point.utc)
     joined = entries.join(acts, "user_id")
-    seconds = joined.ts.epoch_seconds() - joined.entry_ts.epoch_seconds()
-    joined = joined.mutate(n=(seconds // ROLLING_SECONDS[period]).cast("int64"))
+    # to the microsecond on every engine (Spark's epoch seconds are whole seconds)
+    elapsed = joined.ts.delta(joined.entry_ts, unit="microsecond")
+    joined = joined.mutate(n=(elapsed // (ROLLING_SECONDS[period] * 1_000_000)).cast("int64"))
     return joined.filter(joined.n >= 0).select("user_id", "cohort", "grp", "n").distinct()
 
 

@@ -846,11 +846,14 @@ def prepare(
             b = ibis.null("float64")
         values[f"_a{i}"], values[f"_b{i}"] = a, b
     day = source.local_date(per_user.ts) if has_ts else ibis.null("date")
-    per_user = keep(per_user.select("user_id", "variant", _day=day, **values))
+    per_user = per_user.select("user_id", "variant", _day=day, **values)
+    capped = [(i, d) for i, d in enumerate(definitions) if d.winsorize is not None]
+    if capped or segments:
+        # several queries read the per-user values: computed once (else one query, no copy)
+        per_user = keep(per_user)
 
     # winsorising: upper caps at a quantile of all kept users, in the engine
     caps: dict[str, float] = {}
-    capped = [(i, d) for i, d in enumerate(definitions) if d.winsorize is not None]
     if capped:
         quantiles = {}
         for i, d in capped:

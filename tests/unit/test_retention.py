@@ -202,6 +202,32 @@ def test_day_n_retention_uses_local_calendar_days(tmp_path, timezone, retained):
     )
 
 
+@pytest.mark.parametrize("timezone", ["Asia/Shanghai", "Europe/London", "UTC"])
+def test_period_numbers_follow_the_zones_wall_clock(tmp_path, timezone):
+    # around London's switches to summer (29 March) and back (25 October), around midnight and
+    # a Monday; Shanghai takes the epoch arithmetic path, London the engine's zone rules
+    stamps = [
+        "2026-03-28 23:59:59", "2026-03-29 00:30:00", "2026-03-29 23:30:00", "2026-03-30 00:00:00",
+        "2026-10-24 23:30:00", "2026-10-25 00:30:00", "2026-10-25 23:59:59", "2026-10-26 16:00:00",
+        "2026-12-31 16:00:00", "2026-12-31 23:59:59",
+    ]  # fmt: skip
+    events = events_of(*[(i, ts) for i, ts in enumerate(stamps)])
+    source = source_of(tmp_path / "z", users_of((0, "2026-01-01")), events, timezone=timezone)
+    table = source.table("events")
+    got = (
+        table.select("user_id", **{p: rt.period_number(source, table.ts, p) for p in rt.PERIODS})
+        .execute()
+        .sort_values("user_id")
+    )
+    local = pd.to_datetime(stamps).tz_localize("UTC").tz_convert(timezone).tz_localize(None)
+    for period in rt.PERIODS:
+        assert got[period].tolist() == [rt.number_of(t, period) for t in local], period
+    # the active periods kept for one moment are not those of another
+    for until, count in (("2026-03-29 00:30", 2), ("2026-12-31 23:59:59", 10)):
+        days = rt.active_periods(source, "any", pd.Timestamp(until).to_pydatetime(), "day")
+        assert days.count().execute() == count
+
+
 # -- incomplete periods ---------------------------------------------------------------------------
 def test_incomplete_periods_are_masked_never_zero(three_users):
     # as of noon on Jan 2nd, day 1 of the Jan 1st cohort has not fully elapsed

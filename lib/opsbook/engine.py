@@ -50,6 +50,7 @@ def connect_duckdb(config: Config, database: str = ":memory:", read_only: bool =
     engine = config.section("engine")
     con = ibis.duckdb.connect(database, read_only=read_only)
     con.raw_sql("SET TimeZone = 'UTC'")
+    con.raw_sql("SET enable_progress_bar = false")  # it would print into the runner's terminal
     if engine.get("threads"):
         con.raw_sql(f"SET threads = {int(engine['threads'])}")
     if engine.get("memory_limit"):

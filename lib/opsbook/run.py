@@ -10,6 +10,8 @@ others. Earlier runs are never touched.
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import re
 import secrets
@@ -226,6 +228,17 @@ def _git_version(folder: Path) -> str | None:
     return head.stdout.strip() or None
 
 
+def longest_first(reports: Sequence[ReportNotebook], out_dir: Path) -> list[ReportNotebook]:
+    """``reports`` in the order to start them: the longest of the last run first (the longest
+    started last would leave the other workers idle at the end); new ones first of all."""
+    try:
+        last = json.loads((out_dir / "latest" / "manifest.json").read_text(encoding="utf-8"))
+        durations = {n: float(e["duration_seconds"]) for n, e in last["reports"].items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        durations = {}
+    return sorted(reports, key=lambda r: -durations.get(r.name, math.inf))
+
+
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
 
@@ -311,7 +324,7 @@ def run_reports(
     os.environ[CHECKS_ENV] = str(checks_file)
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(pool, len(selected)))) as executor:
-            futures = {
+            submitted = {
                 r.name: executor.submit(
                     execute_report,
                     r,
@@ -321,9 +334,9 @@ def run_reports(
                     lang=cfg.lang,
                     timeout=timeout,
                 )
-                for r in selected
+                for r in longest_first(selected, out_dir)
             }
-            outcomes = {name: future.result() for name, future in futures.items()}
+            outcomes = {r.name: submitted[r.name].result() for r in selected}
     finally:
         shutil.rmtree(checks_file.parent, ignore_errors=True)
         for name, value in saved.items():

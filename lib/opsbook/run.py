@@ -10,8 +10,6 @@ others. Earlier runs are never touched.
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import re
 import secrets
@@ -228,17 +226,6 @@ def _git_version(folder: Path) -> str | None:
     return head.stdout.strip() or None
 
 
-def longest_first(reports: Sequence[ReportNotebook], out_dir: Path) -> list[ReportNotebook]:
-    """``reports`` in the order to start them: the longest of the last run first (the longest
-    started last would leave the other workers idle at the end); new ones first of all."""
-    try:
-        last = json.loads((out_dir / "latest" / "manifest.json").read_text(encoding="utf-8"))
-        durations = {n: float(e["duration_seconds"]) for n, e in last["reports"].items()}
-    except (OSError, ValueError, KeyError, TypeError):
-        durations = {}
-    return sorted(reports, key=lambda r: -durations.get(r.name, math.inf))
-
-
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
 
@@ -334,7 +321,7 @@ def run_reports(
                     lang=cfg.lang,
                     timeout=timeout,
                 )
-                for r in longest_first(selected, out_dir)
+                for r in selected
             }
             outcomes = {r.name: submitted[r.name].result() for r in selected}
     finally:

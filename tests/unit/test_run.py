@@ -9,7 +9,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from opsbook.cli import main
-from opsbook.run import ReportNotebook, RunError, longest_first, parse_assignments, run_reports
+from opsbook.run import RunError, parse_assignments, run_reports
 
 RECORD = """
 import time
@@ -152,16 +152,3 @@ def test_a_parallel_run_leaves_the_working_directory_alone(workbook, monkeypatch
     monkeypatch.chdir(workbook)
     run_reports(["alpha", "beta"], config=workbook / "opsbook.yml", workers=2)
     assert Path.cwd() == workbook
-
-
-def test_reports_start_longest_first_by_the_last_run(tmp_path):
-    reports = [ReportNotebook(n, tmp_path / f"{n}.ipynb", {}) for n in ("a", "b", "c", "new")]
-    # no earlier run: the numbered order
-    assert [r.name for r in longest_first(reports, tmp_path)] == ["a", "b", "c", "new"]
-    (tmp_path / "latest").mkdir()
-    durations = {"a": 5.0, "b": 30.0, "c": 12.0}
-    (tmp_path / "latest" / "manifest.json").write_text(
-        json.dumps({"reports": {n: {"duration_seconds": d} for n, d in durations.items()}})
-    )
-    # a report never timed goes first, then the longest of the last run
-    assert [r.name for r in longest_first(reports, tmp_path)] == ["new", "b", "c", "a"]

@@ -34,7 +34,8 @@ over), so one step's memory never hides another's: the child reports its peak RS
 and its RSS after imports. The numbers of the three methods are compared (counts exactly, sums
 to 1e-9 relative); a mismatch is reported and makes the exit status 1.
 
-The report suite: ``opsbook run`` of every report at the smallest chosen scale, against the floor:
+The report suite: ``opsbook run`` of every report at the smallest chosen scale (or
+``--suite-scales``), against the floor:
 the same number of empty notebooks executed the same way (papermill, the runner's kernel manager,
 as many in parallel as the runner uses).
 
@@ -626,19 +627,46 @@ def measure(step, method, folder, params, args) -> dict[str, Any]:
     if args.memory_limit:
         command += ["--memory-limit", args.memory_limit]
     t0 = time.perf_counter()
-    proc = subprocess.run(
-        command, capture_output=True, text=True, cwd=DATA, timeout=args.timeout, check=False
-    )
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        proc = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True, cwd=DATA)
+        capped = watch_rss(proc, args.rss_cap_gib * 1024, args.timeout)
+        stdout.seek(0)
+        stderr.seek(0)
+        out_text, err_text = stdout.read(), stderr.read()
     wall = time.perf_counter() - t0
-    out: dict[str, Any] = {"ok": proc.returncode == 0, "wall": wall}
-    if proc.returncode == 0:
-        out |= json.loads(proc.stdout.strip().splitlines()[-1])
+    out: dict[str, Any] = {"ok": proc.returncode == 0 and not capped, "wall": wall}
+    if out["ok"]:
+        out |= json.loads(out_text.strip().splitlines()[-1])
         with open(result_path, "rb") as fh:
             out["result"] = pickle.load(fh)
+    elif capped:
+        out |= {"capped": True, "peak_mib": capped, "error": f"stopped above {capped:,.0f} MiB"}
     else:
-        out["error"] = (proc.stderr.strip().splitlines() or ["?"])[-1][:200]
+        out["error"] = (err_text.strip().splitlines() or ["?"])[-1][:200]
     result_path.unlink(missing_ok=True)
     return out
+
+
+def watch_rss(proc: subprocess.Popen, cap_mib: float, timeout: float) -> float | None:
+    """Wait for ``proc``; stop it when its RSS passes ``cap_mib`` (the machine would start
+    swapping or kill something else) and return the cap, else None."""
+    status = Path(f"/proc/{proc.pid}/status")
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None:
+        try:
+            rss = next(
+                int(line.split()[1]) / 1024
+                for line in status.read_text().splitlines()
+                if line.startswith("VmRSS:")
+            )
+        except (OSError, StopIteration):
+            rss = 0.0
+        if rss > cap_mib or time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            return cap_mib if rss > cap_mib else None
+        time.sleep(0.05)
+    return None
 
 
 def suite(folder: Path, workers: int | None) -> dict[str, Any]:
@@ -743,6 +771,8 @@ def fmt_row(cells: list[str]) -> str:
 
 def table(scale: str, users: int, rows: list[dict[str, Any]], sizes: dict[str, int]) -> list[str]:
     def s(m):
+        if m.get("capped"):
+            return "stopped"
         return (
             f"{m['seconds']:.2f}"
             if m["ok"]
@@ -750,6 +780,8 @@ def table(scale: str, users: int, rows: list[dict[str, Any]], sizes: dict[str, i
         )
 
     def r(m):
+        if m.get("capped"):
+            return f"> {m['peak_mib']:,.0f}"
         return f"{m['peak_mib']:,.0f}" if m["ok"] else "-"
 
     def ratio(a, b):
@@ -778,7 +810,11 @@ def table(scale: str, users: int, rows: list[dict[str, Any]], sizes: dict[str, i
     ]
     for row in rows:
         o, q, p = row["opsbook"], row["sql"], row["pandas"]
-        rss = f"{p['peak_mib'] / o['peak_mib']:.1f}×" if o["ok"] and p["ok"] else "-"
+        rss = (
+            f"{'> ' if p.get('capped') else ''}{p['peak_mib'] / o['peak_mib']:.1f}×"
+            if o["ok"] and (p["ok"] or p.get("capped"))
+            else "-"
+        )
         lines.append(
             fmt_row(
                 [
@@ -809,6 +845,16 @@ def main(argv: list[str] | None = None) -> int:
         "--memory-limit", help="DuckDB memory limit (engine.memory_limit), e.g. 1GB"
     )
     parser.add_argument("--no-suite", action="store_true", help="skip the report-suite timing")
+    parser.add_argument(
+        "--suite-scales", help="scales of the report-suite timing (default: the smallest chosen)"
+    )
+    parser.add_argument(
+        "--rss-cap-gib",
+        type=float,
+        default=16,
+        help="stop a measurement whose RSS passes this (pandas at 5M users needs more than the "
+        "machine has); shown as 'stopped' with '> cap' MiB",
+    )
     parser.add_argument("--workers", type=int, help="parallel notebooks (default: the runner's)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per measurement")
     parser.add_argument("--out", type=Path, default=HERE / "results.md")
@@ -891,7 +937,7 @@ def main(argv: list[str] | None = None) -> int:
             bad = [c for c in checks if c]
             row["same"] = "yes" if checks and not bad else ("NO: " + "; ".join(bad) if bad else "?")
             ran = [m for m in METHODS if m in args.methods.split(",")]
-            failed |= bool(bad) or not all(row[m]["ok"] for m in ran)
+            failed |= bool(bad) or not all(row[m]["ok"] or row[m].get("capped") for m in ran)
             print(f"  {step:11s} same numbers: {row['same']}", flush=True)
             rows.append(row)
         lines += table(scale, users, rows, sizes)
@@ -910,14 +956,14 @@ def main(argv: list[str] | None = None) -> int:
                 + " Pandas has no such limit.",
                 "",
             ]
-    if not args.no_suite:
-        smallest = min(scales, key=SCALES.get)
-        folder = DATA / f"sample-{SCALES[smallest]}"
-        print(f"\n== report suite at {smallest} ...", flush=True)
+    suite_scales = [] if args.no_suite else (args.suite_scales or min(scales, key=SCALES.get))
+    for scale in suite_scales.split(",") if suite_scales else []:
+        folder = DATA / f"sample-{SCALES[scale]}"
+        print(f"\n== report suite at {scale} ...", flush=True)
         sr = suite(folder, args.workers)
         ratio = sr["wall"] / sr["floor"]
         lines += [
-            f"### Report suite: `opsbook run` at {smallest} ({SCALES[smallest]:,} users)",
+            f"### Report suite: `opsbook run` at {scale} ({SCALES[scale]:,} users)",
             "",
             fmt_row(["reports", "opsbook run s", "floor s (empty notebooks)", "ratio", "status"]),
             fmt_row(["---:", "---:", "---:", "---:", "---"]),

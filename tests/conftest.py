@@ -37,3 +37,9 @@ def dataset(*parts: str) -> Path:
             f"real dataset {path} is absent (it lives in ../shared/datasets beside the repo)"
         )
     return path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Spark's modules first: under xdist one worker runs them (minutes, mostly Spark's own
+    per-query latency) while the other works through everything else."""
+    items.sort(key=lambda item: item.get_closest_marker("spark") is None)

@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import html
 import math
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -266,7 +265,7 @@ def _events(source: Source, campaign: Any, names: Sequence[str]) -> ir.Table | N
     :data:`CAMPAIGN_EVENTS`); None without events."""
     if not source.has("events") or "campaign_id" not in source.columns("events"):
         return None
-    ev = _KEPT.get(source)
+    ev = source.known(CAMPAIGN_EVENTS_KEY)
     if ev is None:
         ev = source.table("events")
     ev = ev.filter(ev.user_id.notnull() & ev.ts.notnull() & ev.event.isin(list(names)))
@@ -274,8 +273,7 @@ def _events(source: Source, campaign: Any, names: Sequence[str]) -> ir.Table | N
     return ev if campaign is None else ev.filter(_id_equals(ev.campaign_id, campaign))
 
 
-# the campaign events of the open sources that keep them (keep_campaign_events)
-_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+CAMPAIGN_EVENTS_KEY = "campaign_events"  # Source.once key of keep_campaign_events
 
 
 def keep_campaign_events(source: Source, events: ir.Table | None = None) -> ir.Table | None:
@@ -283,14 +281,14 @@ def keep_campaign_events(source: Source, events: ir.Table | None = None) -> ir.T
     events) on the engine: this module's questions on ``source`` read them from then on, not
     every event (a review asks dozens). ``events``: those rows when known (a view of a source
     that keeps them); default: computed once. Returns them (None without events)."""
-    if source not in _KEPT:
-        if events is None:
-            events = _events(source, None, CAMPAIGN_EVENTS)
-            if events is None:
-                return None
-            events = keep(events)
-        _KEPT[source] = events
-    return _KEPT[source]
+
+    def compute() -> ir.Table | None:
+        if events is not None:
+            return events
+        found = _events(source, None, CAMPAIGN_EVENTS)
+        return None if found is None else keep(found)
+
+    return source.once(CAMPAIGN_EVENTS_KEY, compute)
 
 
 def _local_day(stamp: Any, tz: str) -> pd.Timestamp:

@@ -23,7 +23,7 @@ configured zone, which every day/week/month bucket uses.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache, cached_property
@@ -143,6 +143,27 @@ class Source:
         }
         self._materialised: dict[str, ir.Table] = {}
         self._exclusions: pd.DataFrame | None = None
+        self._once: dict[Hashable, Any] = {}
+
+    def __copy__(self) -> Source:
+        # a copy answers for itself (kpi.as_of_view narrows its tables): it shares the engine
+        # and the mappings, not what was computed once from the original's rows
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone._once = {}
+        return clone
+
+    def once(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()`` the first time ``key`` is asked of this open source, then the same
+        result: a source's data do not change while it is open, and a report asks many
+        questions of the same intermediate (the data's end, active user-days, campaign events)."""
+        if key not in self._once:
+            self._once[key] = compute()
+        return self._once[key]
+
+    def known(self, key: Hashable) -> Any:
+        """What :meth:`once` computed for ``key`` so far (None: nothing yet)."""
+        return self._once.get(key)
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -258,6 +279,15 @@ class Source:
             f"time zone {self.timezone} changes its UTC offset and the {backend} backend has no "
             "conversion here; use a fixed-offset zone or the duckdb/pyspark backends"
         )
+
+    def local_seconds(self, ts: ir.TimestampValue) -> ir.NumericValue:
+        """Seconds from 1970-01-01 00:00 to the wall-clock time in the configured zone of a
+        naive-UTC timestamp, whose floor division gives local day and week numbers. In a
+        fixed-offset zone plain arithmetic on the epoch: no per-row time-zone conversion."""
+        offset = fixed_utc_offset(self.timezone)
+        if offset is not None:
+            return ts.epoch_seconds() + int(offset.total_seconds())
+        return self.local(ts).epoch_seconds()
 
     def local_date(self, ts: ir.TimestampValue) -> ir.DateValue:
         return self.local(ts).date()

@@ -52,7 +52,7 @@ from opsbook.data import Source
 from opsbook.i18n import catalogue
 from opsbook.plots import PALETTE, STATUS_COLOURS, figure
 from opsbook.report import Report, fmt
-from opsbook.retention import DAY_SECONDS, activity, local_seconds, paid_orders
+from opsbook.retention import DAY_SECONDS, activity, paid_orders
 from opsbook.stats import two_proportion_test
 from opsbook.timeseries import complete_days, flag_anomalies, flag_daily
 from opsbook.validation import validate
@@ -314,7 +314,7 @@ class Periods:
         """The period number of a naive-UTC timestamp by its local date, floor((end's day -
         its day) / days); computed as ceil(seconds to the local midnight after ``end`` / period
         length) - 1, the same integer with one rounding per row instead of two."""
-        until = (self.end_day + 1) * DAY_SECONDS - local_seconds(source, ts)
+        until = (self.end_day + 1) * DAY_SECONDS - source.local_seconds(ts)
         return (until / (self.days * DAY_SECONDS)).ceil().cast("int64") - 1
 
     @property

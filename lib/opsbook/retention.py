@@ -30,7 +30,6 @@ run where the data lives; pandas receives per cohort x period counts, per-day co
 from __future__ import annotations
 
 import math
-import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -43,7 +42,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 from scipy import stats as sps
 
-from opsbook.data import Source, fixed_utc_offset
+from opsbook.data import Source
 from opsbook.engine import keep
 from opsbook.stats import wilson_interval
 
@@ -120,22 +119,13 @@ def retention_targets(config: Any = None, overrides: Mapping[str, Any] | None = 
     return targets
 
 
-def local_seconds(source: Source, ts: ir.TimestampValue) -> ir.IntegerValue:
-    """Seconds from 1970-01-01 00:00 to the local wall-clock time of a naive-UTC timestamp."""
-    offset = fixed_utc_offset(source.timezone)
-    if offset is not None:
-        # plain arithmetic on the epoch: no per-row time-zone conversion or interval
-        return ts.epoch_seconds() + int(offset.total_seconds())
-    return source.local(ts).epoch_seconds()
-
-
 def period_number(source: Source, ts: ir.TimestampValue, period: str) -> ir.IntegerValue:
     """The local calendar period of a naive-UTC timestamp as an integer: days since 1970-01-01,
     Monday-first weeks since then, or months since year 0 (year x 12 + month - 1)."""
     if period == "month":
         local = source.local(ts)
         return local.year().cast("int64") * 12 + local.month().cast("int64") - 1
-    seconds = local_seconds(source, ts)
+    seconds = source.local_seconds(ts)
     if period == "day":
         return (seconds // DAY_SECONDS).cast("int64")
     # 1970-01-01 was a Thursday: shifting by 3 days makes every week start on a Monday
@@ -197,25 +187,21 @@ def activity(source: Source, event: str = "any") -> ir.Table:
     return events.select("user_id", "ts")
 
 
-# per open source: the active periods asked for, kept on the engine. A report asks several
-# questions of the same ones (the matrix and lifecycle: weeks; D-N, stickiness and churn: days),
-# and each would otherwise rescan the events.
-_ACTIVE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def active_periods(
     source: Source, event: str, until_utc: Any, period: str, users: Any = None
 ) -> ir.Table:
     """Distinct ``user_id, p``: the local periods (:func:`period_number`) in which a user was
-    active (``event``) no later than ``until_utc``, limited to ``users``."""
-    per_source = _ACTIVE.setdefault(source, {})
-    key = (event, period, until_utc)
-    if key not in per_source:
+    active (``event``) no later than ``until_utc``, limited to ``users``. Kept on the engine
+    once per source: a report asks several questions of the same ones (the matrix and lifecycle:
+    weeks; D-N, stickiness and churn: days), and each would otherwise rescan the events."""
+
+    def compute() -> ir.Table:
         acts = activity(source, event)
         acts = acts.filter(acts.ts <= until_utc)
-        keyed = acts.select("user_id", p=period_number(source, acts.ts, period)).distinct()
-        per_source[key] = keep(keyed)
-    return _restrict(per_source[key], users)
+        return keep(acts.select("user_id", p=period_number(source, acts.ts, period)).distinct())
+
+    kept = source.once(("active_periods", event, period, until_utc), compute)
+    return _restrict(kept, users)
 
 
 def activity_label(source: Source, event: str) -> str:
@@ -302,16 +288,15 @@ class AsOf:
         return number_of(self.local, period) - 1
 
 
-# the newest timestamp per open source: every function of a report asks for it, and on a CSV
-# export each question would re-read the file (a source's data do not change while it is open)
-_DATA_END: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def data_end(source: Any) -> pd.Timestamp:
-    """The newest timestamp (local wall clock) in events, orders and users.signup_ts."""
+    """The newest timestamp (local wall clock) in events, orders and users.signup_ts, once per
+    open source: every function of a report asks for it, and on a CSV export each question
+    would re-read the file."""
     source = _src(source)
-    if source in _DATA_END:
-        return _DATA_END[source]
+    return source.once("data_end", lambda: _newest_local(source))
+
+
+def _newest_local(source: Source) -> pd.Timestamp:
     latest = []
     for name, column in (("events", "ts"), ("orders", "ts"), ("users", "signup_ts")):
         if source.has(name) and column in source.columns(name):
@@ -321,9 +306,7 @@ def data_end(source: Any) -> pd.Timestamp:
     if not latest:
         raise ValueError("the source has no timestamps in events, orders or users")
     utc = max(latest)
-    end = utc.tz_localize("UTC").tz_convert(source.timezone).tz_localize(None)
-    _DATA_END[source] = end
-    return end
+    return utc.tz_localize("UTC").tz_convert(source.timezone).tz_localize(None)
 
 
 def resolve_as_of(source: Any, as_of: Any = None) -> AsOf:

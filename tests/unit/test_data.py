@@ -34,6 +34,17 @@ LINES = pd.DataFrame(
 )
 
 
+def write_users(folder, suffix):
+    """USERS as ``users.<suffix>``: Parquet keeps the zoned timestamps, text files hold UTC text."""
+    path = folder / f"users.{suffix}"
+    if suffix == "parquet":
+        USERS.to_parquet(path)
+    else:
+        USERS.assign(signup_ts=USERS.signup_ts.dt.strftime("%Y-%m-%d %H:%M:%S")).to_csv(
+            path, index=False
+        )
+
+
 def source_of(folder, tables=None, **cfg):
     config = load_config(data=str(folder), overrides={"data": {"tables": tables or {}}, **cfg})
     return open_source(config)
@@ -41,13 +52,7 @@ def source_of(folder, tables=None, **cfg):
 
 @pytest.mark.parametrize("suffix", ["parquet", "csv", "csv.gz"])
 def test_folder_files_of_each_format(tmp_path, suffix):
-    path = tmp_path / f"users.{suffix}"
-    if suffix == "parquet":
-        USERS.to_parquet(path)
-    else:
-        USERS.assign(signup_ts=USERS.signup_ts.dt.strftime("%Y-%m-%d %H:%M:%S")).to_csv(
-            path, index=False
-        )
+    write_users(tmp_path, suffix)
     source = source_of(tmp_path)
     assert source.names == ["users"]
     frame = source.table("users").execute()

@@ -9,7 +9,7 @@ import pytest
 
 from opsbook.config import load_config
 from opsbook.data import open_source
-from tests.unit.test_data import LINES, USERS
+from tests.unit.test_data import LINES, USERS, write_users
 
 pytestmark = [pytest.mark.spark]
 ENGINES = ("duckdb", "pyspark")
@@ -25,13 +25,7 @@ def sources(folder, tables=None, **cfg):
 
 @pytest.mark.parametrize("suffix", ["parquet", "csv", "csv.gz"])
 def test_files_of_each_format(tmp_path, suffix):
-    path = tmp_path / f"users.{suffix}"
-    if suffix == "parquet":
-        USERS.to_parquet(path)
-    else:
-        USERS.assign(signup_ts=USERS.signup_ts.dt.strftime("%Y-%m-%d %H:%M:%S")).to_csv(
-            path, index=False
-        )
+    write_users(tmp_path, suffix)
     frames = {e: s.table("users").execute() for e, s in sources(tmp_path).items()}
     assert frames["pyspark"].signup_ts.tolist() == frames["duckdb"].signup_ts.tolist()
     assert frames["pyspark"].signup_ts.iloc[0] == pd.Timestamp("2026-01-01 15:30")

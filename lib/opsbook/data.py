@@ -22,6 +22,7 @@ configured zone, which every day/week/month bucket uses.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
@@ -144,14 +145,23 @@ class Source:
         self._materialised: dict[str, ir.Table] = {}
         self._exclusions: pd.DataFrame | None = None
         self._once: dict[Hashable, Any] = {}
+        self._before: datetime | None = None
 
     def __copy__(self) -> Source:
-        # a copy answers for itself (kpi.as_of_view narrows its tables): it shares the engine
-        # and the mappings, not what was computed once from the original's rows
+        # a copy answers for itself (see before()): it shares the engine and the mappings, not
+        # what was computed once from the original's rows
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
         clone._once = {}
         return clone
+
+    def before(self, moment: datetime) -> Source:
+        """The source as it stood at ``moment`` (naive UTC): every table's rows dated at or after
+        it (by the contract's time column) are left out. Answers "to the end of a past period"
+        with the functions that read whole tables."""
+        view = copy.copy(self)
+        view._before = moment
+        return view
 
     def once(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """``compute()`` the first time ``key`` is asked of this open source, then the same
@@ -231,7 +241,31 @@ class Source:
     def table(self, name: str) -> ir.Table:
         """The contract table ``name`` with contract types: timestamps as naive UTC, numbers as
         float64, dates as dates. Values that cannot be cast become null (validation counts them)."""
-        return typed(self.mapped(name), TABLES.get(name))
+        spec = TABLES.get(name)
+        table = typed(self.mapped(name), spec)
+        column = spec.time_column if spec else None
+        timed = column in table.columns and table[column].type().is_timestamp()
+        if self._before is not None and timed:
+            table = table.filter(table[column] < self._before)
+        return table
+
+    def latest(self, name: str, column: str = "ts") -> pd.Timestamp | None:
+        """The newest value (naive UTC) of the timestamp ``column`` of table ``name``; None when it
+        has none. Once per open source; asked of the column as stored when that is a timestamp
+        already, which the engine answers from file statistics (Parquet) instead of converting
+        every row."""
+
+        def compute() -> pd.Timestamp | None:
+            stored = self.mapped(name)[column]
+            if self._before is not None or not stored.type().is_timestamp():
+                stored = self.table(name)[column]
+            value = stored.max().execute()
+            if value is None or pd.isna(value):
+                return None
+            stamp = pd.Timestamp(value)
+            return stamp if stamp.tzinfo is None else stamp.tz_convert("UTC").tz_localize(None)
+
+        return self.once(("latest", name, column), compute)
 
     def __getitem__(self, name: str) -> ir.Table:
         return self.table(name)

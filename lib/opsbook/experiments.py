@@ -522,9 +522,8 @@ def _data_end(source: Any, tables: Sequence[str]) -> datetime | None:
     for name in tables:
         if not source.has(name):
             continue
-        table = source.table(name)
-        value = table.aggregate(m=table.ts.max()).execute().iloc[0, 0]
-        if value is not None and not pd.isna(value):
+        value = source.latest(name)
+        if value is not None:
             last = value if last is None else max(last, value)
     if last is None:
         return None

@@ -31,7 +31,6 @@ purchase and stickiness come from :mod:`opsbook.retention`, campaign conversion 
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,7 +46,6 @@ import pandas as pd
 import yaml
 
 from opsbook import retention
-from opsbook.contract import TABLES
 from opsbook.data import Source
 from opsbook.i18n import catalogue
 from opsbook.plots import PALETTE, STATUS_COLOURS, figure
@@ -339,10 +337,7 @@ class Periods:
 def newest_event(source: Source) -> pd.Timestamp | None:
     """The newest event time (naive UTC; orders when the source has no events)."""
     name = "events" if source.has("events") else "orders"
-    if not source.has(name):
-        return None
-    value = source.table(name).ts.max().execute()
-    return None if value is None or pd.isna(value) else pd.Timestamp(value)
+    return source.latest(name) if source.has(name) else None
 
 
 def default_period_end(source: Source) -> date:
@@ -982,40 +977,27 @@ def retention_rows(
                 rows.append(_row("dau_mau", k, row["dau_mau"], None, row["mau"]))
     if source.has("orders"):
         span = timedelta(days=int(first_order_days))
-        for k, period in enumerate(periods):
-            rate = retention.first_order_conversion(
-                source,
-                within_days=int(first_order_days),
-                cohort_start=period.start - span,
-                cohort_end=period.end - span,
-                as_of=_as_of(period.end),
+        first = retention.first_order_counts(
+            source,
+            within_days=int(first_order_days),
+            cohorts=[(p.start - span, p.end - span, _as_of(p.end)) for p in periods],
+        )
+        repeat = retention.repeat_purchase_counts(
+            source,
+            windows=[(p.end - timedelta(days=int(repeat_window_days) - 1), p.end) for p in periods],
+        )
+        for name, counts, key in (
+            ("first_order_conversion", first, "cohort"),
+            ("repeat_purchase_rate", repeat, "window"),
+        ):
+            per_k = counts.groupby(key)[["successes", "n"]].sum()
+            per_k = per_k.reindex(range(periods.count), fill_value=0).astype(float)
+            rows += _rows(
+                name, _ratio(per_k["successes"], per_k["n"]), per_k["successes"], per_k["n"]
             )
-            rows.append(_row("first_order_conversion", k, rate.value, rate.successes, rate.n))
-            window = Period(period.end - timedelta(days=int(repeat_window_days) - 1), period.end)
-            repeat = retention.repeat_purchase_rate(source, start=window.start, end=window.end)
-            rows.append(_row("repeat_purchase_rate", k, repeat.value, repeat.successes, repeat.n))
     else:
         notes |= {n: "kpi_dashboard.na.no_orders" for n in ("first_order_conversion",)}
     return rows, notes
-
-
-def as_of_view(source: Source, moment: datetime) -> Source:
-    """The source as it stood at ``moment`` (naive UTC): every table's rows dated at or after
-    it (by the contract's time column) are left out. Lets the campaign module, which reads whole
-    campaigns, answer "to the period's end" for a past period."""
-    view = copy.copy(source)
-    whole = source.table
-
-    def table(name: str) -> ir.Table:
-        frame = whole(name)
-        spec = TABLES.get(name)
-        column = spec.time_column if spec else None
-        if column and column in frame.columns and frame[column].type().is_timestamp():
-            frame = frame.filter(frame[column] < moment)
-        return frame
-
-    view.table = table  # type: ignore[method-assign]
-    return view
 
 
 def campaign_rows(
@@ -1050,7 +1032,7 @@ def campaign_rows(
             if k == 0:
                 notes |= dict.fromkeys(names, "kpi_dashboard.na.no_campaigns")
             continue
-        view = as_of_view(source, hi)
+        view = source.before(hi)
         if kept is not None:
             campaigns.keep_campaign_events(view, kept.filter(kept.ts < hi))
         sums = dict.fromkeys(

@@ -300,9 +300,9 @@ def _newest_local(source: Source) -> pd.Timestamp:
     latest = []
     for name, column in (("events", "ts"), ("orders", "ts"), ("users", "signup_ts")):
         if source.has(name) and column in source.columns(name):
-            value = source.table(name)[column].max().execute()
-            if value is not None and not pd.isna(value):
-                latest.append(pd.Timestamp(value))
+            value = source.latest(name, column)
+            if value is not None:
+                latest.append(value)
     if not latest:
         raise ValueError("the source has no timestamps in events, orders or users")
     utc = max(latest)
@@ -917,22 +917,13 @@ def first_order_conversion(
     new users. Only users whose window has fully elapsed by ``as_of`` count; signups bounded by
     ``cohort_start``/``cohort_end`` (local dates, inclusive)."""
     src = _src(source)
-    if int(within_days) < 1:
-        raise ValueError("within_days must be >= 1")
     point = resolve_as_of(src, as_of)
-    span = timedelta(days=int(within_days))
-    # only users whose whole conversion window has elapsed
-    new = _signups(src, point.utc - span, users, cohort_start, cohort_end)
-    new = _with_group(new.select("user_id", "signup_ts"), src, breakdown)
-    paid = paid_orders(src).select(buyer=lambda t: t.user_id, ts=lambda t: t.ts)
-    joined = new.join(paid, new.user_id == paid.buyer)
-    joined = joined.filter((joined.ts >= joined.signup_ts) & (joined.ts < joined.signup_ts + span))
-    converted = joined.select(cid=joined.user_id, hit=ibis.literal(1)).distinct()
-    flagged = new.left_join(converted, new.user_id == converted.cid)
-    counts = (
-        flagged.group_by("grp")
-        .aggregate(n=flagged.count(), successes=flagged.hit.fill_null(0).sum())
-        .execute()
+    counts = first_order_counts(
+        src,
+        within_days=within_days,
+        cohorts=[(cohort_start, cohort_end, point.local)],
+        users=users,
+        breakdown=breakdown,
     )
     definition = {
         "within_days": int(within_days),
@@ -941,6 +932,41 @@ def first_order_conversion(
         "as_of": _iso(point.local),
     }
     return _rate("first_order_conversion", counts, definition, alpha, breakdown is not None)
+
+
+def first_order_counts(
+    source: Any,
+    *,
+    within_days: int,
+    cohorts: Sequence[tuple[Any, Any, Any]],
+    users: Any = None,
+    breakdown: str | None = None,
+) -> pd.DataFrame:
+    """``cohort, grp, n, successes`` of :func:`first_order_conversion` for several cohorts in
+    one query: ``cohort`` is the position in ``cohorts``, each ``(cohort_start, cohort_end,
+    as_of)`` (a weekly dashboard asks for twelve)."""
+    src = _src(source)
+    if int(within_days) < 1:
+        raise ValueError("within_days must be >= 1")
+    span = timedelta(days=int(within_days))
+    parts = []
+    for i, (start, end, as_of) in enumerate(cohorts):
+        # only users whose whole conversion window has elapsed
+        until = resolve_as_of(src, as_of).utc - span
+        part = _signups(src, until, users, start, end)
+        parts.append(part.select("user_id", "signup_ts", cohort=ibis.literal(i, "int64")))
+    new = _with_group(ibis.union(*parts, distinct=False), src, breakdown)
+    paid = paid_orders(src).select(buyer=lambda t: t.user_id, ts=lambda t: t.ts)
+    joined = new.join(paid, new.user_id == paid.buyer)
+    joined = joined.filter((joined.ts >= joined.signup_ts) & (joined.ts < joined.signup_ts + span))
+    converted = joined.select(cid=joined.user_id, c=joined.cohort, hit=ibis.literal(1)).distinct()
+    flagged = new.left_join(converted, (new.user_id == converted.cid) & (new.cohort == converted.c))
+    counts = (
+        flagged.group_by("cohort", "grp")
+        .aggregate(n=flagged.count(), successes=flagged.hit.fill_null(0).sum())
+        .execute()
+    )
+    return counts.sort_values(["cohort", "grp"]).reset_index(drop=True)
 
 
 def repeat_purchase_rate(
@@ -955,21 +981,43 @@ def repeat_purchase_rate(
 ) -> RateResult:
     """老用户复购率: buyers of the window with >= ``min_orders`` paid orders / buyers of the
     window (at least one paid order). The window is [start, end], local dates inclusive."""
-    src = _src(source)
     if start is None or end is None:
         raise ValueError("repeat_purchase_rate needs the window: start and end (local dates)")
+    counts = repeat_purchase_counts(
+        source, windows=[(start, end)], users=users, breakdown=breakdown, min_orders=min_orders
+    )
+    definition = {"start": _iso(start), "end": _iso(end), "min_orders": int(min_orders)}
+    return _rate("repeat_purchase_rate", counts, definition, alpha, breakdown is not None)
+
+
+def repeat_purchase_counts(
+    source: Any,
+    *,
+    windows: Sequence[tuple[Any, Any]],
+    users: Any = None,
+    breakdown: str | None = None,
+    min_orders: int = 2,
+) -> pd.DataFrame:
+    """``window, grp, n, successes`` of :func:`repeat_purchase_rate` for several windows in one
+    query: ``window`` is the position in ``windows``, each ``(start, end)``."""
+    src = _src(source)
     paid = _restrict(paid_orders(src), users)
-    paid = paid.filter(_local_range(src, paid.ts, start, end))
-    per_user = paid.group_by("user_id").aggregate(orders=paid.count())
+    parts = [
+        paid.filter(_local_range(src, paid.ts, start, end)).select(
+            "user_id", window=ibis.literal(i, "int64")
+        )
+        for i, (start, end) in enumerate(windows)
+    ]
+    paid = ibis.union(*parts, distinct=False)
+    per_user = paid.group_by("window", "user_id").aggregate(orders=paid.count())
     per_user = _with_group(per_user, src, breakdown)
     counts = (
-        per_user.group_by("grp")
+        per_user.group_by("window", "grp")
         .aggregate(n=per_user.count(), successes=(per_user.orders >= int(min_orders)).sum())
         .execute()
     )
     counts["successes"] = counts["successes"].fillna(0)
-    definition = {"start": _iso(start), "end": _iso(end), "min_orders": int(min_orders)}
-    return _rate("repeat_purchase_rate", counts, definition, alpha, breakdown is not None)
+    return counts.sort_values(["window", "grp"]).reset_index(drop=True)
 
 
 def _iso(value: Any) -> str | None:

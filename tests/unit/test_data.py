@@ -69,6 +69,33 @@ def test_nanosecond_zoned_parquet_is_normalised(tmp_path):
     assert frame.signup_ts.iloc[1] == pd.Timestamp("2026-01-01 16:30")
 
 
+@pytest.mark.parametrize(
+    "stored",
+    ["zoned", "zoned_ns", "naive", "text"],
+)
+def test_latest_is_the_newest_naive_utc_value_however_stored(tmp_path, stored):
+    users = USERS.copy()
+    if stored == "zoned_ns":
+        users["signup_ts"] = users.signup_ts.astype("datetime64[ns, UTC]")
+    elif stored == "naive":
+        users["signup_ts"] = users.signup_ts.dt.tz_localize(None)
+    if stored == "text":
+        write_users(tmp_path, "csv")
+    else:
+        users.to_parquet(tmp_path / "users.parquet")
+    source = source_of(tmp_path)
+    oracle = pd.Timestamp(source.table("users").execute().signup_ts.max())
+    assert oracle == pd.Timestamp("2026-07-01 23:30")
+    assert source.latest("users", "signup_ts") == oracle
+    # a source as it stood before a moment: rows at or after it are left out
+    earlier = source.before(datetime(2026, 7, 1, 23, 30))
+    assert earlier.latest("users", "signup_ts") == pd.Timestamp("2026-01-01 16:30")
+    assert earlier.table("users").count().execute() == 2
+    assert source.before(datetime(2026, 1, 1)).latest("users", "signup_ts") is None
+    # the original is untouched by its views
+    assert source.table("users").count().execute() == 3
+
+
 def test_local_dates_follow_the_configured_zone(tmp_path):
     USERS.to_parquet(tmp_path / "users.parquet")
     for zone, expected in [

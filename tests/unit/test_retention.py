@@ -680,3 +680,50 @@ def test_pooled_views_equal_their_direct_computation(sample_dir):
     pd.testing.assert_frame_equal(rt.day_n_by(full), overall, check_dtype=False)
     per_group = rt.day_n_retention(source, (1, 7, 30), breakdown="channel")
     pd.testing.assert_frame_equal(rt.day_n_by(full, "group"), per_group, check_dtype=False)
+
+
+def test_batched_conversion_and_repeat_counts_agree_with_pandas_on_the_sample(sample_dir):
+    """The KPI's twelve weeks in one query each: every cohort and window as plain pandas counts
+    it, overlapping windows included (a user can be in several)."""
+    source = open_source(load_config(data=str(sample_dir), lang="en"))
+    zone = "Asia/Shanghai"
+    users = pd.read_parquet(
+        sample_dir / "users.parquet", columns=["user_id", "signup_ts", "channel"]
+    )
+    orders = pd.read_parquet(sample_dir / "orders.parquet", columns=["user_id", "ts", "status"])
+    paid = orders["status"].isna() | (orders["status"] == "paid")
+    orders = orders[orders["user_id"].notna() & paid]
+    users["utc"] = users["signup_ts"].dt.tz_convert("UTC").dt.tz_localize(None)
+    users["day"] = users["signup_ts"].dt.tz_convert(zone).dt.tz_localize(None).dt.normalize()
+    orders["utc"] = orders["ts"].dt.tz_convert("UTC").dt.tz_localize(None)
+    orders["day"] = orders["ts"].dt.tz_convert(zone).dt.tz_localize(None).dt.normalize()
+    span = pd.Timedelta(days=30)
+    ends = pd.date_range("2026-09-06", periods=4, freq="7D")
+    cohorts = [
+        (e - pd.Timedelta(days=36), e - pd.Timedelta(days=30), e + pd.Timedelta(days=1))
+        for e in ends
+    ]
+    got = rt.first_order_counts(source, within_days=30, cohorts=cohorts, breakdown="channel")
+    for i, (start, end, as_of) in enumerate(cohorts):
+        cutoff = source.utc_from_local(as_of) - span
+        new = users[(users["day"] >= start) & (users["day"] <= end) & (users["utc"] <= cutoff)]
+        pairs = new.merge(orders, on="user_id", suffixes=("", "_o"))
+        hit = pairs[(pairs["utc_o"] >= pairs["utc"]) & (pairs["utc_o"] < pairs["utc"] + span)]
+        expected = new.assign(hit=new["user_id"].isin(hit["user_id"])).groupby("channel")["hit"]
+        mine = got[got["cohort"] == i].set_index("grp")
+        assert mine["n"].to_dict() == expected.size().to_dict(), i
+        assert mine["successes"].astype(int).to_dict() == expected.sum().astype(int).to_dict(), i
+        single = rt.first_order_conversion(
+            source, within_days=30, cohort_start=start, cohort_end=end, as_of=as_of
+        )
+        assert (single.n, single.successes) == (
+            len(new),
+            int(new["user_id"].isin(hit["user_id"]).sum()),
+        )
+    windows = [(e - pd.Timedelta(days=29), e) for e in ends]  # 30 days, a week apart: overlapping
+    got = rt.repeat_purchase_counts(source, windows=windows)
+    for i, (start, end) in enumerate(windows):
+        inside = orders[(orders["day"] >= start) & (orders["day"] <= end)]
+        per_user = inside.groupby("user_id").size()
+        row = got[got["window"] == i].iloc[0]
+        assert (row["n"], row["successes"]) == (len(per_user), int((per_user >= 2).sum())), i

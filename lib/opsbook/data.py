@@ -40,7 +40,16 @@ import pandas as pd
 
 from opsbook.config import Config
 from opsbook.contract import TABLES, TableSpec
-from opsbook.engine import backend_name, connect, keep, local_time, read_file, utc_wall_clock
+from opsbook.engine import (
+    backend_name,
+    connect,
+    epoch_microseconds,
+    floor_divide,
+    keep,
+    local_time,
+    read_file,
+    utc_wall_clock,
+)
 from opsbook.expressions import evaluate
 
 FILE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv", ".tsv.gz", ".json", ".jsonl", ".ndjson")
@@ -314,14 +323,20 @@ class Source:
             "conversion here; use a fixed-offset zone or the duckdb/pyspark backends"
         )
 
-    def local_seconds(self, ts: ir.TimestampValue) -> ir.NumericValue:
-        """Seconds from 1970-01-01 00:00 to the wall-clock time in the configured zone of a
-        naive-UTC timestamp, whose floor division gives local day and week numbers. In a
-        fixed-offset zone plain arithmetic on the epoch: no per-row time-zone conversion."""
+    def local_microseconds(self, ts: ir.TimestampValue) -> ir.IntegerValue:
+        """Microseconds from 1970-01-01 00:00 to the wall-clock time in the configured zone of a
+        naive-UTC timestamp, whose floor division (:meth:`floor_divide`) gives local day and week
+        numbers. In a fixed-offset zone plain integer arithmetic on the epoch: no per-row
+        time-zone conversion."""
+        backend = getattr(self.con, "name", None)
         offset = fixed_utc_offset(self.timezone)
         if offset is not None:
-            return ts.epoch_seconds() + int(offset.total_seconds())
-        return self.local(ts).epoch_seconds()
+            return epoch_microseconds(ts, backend) + int(offset.total_seconds()) * 1_000_000
+        return epoch_microseconds(self.local(ts), backend)
+
+    def floor_divide(self, value: ir.IntegerValue, divisor: int) -> ir.IntegerValue:
+        """``floor(value / divisor)`` in the engine's integer arithmetic."""
+        return floor_divide(value, divisor, getattr(self.con, "name", None))
 
     def local_date(self, ts: ir.TimestampValue) -> ir.DateValue:
         return self.local(ts).date()

@@ -172,6 +172,21 @@ def _epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[val
     """DuckDB's microseconds since the epoch of an instant."""
 
 
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _duckdb_epoch_us(ts: dt.Timestamp()) -> dt.int64:  # type: ignore[valid-type]
+    """DuckDB's microseconds since the epoch of a naive timestamp (its wall clock as UTC)."""
+
+
+@ibis.udf.scalar.builtin(name="unix_micros")
+def _spark_epoch_us(ts: dt.Timestamp()) -> dt.int64:  # type: ignore[valid-type]
+    """Spark's microseconds since the epoch."""
+
+
+@ibis.udf.scalar.builtin(name="divide")
+def _duckdb_integer_divide(a: dt.int64, b: dt.int64) -> dt.int64:  # type: ignore[valid-type]
+    """DuckDB's integer division (the ``//`` operator: truncates towards zero)."""
+
+
 @ibis.udf.scalar.builtin(name="make_timestamp")
 def _timestamp_from_epoch_us(us: dt.int64) -> dt.Timestamp():  # type: ignore[valid-type]
     """DuckDB's naive timestamp from microseconds since the epoch."""
@@ -185,6 +200,30 @@ def local_time(ts: ir.TimestampValue, zone: str, backend: str | None) -> ir.Time
     if backend == "pyspark":
         return _spark_local_time(ts, zone)
     return None
+
+
+def epoch_microseconds(ts: ir.TimestampValue, backend: str | None) -> ir.IntegerValue:
+    """Microseconds from 1970-01-01 00:00 to the wall clock of a naive timestamp, an integer."""
+    if backend == "duckdb":
+        return _duckdb_epoch_us(ts)
+    if backend == "pyspark":
+        return _spark_epoch_us(ts)
+    return (ts.epoch_seconds() * 1_000_000).cast("int64")
+
+
+# integer floor division by truncation: shifted by a multiple of the divisor above any
+# microsecond timestamp's magnitude (year 1 is -6.2e16 us), every numerator is positive
+_FLOOR_SHIFT = 10**17
+
+
+def floor_divide(value: ir.IntegerValue, divisor: int, backend: str | None) -> ir.IntegerValue:
+    """``floor(value / divisor)`` of an integer column by a positive integer, in integer
+    arithmetic where the engine has it (Ibis' ``//`` is the floor of a float division, a
+    third slower per row in DuckDB than its integer division)."""
+    if backend == "duckdb":
+        k = _FLOOR_SHIFT // divisor + 1
+        return _duckdb_integer_divide(value + k * divisor, divisor) - k
+    return (value // divisor).cast("int64")
 
 
 def utc_wall_clock(value: ir.TimestampValue, backend: str | None) -> ir.TimestampValue:

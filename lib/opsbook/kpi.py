@@ -50,7 +50,7 @@ from opsbook.data import Source
 from opsbook.i18n import catalogue
 from opsbook.plots import PALETTE, STATUS_COLOURS, figure
 from opsbook.report import Report, fmt
-from opsbook.retention import DAY_SECONDS, activity, paid_orders
+from opsbook.retention import DAY_MICROSECONDS, activity, paid_orders
 from opsbook.stats import two_proportion_test
 from opsbook.timeseries import complete_days, flag_anomalies, flag_daily
 from opsbook.validation import validate
@@ -310,10 +310,10 @@ class Periods:
 
     def index(self, source: Source, ts: ir.TimestampValue) -> ir.IntegerValue:
         """The period number of a naive-UTC timestamp by its local date, floor((end's day -
-        its day) / days); computed as ceil(seconds to the local midnight after ``end`` / period
-        length) - 1, the same integer with one rounding per row instead of two."""
-        until = (self.end_day + 1) * DAY_SECONDS - source.local_seconds(ts)
-        return (until / (self.days * DAY_SECONDS)).ceil().cast("int64") - 1
+        its day) / days); computed as floor((microseconds to the local midnight after ``end``
+        - 1) / period length), the same integer in one integer division per row."""
+        until = (self.end_day + 1) * DAY_MICROSECONDS - 1 - source.local_microseconds(ts)
+        return source.floor_divide(until, self.days * DAY_MICROSECONDS)
 
     @property
     def end_day(self) -> int:

@@ -56,6 +56,7 @@ CRITERIA = ("on", "on_or_after")
 ENTRIES = ("first", "recurring")
 WINDOWS = ("calendar", "rolling")
 DAY_SECONDS = 86_400
+DAY_MICROSECONDS = DAY_SECONDS * 1_000_000
 ROLLING_SECONDS = {"day": DAY_SECONDS, "week": 7 * DAY_SECONDS, "month": 30 * DAY_SECONDS}
 PERIOD_LETTER = {"day": "D", "week": "W", "month": "M"}
 MISSING_GROUP = "(missing)"
@@ -125,11 +126,11 @@ def period_number(source: Source, ts: ir.TimestampValue, period: str) -> ir.Inte
     if period == "month":
         local = source.local(ts)
         return local.year().cast("int64") * 12 + local.month().cast("int64") - 1
-    seconds = source.local_seconds(ts)
+    micros = source.local_microseconds(ts)
     if period == "day":
-        return (seconds // DAY_SECONDS).cast("int64")
+        return source.floor_divide(micros, DAY_MICROSECONDS)
     # 1970-01-01 was a Thursday: shifting by 3 days makes every week start on a Monday
-    return ((seconds + 3 * DAY_SECONDS) // (7 * DAY_SECONDS)).cast("int64")
+    return source.floor_divide(micros + 3 * DAY_MICROSECONDS, 7 * DAY_MICROSECONDS)
 
 
 def number_of(moment: pd.Timestamp | date, period: str) -> int:

@@ -54,3 +54,27 @@ def test_spark_does_not_open_duckdb_files(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(EngineError, match="reads folders of files, not the DuckDB file"):
         connect(load_config(engine="pyspark"), str(tmp_path / "shop.duckdb"))
+
+
+def test_integer_floor_division_and_epoch_microseconds_on_duckdb():
+    """DuckDB's integer division truncates; the shift makes it a floor for every timestamp from
+    year 1 on. Oracle: Python's // and datetime arithmetic."""
+    import ibis
+    import pandas as pd
+
+    from opsbook.engine import epoch_microseconds, floor_divide
+
+    con = ibis.duckdb.connect()
+    values = [-62_135_596_800_000_000, -86_400_000_001, -1, 0, 1, 86_399_999_999, 86_400_000_000]
+    values += [1_793_491_199_999_999, 253_402_300_799_999_999]  # 2026-10-31 end, year 9999
+    table = con.create_table("v", pd.DataFrame({"x": values}))
+    for divisor in (1_000_000, 86_400_000_000, 7 * 86_400_000_000):
+        got = table.select(q=floor_divide(table.x, divisor, "duckdb")).execute()["q"].tolist()
+        assert got == [x // divisor for x in values], divisor
+    stamps = pd.DataFrame(
+        {"ts": pd.to_datetime(["1969-12-31 23:59:59.999999", "2026-10-31 16:00:00.000000"])}
+    )
+    table = con.create_table("s", stamps)
+    got = table.select(us=epoch_microseconds(table.ts, "duckdb")).execute()["us"].tolist()
+    epoch = pd.Timestamp("1970-01-01")
+    assert got == [(t - epoch) // pd.Timedelta(microseconds=1) for t in stamps["ts"]]

@@ -81,6 +81,7 @@ from opsbook.engine import keep
 from opsbook.i18n import t as translate
 from opsbook.plots import PALETTE, STATUS_COLOURS, figure
 from opsbook.report import Report, jsonable
+from opsbook.retention import paid_orders
 from opsbook.stats import SampleStats, adjust_pvalues, compare_means
 from opsbook.timeseries import complete_days, flag_anomalies, weekday_factors
 
@@ -249,15 +250,6 @@ def _div(a: Any, b: Any) -> float | None:
     if a is None or b is None or b == 0:
         return None
     return a / b
-
-
-def _paid(source: Source) -> ir.Table:
-    """Paid orders: status ``paid`` (or null), or every order when there is no status column."""
-    orders = source.table("orders")
-    orders = orders.filter(orders.user_id.notnull() & orders.ts.notnull())
-    if "status" in orders.columns:
-        orders = orders.filter(orders.status.isnull() | (orders.status == "paid"))
-    return orders
 
 
 def _events(source: Source, campaign: Any, names: Sequence[str]) -> ir.Table | None:
@@ -438,8 +430,8 @@ def holdout_sums(source: Source, row: Mapping[str, Any]) -> pd.DataFrame:
     sufficient statistics of the holdout comparison, summed in the engine."""
     members = _members(source, row["key"]).filter(lambda t: ~t.invited)
     members = members.select("user_id", "grp").distinct()
-    paid = _paid(source)
-    paid = paid.filter((paid.ts >= row["start"]) & (paid.ts <= row["end"]))
+    # the campaign's end is the last instant it runs: orders at it count
+    paid = paid_orders(source, since=row["start"], until=row["end"] + timedelta(microseconds=1))
     per_user = paid.group_by("user_id").aggregate(n_orders=paid.count(), revenue=paid.amount.sum())
     j = members.left_join(per_user, "user_id")
     j = j.select(
@@ -594,7 +586,7 @@ def participation(source: Source, row: Mapping[str, Any], window_days: int) -> d
 
 def _converted_after(source: Source, part: ir.Table, window_days: int) -> tuple[int, int]:
     """(users of ``part``, those with a paid order within ``window_days`` of ``part_ts``)."""
-    paid = _paid(source).select(buyer="user_id", ots="ts")
+    paid = paid_orders(source).select(buyer="user_id", ots="ts")
     hit = part.join(paid, part.user_id == paid.buyer)
     hit = hit.filter(
         (hit.ots >= hit.part_ts) & (hit.ots <= hit.part_ts + ibis.interval(days=int(window_days)))
@@ -608,7 +600,7 @@ def _converted_after(source: Source, part: ir.Table, window_days: int) -> tuple[
 def order_values(source: Source, row: Mapping[str, Any], baseline_days: int) -> dict[str, Any]:
     """Gross campaign orders and revenue, their AOV and the baseline AOV (all paid orders in the
     ``baseline_days`` before the start)."""
-    paid = _paid(source)
+    paid = paid_orders(source)
     if "campaign_id" in paid.columns:
         camp = paid.filter(paid.campaign_id.notnull() & _id_equals(paid.campaign_id, row["key"]))
         basis = "campaign_id"
@@ -703,7 +695,7 @@ def _funnel_from(
         f = f.left_join(jn, "user_id").drop("user_id_right")
     else:
         f = f.mutate(join_ts=never)
-    paid = _paid(source).select(buyer="user_id", ots="ts")
+    paid = paid_orders(source).select(buyer="user_id", ots="ts")
     o = f.filter(f.join_ts.notnull()).select("user_id", "join_ts")
     o = o.join(paid, o.user_id == paid.buyer)
     o = o.filter((o.ots >= o.join_ts) & (o.ots <= o.join_ts + ibis.interval(days=int(window_days))))
@@ -772,7 +764,7 @@ def _conversions(
 ) -> ir.Table:
     """Touches within ``days`` before each paid order placed in one of ``windows``: one row
     per (order, touch) with the order's key, time and amount."""
-    paid = _paid(source)
+    paid = paid_orders(source)
     pred = ibis.literal(False)
     for start, end in windows:
         pred = pred | ((paid.ts >= start) & (paid.ts <= end + timedelta(days=days)))
@@ -890,7 +882,7 @@ def attribution_table(
 # ---------------------------------------------------------------------------- daily series
 def daily_site(source: Source) -> pd.DataFrame:
     """Paid orders and revenue per local day over the whole data (engine), missing days 0."""
-    paid = _paid(source)
+    paid = paid_orders(source)
     day = source.local_date(paid.ts)
     counts = (
         paid.group_by(date=day)
@@ -1024,7 +1016,7 @@ def did_panel(
         users = source.table("users")
         population = users.filter(users.signup_ts < row["start"]).select("user_id")
     else:
-        population = _paid(source).filter(lambda t: t.ts < row["start"]).select("user_id")
+        population = paid_orders(source).filter(lambda t: t.ts < row["start"]).select("user_id")
     population = population.distinct()
     pop = population.left_join(members, population.user_id == members.mid)
     pop = pop.select(
@@ -1033,7 +1025,7 @@ def did_panel(
         bucket=(pop.user_id.hash().abs() % buckets).cast("int64"),
     )
     sizes = pop.group_by("treated", "bucket").aggregate(users=pop.count()).execute()
-    paid = _paid(source)
+    paid = paid_orders(source)
     paid = paid.filter((paid.ts >= tz_first) & (paid.ts < tz_stop))
     paid = paid.join(pop, "user_id")
     daily = (

@@ -247,14 +247,31 @@ class Source:
             self._materialised[name] = table
         return table
 
-    def table(self, name: str) -> ir.Table:
+    def table(
+        self, name: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> ir.Table:
         """The contract table ``name`` with contract types: timestamps as naive UTC, numbers as
-        float64, dates as dates. Values that cannot be cast become null (validation counts them)."""
+        float64, dates as dates. Values that cannot be cast become null (validation counts them).
+
+        ``since``/``until`` (naive UTC) keep the rows whose time column lies in [since, until),
+        compared on the column as stored where it is a timestamp already: the engine then skips
+        what the files' statistics rule out (Parquet row groups) and converts only the rows
+        kept."""
         spec = TABLES.get(name)
-        table = typed(self.mapped(name), spec)
+        table = self.mapped(name)
         column = spec.time_column if spec else None
-        timed = column in table.columns and table[column].type().is_timestamp()
-        if self._before is not None and timed:
+        if column not in table.columns:
+            return typed(table, spec)
+        stored = table[column].type()
+        bounded = stored.is_timestamp() and (since is not None or until is not None)
+        if bounded:
+            table = table.filter(_between(table[column], since, until))
+        table = typed(table, spec)
+        if not table[column].type().is_timestamp():
+            return table
+        if not bounded and (since is not None or until is not None):
+            table = table.filter(_between(table[column], since, until))
+        if self._before is not None:
             table = table.filter(table[column] < self._before)
         return table
 
@@ -373,6 +390,25 @@ class Source:
             }
         digest = hashlib.sha256(repr(sorted(tables.items())).encode()).hexdigest()[:16]
         return {"source": self.label, "timezone": self.timezone, "tables": tables, "digest": digest}
+
+
+def _between(
+    column: ir.TimestampValue, since: datetime | None, until: datetime | None
+) -> ir.BooleanValue:
+    """``since <= column < until`` (naive-UTC bounds; None: open), with the bounds as literals
+    of the column's own type (a zoned column compares with zoned instants)."""
+    kind = column.type()
+
+    def literal(moment: datetime) -> ir.TimestampValue:
+        stamp = pd.Timestamp(moment)
+        return ibis.literal(stamp if kind.timezone is None else stamp.tz_localize("UTC"), kind)
+
+    inside = column.notnull()
+    if since is not None:
+        inside &= column >= literal(since)
+    if until is not None:
+        inside &= column < literal(until)
+    return inside
 
 
 def _iso(value: Any) -> str | None:

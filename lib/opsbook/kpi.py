@@ -326,7 +326,12 @@ class Periods:
         inside = table.filter(
             table[column].notnull() & (table[column] >= lo) & (table[column] < hi)
         )
-        return inside.mutate(k=self.index(source, inside[column]))
+        return self.number(source, inside, column)
+
+    def number(self, source: Source, table: ir.Table, column: str = "ts") -> ir.Table:
+        """``table``, already limited to the periods (``source.table(name, since=, until=)``
+        with :meth:`Period.utc_bounds`), with each row's period number ``k``."""
+        return table.mutate(k=self.index(source, table[column]))
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -890,14 +895,15 @@ def activation_rows(
 def revenue_rows(source: Source, periods: Periods) -> list[dict[str, Any]]:
     """Paying rate (paying / active users), ARPU (revenue / active users), ARPPU (revenue /
     paying users) and GMV (paid order amount) per period. Active = any event or paid order."""
-    orders = periods.tag(source, paid_orders(source))
+    lo, hi = periods.span().utc_bounds(source)
+    orders = periods.number(source, paid_orders(source, since=lo, until=hi))
     money = orders.group_by(mk="k").aggregate(
         revenue=orders.amount.sum(), paying=orders.user_id.nunique()
     )
     actors = orders.select("user_id", "k")
     if source.has("events"):
-        events = source.table("events")
-        events = periods.tag(source, events.filter(events.user_id.notnull()))
+        events = source.table("events", since=lo, until=hi)
+        events = periods.number(source, events.filter(events.user_id.notnull()))
         actors = actors.union(
             events.select(user_id=_key_like(events.user_id, orders.user_id), k=events.k)
         )
@@ -1091,9 +1097,10 @@ def content_performance(
         return _Part([], {n: "kpi_dashboard.na.no_content_events" for n in names})
     notes: dict[str, str] = {}
     count = periods.count
-    events = source.table("events")
+    lo, hi = periods.span().utc_bounds(source)
+    events = source.table("events", since=lo, until=hi)
     events = events.filter(events.content_id.notnull() & events.user_id.notnull())
-    events = periods.tag(source, events.filter(events.event.isin(list(CONTENT_EVENTS))))
+    events = periods.number(source, events.filter(events.event.isin(list(CONTENT_EVENTS))))
     per_item = (
         events.group_by("k", "content_id")
         .aggregate(
@@ -1429,17 +1436,18 @@ def daily_pulse(source: Source, periods: Periods, threshold: float = 4.0) -> pd.
     flagged by :func:`opsbook.timeseries.flag_daily` (weekday-adjusted rolling median and sampling noise; gaps: a
     zero day in a busy series)."""
     span = periods.span()
+    lo, hi = span.utc_bounds(source)
     frames: dict[str, pd.DataFrame] = {}
     if source.has("events"):
         # the active days retention_rows asked for (up to the span's end): read, not recomputed
-        days = retention.active_periods(source, "any", span.utc_bounds(source)[1], "day")
+        days = retention.active_periods(source, "any", hi, "day")
         days = days.filter(days.p.between(periods.end_day - (span.days - 1), periods.end_day))
         active = days.group_by("p").aggregate(value=days.count()).execute()
         active["day"] = [retention.period_start(p, "day") for p in active["p"]]
         frames["active_users"] = active[["day", "value"]]
     revenue_sd = None
     if source.has("orders"):
-        orders = periods.tag(source, paid_orders(source))
+        orders = periods.number(source, paid_orders(source, since=lo, until=hi))
         daily = (
             orders.group_by(day=source.local_date(orders.ts))
             .aggregate(
@@ -1460,7 +1468,7 @@ def daily_pulse(source: Source, periods: Periods, threshold: float = 4.0) -> pd.
         # rolling median keeps one extreme day from widening its own band
         revenue_sd = np.sqrt(squares.rolling(7, center=True, min_periods=3).median())
     if source.has("users"):
-        users = periods.tag(source, source.table("users"), "signup_ts")
+        users = periods.number(source, source.table("users", since=lo, until=hi), "signup_ts")
         frames["new_users"] = (
             users.group_by(day=source.local_date(users.signup_ts))
             .aggregate(value=users.count())

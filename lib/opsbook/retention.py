@@ -162,9 +162,10 @@ def _is_paid(orders: ir.Table) -> ir.BooleanValue:
     return orders.status.isnull() | (orders.status == PAID)
 
 
-def paid_orders(source: Source) -> ir.Table:
-    """Orders that count as paid: status ``paid`` or no status at all."""
-    orders = source.table("orders")
+def paid_orders(source: Source, since: Any = None, until: Any = None) -> ir.Table:
+    """Orders that count as paid: status ``paid`` or no status at all (every order without a
+    status column); ``since``/``until``: see :meth:`Source.table`."""
+    orders = source.table("orders", since=since, until=until)
     orders = orders.filter(orders.user_id.notnull() & orders.ts.notnull())
     return orders.filter(_is_paid(orders))
 

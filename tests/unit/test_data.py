@@ -73,7 +73,7 @@ def test_nanosecond_zoned_parquet_is_normalised(tmp_path):
     "stored",
     ["zoned", "zoned_ns", "naive", "text"],
 )
-def test_latest_is_the_newest_naive_utc_value_however_stored(tmp_path, stored):
+def test_latest_and_time_bounds_however_the_column_is_stored(tmp_path, stored):
     users = USERS.copy()
     if stored == "zoned_ns":
         users["signup_ts"] = users.signup_ts.astype("datetime64[ns, UTC]")
@@ -94,6 +94,13 @@ def test_latest_is_the_newest_naive_utc_value_however_stored(tmp_path, stored):
     assert source.before(datetime(2026, 1, 1)).latest("users", "signup_ts") is None
     # the original is untouched by its views
     assert source.table("users").count().execute() == 3
+    # rows in [since, until), however the column is stored: bounds are exact at both ends
+    between = source.table(
+        "users", since=datetime(2026, 1, 1, 16, 30), until=datetime(2026, 7, 1, 23, 30)
+    )
+    assert between.execute().signup_ts.tolist() == [pd.Timestamp("2026-01-01 16:30")]
+    since = source.table("users", since=datetime(2026, 1, 1, 16, 30))
+    assert since.count().execute() == 2
 
 
 def test_local_dates_follow_the_configured_zone(tmp_path):

@@ -170,19 +170,20 @@ def paid_orders(source: Source, since: Any = None, until: Any = None) -> ir.Tabl
     return orders.filter(_is_paid(orders))
 
 
-def activity(source: Source, event: str = "any") -> ir.Table:
+def activity(source: Source, event: str = "any", until: Any = None) -> ir.Table:
     """``user_id, ts`` of the rows that count as activity: ``any`` event (orders when the source
-    has no events table), ``order`` (paid orders) or one event name."""
+    has no events table), ``order`` (paid orders) or one event name; before ``until`` (naive
+    UTC, see :meth:`Source.table`) when given."""
     if event == "order":
-        return paid_orders(source).select("user_id", "ts")
+        return paid_orders(source, until=until).select("user_id", "ts")
     if not source.has("events"):
         if event == "any":
-            orders = source.table("orders")
+            orders = source.table("orders", until=until)
             return orders.filter(orders.user_id.notnull() & orders.ts.notnull()).select(
                 "user_id", "ts"
             )
         raise ValueError(f"event {event!r} needs an events table; the source has none")
-    events = source.table("events")
+    events = source.table("events", until=until)
     events = events.filter(events.user_id.notnull() & events.ts.notnull())
     if event != "any":
         events = events.filter(events.event == event)
@@ -198,8 +199,8 @@ def active_periods(
     weeks; D-N, stickiness and churn: days), and each would otherwise rescan the events."""
 
     def compute() -> ir.Table:
-        acts = activity(source, event)
-        acts = acts.filter(acts.ts <= until_utc)
+        # no later than until_utc: before the next microsecond (the timestamps' resolution)
+        acts = activity(source, event, until=pd.Timestamp(until_utc) + timedelta(microseconds=1))
         return keep(acts.select("user_id", p=period_number(source, acts.ts, period)).distinct())
 
     kept = source.once(("active_periods", event, period, until_utc), compute)

@@ -79,7 +79,7 @@ from opsbook.counterfactual import CausalImpactResult, DidResult, causal_impact,
 from opsbook.data import Source
 from opsbook.engine import keep
 from opsbook.i18n import t as translate
-from opsbook.plots import PALETTE, STATUS_COLOURS, figure
+from opsbook.plots import PALETTE, STATUS_COLOURS, figure, signed_percent_ticks
 from opsbook.report import Report, jsonable
 from opsbook.retention import paid_orders
 from opsbook.stats import SampleStats, adjust_pvalues, compare_means
@@ -2357,7 +2357,7 @@ def incrementality_chart(report: Report, rv: CampaignReview):
         ax.axvline(0, color="#8c8c8c", lw=1)
         ax.set_yticks(y, [report.t(f"campaign_review.metric.{m}") if f"campaign_review.metric.{m}" in _keys() else m
                           for m in frame["metric"]])  # fmt: skip
-        ax.xaxis.set_major_formatter(_pct_formatter())
+        ax.xaxis.set_major_formatter(signed_percent_ticks())
         ax.set_title(report.t("campaign_review.chart.lift_title", name=r.name))
         return fig
     if r.impact is not None and r.impact.reason is None:
@@ -2406,12 +2406,6 @@ def incrementality_chart(report: Report, rv: CampaignReview):
         fig.autofmt_xdate()
         return fig
     return None
-
-
-def _pct_formatter():
-    from matplotlib.ticker import FuncFormatter
-
-    return FuncFormatter(lambda v, _: f"{v:+.0%}")
 
 
 def _keys() -> set[str]:

@@ -23,10 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import stats
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
-from statsmodels.tsa.statespace.structural import UnobservedComponents
+from scipy import special
 
 PeriodLike = tuple[Any, Any]
 
@@ -360,6 +357,11 @@ def causal_impact(
     if exog is not None:
         control_sd = exog[in_pre].std()
         x = (exog - exog[in_pre].mean()) / control_sd
+    # statsmodels (about 100 MiB) is imported by the analyses that fit a model, not with the
+    # package: a holdout review or a dashboard never needs it
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+    from statsmodels.tsa.statespace.structural import UnobservedComponents
+
     model = UnobservedComponents(
         ((pre_y - mean) / scale).to_numpy(),
         level="local level",
@@ -392,7 +394,7 @@ def causal_impact(
     predicted[:burn] = np.nan
     variance[:burn] = np.nan
 
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = float(special.ndtri(1 - alpha / 2))
     actual = y.to_numpy()
     sd = np.sqrt(variance)
     lower, upper = predicted - z * sd, predicted + z * sd
@@ -412,7 +414,7 @@ def causal_impact(
     # (a noiseless model makes any difference certain)
     noiseless = 0.0 if effect_total == 0 else math.inf
     statistic = effect_total / total_sd if total_sd > 0 else noiseless
-    tail = float(stats.norm.sf(abs(statistic)))
+    tail = float(special.ndtr(-abs(statistic)))
     if predicted_lower > 0:
         relative_bounds = (actual_total / predicted_upper - 1, actual_total / predicted_lower - 1)
     else:
@@ -639,6 +641,8 @@ def _indicator(frame: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def _cluster_ols(y: np.ndarray, design: np.ndarray, groups: np.ndarray) -> Any:
+    import statsmodels.api as sm
+
     return sm.OLS(y, design).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
 
 

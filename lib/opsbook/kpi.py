@@ -48,7 +48,7 @@ import yaml
 from opsbook import retention
 from opsbook.data import Source
 from opsbook.i18n import catalogue
-from opsbook.plots import PALETTE, STATUS_COLOURS, figure
+from opsbook.plots import PALETTE, STATUS_COLOURS, date_ticks, figure, percent_ticks
 from opsbook.report import Report, fmt
 from opsbook.retention import DAY_MICROSECONDS, activity, paid_orders
 from opsbook.stats import two_proportion_test
@@ -1793,11 +1793,11 @@ def trend_chart(report: Report, result: KpiDashboard, ncols: int = 4):
                 zorder=5,
             )
         ax.set_title(report.t(f"kpi_dashboard.kpi.{name}"), fontsize=9)
-        ax.xaxis.set_major_formatter(_date_formatter())
+        ax.xaxis.set_major_formatter(date_ticks())
         ax.tick_params(axis="x", labelsize=7)
         ax.tick_params(axis="y", labelsize=7)
         if result.targets[name].unit == "rate":
-            ax.yaxis.set_major_formatter(_percent_formatter())
+            ax.yaxis.set_major_formatter(percent_ticks())
     for ax in axes[len(names) :]:
         ax.set_visible(False)
     return fig
@@ -1811,18 +1811,6 @@ def _target_in_view(values: pd.Series, target: pd.Series) -> bool:
     lo, hi = float(values.min()), float(values.max())
     pad = max(hi - lo, 0.1 * max(abs(lo), abs(hi)), 1e-12)
     return bool(((target >= lo - 2 * pad) & (target <= hi + 2 * pad)).all())
-
-
-def _date_formatter():
-    from matplotlib.dates import DateFormatter
-
-    return DateFormatter("%m-%d")
-
-
-def _percent_formatter():
-    from matplotlib.ticker import PercentFormatter
-
-    return PercentFormatter(1.0, decimals=None)
 
 
 def show_trend_anomalies(report: Report, result: KpiDashboard) -> None:
@@ -1865,7 +1853,7 @@ def daily_chart(report: Report, result: KpiDashboard):
                     marked["date"], marked["value"], color=STATUS_COLOURS[colour], s=28, zorder=3
                 )
         ax.set_title(report.t(f"kpi_dashboard.daily.{metric}"), fontsize=10)
-        ax.xaxis.set_major_formatter(_date_formatter())
+        ax.xaxis.set_major_formatter(date_ticks())
         ax.tick_params(axis="x", labelsize=7)
     for ax in axes[len(metrics) :]:
         ax.set_visible(False)

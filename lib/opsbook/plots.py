@@ -10,10 +10,13 @@ from __future__ import annotations
 import io
 import logging
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-from matplotlib import font_manager
-from matplotlib.figure import Figure
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# matplotlib and seaborn load with the first chart, not with the package: the engine steps
+# (and the benchmark's memory) never pay for them
 
 PALETTE = ["#2f6fb0", "#e07b39", "#3c9d5d", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
 STATUS_COLOURS = {"green": "#3c9d5d", "amber": "#e0a030", "red": "#c44e52", "n/a": "#9e9e9e"}
@@ -29,8 +32,11 @@ def _png(fig: Figure) -> bytes:
 def use_theme() -> None:
     """Apply the workbook's chart theme once per process, and let IPython show a Figure that is
     a cell's value as a PNG (figures made without pyplot have no inline display of their own)."""
+    import matplotlib
     import pylopdf_fonts_zh_cn
     import seaborn as sns
+    from matplotlib import font_manager
+    from matplotlib.figure import Figure
 
     font_manager.fontManager.addfont(str(pylopdf_fonts_zh_cn.sans_path()))
     # Noto Sans SC ships one weight: bold titles use it at 400 without a note on every chart
@@ -57,7 +63,37 @@ def use_theme() -> None:
 
 def figure(width: float = 8.0, height: float = 4.0, ncols: int = 1, nrows: int = 1, **kw):
     """A new themed figure and its axes, not registered with pyplot."""
+    from matplotlib.figure import Figure
+
     use_theme()
     fig = Figure(figsize=(width, height), layout="constrained")
     axes = fig.subplots(nrows=nrows, ncols=ncols, squeeze=True, **kw)
     return fig, axes
+
+
+def percent_ticks(decimals: int | None = None) -> Any:
+    """Tick labels of shares as percentages (0.25 -> 25%)."""
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(1.0, decimals=decimals)
+
+
+def signed_percent_ticks() -> Any:
+    """Tick labels of relative changes with their sign (0.05 -> +5%)."""
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda v, _: f"{v:+.0%}")
+
+
+def integer_ticks() -> Any:
+    """Ticks on whole numbers only (period numbers, counts)."""
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
+def date_ticks(pattern: str = "%m-%d") -> Any:
+    """Tick labels of dates in ``pattern``."""
+    from matplotlib.dates import DateFormatter
+
+    return DateFormatter(pattern)

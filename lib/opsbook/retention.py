@@ -39,11 +39,11 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import MaxNLocator, PercentFormatter
-from scipy import stats as sps
+from scipy import special
 
 from opsbook.data import Source
 from opsbook.engine import keep
+from opsbook.plots import PALETTE, STATUS_COLOURS, figure, integer_ticks, percent_ticks
 from opsbook.stats import wilson_interval
 
 Period = Literal["day", "week", "month"]
@@ -1386,7 +1386,7 @@ def kaplan_meier(
         green = np.cumsum(
             np.where((at_risk > died) & (died > 0), died / (at_risk * (at_risk - died)), 0.0)
         )
-        z = sps.norm.ppf(1 - alpha / 2)
+        z = special.ndtri(1 - alpha / 2)
         log_s = np.log(survival)
         spread = z * np.sqrt(green) / np.abs(log_s)
         loglog = np.log(-log_s)
@@ -1458,7 +1458,7 @@ def logrank_test(durations: Any, events: Any, groups: Any, weights: Any = None) 
     cov[np.diag_indices(k)] += (factor * share).sum(axis=1)
     diff = (observed - expected)[: k - 1]
     statistic = float(diff @ np.linalg.pinv(cov[: k - 1, : k - 1]) @ diff)
-    p_value = float(sps.chi2.sf(statistic, k - 1))
+    p_value = float(special.chdtrc(k - 1, statistic))
     table = pd.DataFrame({"group": labels, "observed": observed, "expected": expected})
     return LogRankResult(statistic, k - 1, p_value, table)
 
@@ -1776,8 +1776,6 @@ def heatmap(report: Any, matrix: RetentionResult, max_periods: int = 12, max_coh
     from matplotlib.colors import LinearSegmentedColormap
     from matplotlib.patches import Rectangle
 
-    from opsbook.plots import PALETTE, figure
-
     if matrix.cells.empty:
         return None
     unit = matrix.settings["period"]
@@ -1813,14 +1811,12 @@ def heatmap(report: Any, matrix: RetentionResult, max_periods: int = 12, max_coh
     )
     ax.xaxis.tick_top()
     ax.set_title(report.t("retention.chart.heatmap"), pad=24)
-    fig.colorbar(image, ax=ax, fraction=0.025, shrink=0.5, format=PercentFormatter(1.0, 0))
+    fig.colorbar(image, ax=ax, fraction=0.025, shrink=0.5, format=percent_ticks(0))
     return fig
 
 
 def curves_chart(report: Any, matrix: RetentionResult, max_periods: int = 12):
     """The weighted mean retention curve, per group when the matrix has a breakdown."""
-    from opsbook.plots import PALETTE, figure
-
     if matrix.mean.empty:
         return None
     unit = matrix.settings["period"]
@@ -1845,7 +1841,7 @@ def curves_chart(report: Any, matrix: RetentionResult, max_periods: int = 12):
             label=report.t("retention.chart.all") if group is None else str(group),
         )
     ax.set_xticks(range(len(periods)), [_period_header(report, p, unit) for p in periods])
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(percent_ticks())
     ax.set_ylim(0, None)
     ax.set_ylabel(report.t("retention.chart.rate"))
     ax.set_title(report.t("retention.chart.curves"))
@@ -2011,8 +2007,6 @@ def ltv_chart(
     """LTV curves (cumulative paid revenue per user by cohort age), per group; dashed lines at
     each channel's CAC when spend exists. Ages resting on fewer users than the privacy
     threshold are left out."""
-    from opsbook.plots import PALETTE, figure
-
     if ltv is None:
         return None
     curve = ltv.curve[ltv.curve["age"] <= max_periods]
@@ -2033,7 +2027,7 @@ def ltv_chart(
         if payback is not None and not payback.empty and group in set(payback["channel"]):
             cac = float(payback.loc[payback["channel"] == group, "cac"].iloc[0])
             ax.axhline(cac, color=colour, ls="--", lw=0.9)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(integer_ticks())
     ax.set_xlabel(report.t(f"retention.chart.age_{ltv.period}"))
     ax.set_ylabel(report.t("retention.chart.ltv"))
     ax.set_title(report.t("retention.chart.ltv_title"))
@@ -2077,8 +2071,6 @@ def show_payback(report: Any, payback: pd.DataFrame, period: str) -> None:
 
 def stickiness_chart(report: Any, stick: StickinessResult, target: float | None = None):
     """DAU, WAU, MAU (top) and DAU/MAU against its target (bottom)."""
-    from opsbook.plots import PALETTE, STATUS_COLOURS, figure
-
     daily = stick.daily
     if daily.empty:
         return None
@@ -2104,15 +2096,13 @@ def stickiness_chart(report: Any, stick: StickinessResult, target: float | None 
 
 def active_days_chart(report: Any, stick: StickinessResult):
     """How many of the last 28 days each recently active user was active."""
-    from opsbook.plots import PALETTE, figure
-
     hist = stick.histogram
     if hist.empty or hist["users"].sum() == 0:
         return None
     fig, ax = figure(8, 3.2)
     ax.bar(hist["active_days"], hist["share"], color=PALETTE[0])
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.xaxis.set_major_locator(integer_ticks())
+    ax.yaxis.set_major_formatter(percent_ticks())
     ax.set_xlabel(report.t("retention.chart.active_days"))
     ax.set_ylabel(report.t("retention.chart.share_users"))
     ax.set_title(report.t("retention.chart.active_days_title"))
@@ -2121,8 +2111,6 @@ def active_days_chart(report: Any, stick: StickinessResult):
 
 def lifecycle_chart(report: Any, result: LifecycleResult, last: int = 26):
     """Stacked bars per period: new, retained, resurrected above zero, dormant below."""
-    from opsbook.plots import PALETTE, STATUS_COLOURS, figure
-
     frame = result.frame.tail(last)
     if frame.empty:
         return None
@@ -2167,8 +2155,6 @@ def show_lifecycle(report: Any, result: LifecycleResult, last: int = 8) -> None:
 
 def survival_chart(report: Any, result: SurvivalResult):
     """Kaplan–Meier curves of lifetime (share of users not yet churned) with their intervals."""
-    from opsbook.plots import PALETTE, figure
-
     curves = result.curves
     if curves.empty:
         return None
@@ -2191,7 +2177,7 @@ def survival_chart(report: Any, result: SurvivalResult):
             part["time"], part["low"], part["high"], step="post", color=colour, alpha=0.12, lw=0
         )
     ax.set_ylim(0, 1.02)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(percent_ticks())
     ax.set_xlabel(report.t("retention.chart.lifetime_days"))
     ax.set_ylabel(report.t("retention.chart.surviving"))
     ax.set_title(report.t("retention.chart.survival", days=result.churn_days))

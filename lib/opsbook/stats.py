@@ -35,7 +35,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import special
 
 __all__ = [
     "CONVENTIONS",
@@ -1379,6 +1379,8 @@ def mde_proportions(
     upper = (1 - p1) * (1 - 1e-12)
     if gap(upper) > 0:
         return math.nan
+    from scipy import optimize  # a root finder for this one function: not at import
+
     delta = optimize.brentq(gap, 1e-12, upper, xtol=1e-14, rtol=1e-12)
     return delta / p1 if relative else delta
 

@@ -26,7 +26,7 @@ import copy
 import hashlib
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
@@ -371,25 +371,40 @@ class Source:
     # -- description --------------------------------------------------------------------------
     @cached_property
     def fingerprint(self) -> dict[str, Any]:
-        """Per table: rows and the date range of its time column (local dates); and a digest."""
+        """Per table: rows and the date range of its time column (local dates); and a digest.
+
+        The range is the local date of the oldest and the newest timestamp (the local date
+        only grows with the instant), asked of the column as stored where it is a timestamp:
+        on Parquet the engine answers rows, oldest and newest from the file's statistics."""
         tables: dict[str, Any] = {}
         for name in self.names:
-            table = self.table(name)
             spec = TABLES.get(name)
+            table = self.mapped(name)
             aggs: dict[str, Any] = {"rows": table.count()}
-            time_col = spec.time_column if spec else None
-            if time_col and time_col in table.columns:
-                col = table[time_col]
-                local = col if col.type().is_date() else self.local_date(col)
-                aggs |= {"first": local.min(), "last": local.max()}
+            column = spec.time_column if spec else None
+            if column and column in table.columns:
+                time = table[column]
+                if spec.column(column).kind == "date" or not time.type().is_timestamp():
+                    time = self.table(name)[column]  # dates and text: as the contract reads them
+                aggs |= {"first": time.min(), "last": time.max()}
             result = table.aggregate(**aggs).execute().iloc[0]
             tables[name] = {
                 "rows": int(result["rows"]),
-                "first": _iso(result.get("first")),
-                "last": _iso(result.get("last")),
+                "first": self._local_iso(result.get("first")),
+                "last": self._local_iso(result.get("last")),
             }
         digest = hashlib.sha256(repr(sorted(tables.items())).encode()).hexdigest()[:16]
         return {"source": self.label, "timezone": self.timezone, "tables": tables, "digest": digest}
+
+    def _local_iso(self, value: Any) -> str | None:
+        """The local date (ISO) of a timestamp from the engine (naive: UTC), or of a date."""
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return None
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value.isoformat()
+        stamp = pd.Timestamp(value)
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+        return stamp.tz_convert(self.timezone).date().isoformat()
 
 
 def _between(
@@ -409,12 +424,6 @@ def _between(
     if until is not None:
         inside &= column < literal(until)
     return inside
-
-
-def _iso(value: Any) -> str | None:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    return pd.Timestamp(value).date().isoformat()
 
 
 def typed(table: ir.Table, spec: TableSpec | None) -> ir.Table:

@@ -76,7 +76,7 @@ from IPython.display import HTML, display
 
 from opsbook.attribution import attribution
 from opsbook.counterfactual import CausalImpactResult, DidResult, causal_impact, diff_in_diff
-from opsbook.data import Source
+from opsbook.data import Source, inclusive_end
 from opsbook.engine import keep
 from opsbook.i18n import t as translate
 from opsbook.plots import PALETTE, STATUS_COLOURS, figure, signed_percent_ticks
@@ -431,7 +431,7 @@ def holdout_sums(source: Source, row: Mapping[str, Any]) -> pd.DataFrame:
     members = _members(source, row["key"]).filter(lambda t: ~t.invited)
     members = members.select("user_id", "grp").distinct()
     # the campaign's end is the last instant it runs: orders at it count
-    paid = paid_orders(source, since=row["start"], until=row["end"] + timedelta(microseconds=1))
+    paid = paid_orders(source, since=row["start"], until=inclusive_end(row["end"]))
     per_user = paid.group_by("user_id").aggregate(n_orders=paid.count(), revenue=paid.amount.sum())
     j = members.left_join(per_user, "user_id")
     j = j.select(
@@ -1016,7 +1016,7 @@ def did_panel(
         users = source.table("users")
         population = users.filter(users.signup_ts < row["start"]).select("user_id")
     else:
-        population = paid_orders(source).filter(lambda t: t.ts < row["start"]).select("user_id")
+        population = paid_orders(source, until=row["start"]).select("user_id")
     population = population.distinct()
     pop = population.left_join(members, population.user_id == members.mid)
     pop = pop.select(

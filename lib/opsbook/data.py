@@ -260,19 +260,15 @@ class Source:
         spec = TABLES.get(name)
         table = self.mapped(name)
         column = spec.time_column if spec else None
-        if column not in table.columns:
-            return typed(table, spec)
-        stored = table[column].type()
-        bounded = stored.is_timestamp() and (since is not None or until is not None)
-        if bounded:
-            table = table.filter(_between(table[column], since, until))
-        table = typed(table, spec)
-        if not table[column].type().is_timestamp():
-            return table
-        if not bounded and (since is not None or until is not None):
-            table = table.filter(_between(table[column], since, until))
         if self._before is not None:
-            table = table.filter(table[column] < self._before)
+            until = self._before if until is None else min(until, self._before)
+        if column not in table.columns or (since is None and until is None):
+            return typed(table, spec)
+        if table[column].type().is_timestamp():
+            return typed(table.filter(_between(table[column], since, until)), spec)
+        table = typed(table, spec)  # text: bounded as the contract reads it
+        if table[column].type().is_timestamp():
+            table = table.filter(_between(table[column], since, until))
         return table
 
     def latest(self, name: str, column: str = "ts") -> pd.Timestamp | None:
@@ -405,6 +401,12 @@ class Source:
         stamp = pd.Timestamp(value)
         stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
         return stamp.tz_convert(self.timezone).date().isoformat()
+
+
+def inclusive_end(moment: datetime) -> pd.Timestamp:
+    """The exclusive ``until`` of :meth:`Source.table` that keeps the rows at ``moment`` too:
+    one microsecond later (the timestamps' resolution)."""
+    return pd.Timestamp(moment) + timedelta(microseconds=1)
 
 
 def _between(

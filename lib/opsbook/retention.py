@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from opsbook.data import Source
+from opsbook.data import Source, inclusive_end
 from opsbook.engine import keep
 from opsbook.plots import PALETTE, STATUS_COLOURS, figure, integer_ticks, percent_ticks
 from opsbook.stats import wilson_interval
@@ -199,8 +199,7 @@ def active_periods(
     weeks; D-N, stickiness and churn: days), and each would otherwise rescan the events."""
 
     def compute() -> ir.Table:
-        # no later than until_utc: before the next microsecond (the timestamps' resolution)
-        acts = activity(source, event, until=pd.Timestamp(until_utc) + timedelta(microseconds=1))
+        acts = activity(source, event, until=inclusive_end(until_utc))
         return keep(acts.select("user_id", p=period_number(source, acts.ts, period)).distinct())
 
     kept = source.once(("active_periods", event, period, until_utc), compute)
@@ -333,9 +332,8 @@ def _signups(
 ) -> ir.Table:
     """Users with an id and a signup no later than ``until_utc``, limited to ``users`` and to
     signups in the local dates [cohort_start, cohort_end]: every cohort's starting population."""
-    people = src.table("users")
-    people = people.filter(people.user_id.notnull() & people.signup_ts.notnull())
-    people = _restrict(people.filter(people.signup_ts <= until_utc), users)
+    people = src.table("users", until=inclusive_end(until_utc))
+    people = _restrict(people.filter(people.user_id.notnull()), users)
     window = _local_range(src, people.signup_ts, cohort_start, cohort_end)
     return people if window is None else people.filter(window)
 
@@ -501,12 +499,11 @@ def _entries(
 ) -> ir.Table:
     """One row per cohort entry: user_id, entry_ts, cohort (period number of the entry)."""
     if cohort_event is None:
-        table = source.table("users")
-        table = table.filter(table.user_id.notnull() & table.signup_ts.notnull())
-        table = table.select("user_id", ts=table.signup_ts)
+        table = source.table("users", until=inclusive_end(point.utc))
+        table = table.filter(table.user_id.notnull()).select("user_id", ts=table.signup_ts)
     else:
-        table = activity(source, cohort_event)
-    table = _restrict(table.filter(table.ts <= point.utc), users)
+        table = activity(source, cohort_event, until=inclusive_end(point.utc))
+    table = _restrict(table, users)
     if entry == "first" or cohort_event is None:
         firsts = table.group_by("user_id").aggregate(entry_ts=table.ts.min())
         entries = firsts.mutate(cohort=period_number(source, firsts.entry_ts, period))
@@ -534,8 +531,7 @@ def _entry_periods(
         joined = entries.join(keyed, "user_id")
         joined = joined.mutate(n=(joined.p - joined.cohort).cast("int64"))
         return joined.filter(joined.n >= 0).select("user_id", "cohort", "grp", "n")
-    acts = _restrict(activity(source, return_event), users)
-    acts = acts.filter(acts.ts <= point.utc)
+    acts = _restrict(activity(source, return_event, until=inclusive_end(point.utc)), users)
     joined = entries.join(acts, "user_id")
     # to the microsecond on every engine (Spark's epoch seconds are whole seconds)
     elapsed = joined.ts.delta(joined.entry_ts, unit="microsecond")
@@ -1265,10 +1261,8 @@ def ltv_curves(
     )
     cohorts = _with_group(cohorts, src, breakdown)
     sizes = cohorts.group_by("grp", "cohort").aggregate(users=cohorts.count()).execute()
-    paid = paid_orders(src)
-    paid = paid.filter(paid.ts <= point.utc).select(
-        buyer=paid.user_id, ts=paid.ts, amount=paid.amount
-    )
+    paid = paid_orders(src, until=inclusive_end(point.utc))
+    paid = paid.select(buyer=paid.user_id, ts=paid.ts, amount=paid.amount)
     joined = cohorts.join(paid, cohorts.user_id == paid.buyer)
     joined = joined.filter(joined.ts >= joined.signup_ts)
     joined = joined.mutate(age=period_number(src, joined.ts, period) - joined.cohort)

@@ -33,6 +33,26 @@ LINES = pd.DataFrame(
     }
 )
 
+# LINES as retail.csv.gz mapped onto orders: derived amounts and statuses, a named filter, one
+# order per invoice
+RETAIL_ORDERS = {
+    "file": "retail.csv.gz",
+    "derive": {
+        "line_amount": "Qty * Price",
+        "line_status": "'cancelled' if InvoiceNo.startswith('C') else 'paid'",
+    },
+    "filter": {"no customer id": "Cust.notnull()"},
+    "aggregate": {
+        "by": {"order_id": "InvoiceNo"},
+        "values": {
+            "user_id": "Cust.max().cast('int64')",
+            "ts": "When.min()",
+            "amount": "line_amount.sum().abs()",
+            "status": "line_status.max()",
+        },
+    },
+}
+
 
 def write_users(folder, suffix):
     """USERS as ``users.<suffix>``: Parquet keeps the zoned timestamps, text files hold UTC text."""
@@ -124,25 +144,7 @@ def test_fixed_offset_detection():
 
 def test_mapping_renames_derives_filters_and_aggregates(tmp_path):
     LINES.to_csv(tmp_path / "retail.csv.gz", index=False)
-    tables = {
-        "orders": {
-            "file": "retail.csv.gz",
-            "derive": {
-                "line_amount": "Qty * Price",
-                "line_status": "'cancelled' if InvoiceNo.startswith('C') else 'paid'",
-            },
-            "filter": {"no customer id": "Cust.notnull()"},
-            "aggregate": {
-                "by": {"order_id": "InvoiceNo"},
-                "values": {
-                    "user_id": "Cust.max().cast('int64')",
-                    "ts": "When.min()",
-                    "amount": "line_amount.sum().abs()",
-                    "status": "line_status.max()",
-                },
-            },
-        }
-    }
+    tables = {"orders": RETAIL_ORDERS}
     source = source_of(tmp_path, tables)
     orders = source.table("orders").order_by("order_id").execute()
     assert orders.order_id.tolist() == ["A1", "A4", "C2"]

@@ -9,7 +9,7 @@ import pytest
 
 from opsbook.config import load_config
 from opsbook.data import open_source
-from tests.unit.test_data import LINES, USERS, write_users
+from tests.unit.test_data import LINES, RETAIL_ORDERS, USERS, write_users
 
 pytestmark = [pytest.mark.spark]
 ENGINES = ("duckdb", "pyspark")
@@ -53,21 +53,7 @@ def test_local_days_follow_the_zone(tmp_path, zone, expected):
 
 def test_aggregating_mapping_of_a_csv_export(tmp_path):
     LINES.to_csv(tmp_path / "retail.csv.gz", index=False)
-    tables = {
-        "orders": {
-            "file": "retail.csv.gz",
-            "derive": {"line_amount": "Qty * Price"},
-            "filter": {"no customer id": "Cust.notnull()"},
-            "aggregate": {
-                "by": {"order_id": "InvoiceNo"},
-                "values": {
-                    "user_id": "Cust.max().cast('int64')",
-                    "ts": "When.min()",
-                    "amount": "line_amount.sum().abs()",
-                },
-            },
-        }
-    }
+    tables = {"orders": RETAIL_ORDERS}
     results = {}
     for engine, source in sources(tmp_path, tables).items():
         orders = source.table("orders").order_by("order_id").execute()

@@ -30,6 +30,7 @@ def best_of(
     ``prepare``, each call is ``fn(prepare())`` and only ``fn`` is timed."""
     times, result = [], None
     for _ in range(max(1, repeat)):
+        result = None  # freed first: a call's peak memory never holds the previous call's result
         args = () if prepare is None else (prepare(),)
         t0 = time.perf_counter()
         result = fn(*args)

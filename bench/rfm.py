@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def exclusion_counts():
         sg.tally_exclusions(sg.exclusions_expression(orders_table, **bounds).execute())
-        sg.unpaid_users_expression(orders_table, **bounds).to_pyarrow()
+        sg.unpaid_customers_expression(orders_table, **bounds).execute()
 
     t_excl, _ = best_of(args.repeat, exclusion_counts)
     rfm = sg.compute_rfm(source, as_of=as_of, lookback_days=args.lookback)

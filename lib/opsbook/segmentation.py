@@ -191,6 +191,13 @@ def _in_window(orders: ir.Table, start_utc: datetime | None, end_utc: datetime) 
     return inside if start_utc is None else inside & (orders.ts >= start_utc)
 
 
+def _window_orders(orders: ir.Table, start_utc: datetime | None, end_utc: datetime) -> ir.Table:
+    """The valid orders with a user in the window, of any status."""
+    return orders.filter(
+        orders.user_id.notnull() & _valid(orders) & _in_window(orders, start_utc, end_utc)
+    )
+
+
 def rfm_expression(
     orders: ir.Table,
     *,
@@ -200,20 +207,15 @@ def rfm_expression(
     local_date: LocalDate,
     frequency: Frequency = "orders",
 ) -> ir.Table:
-    """Per customer: ``user_id, orders, days, revenue, recency`` as an Ibis expression.
+    """Per customer: ``user_id, orders, [days,] revenue, recency`` as an Ibis expression.
 
     ``start_utc``/``end_utc`` are the naive-UTC instants of the window's local bounds (filtering
     on the stored column lets the engine prune files); ``local_date`` turns a timestamp into the
     configured zone's date. The local date is taken of each customer's latest order only (the
     date of the maximum is the maximum of the dates), so the 10M-row scan does no time-zone work
-    unless ``frequency="days"``. ``days`` is null unless asked for."""
-    keep = (
-        (_status(orders) == "paid")
-        & orders.user_id.notnull()
-        & _valid(orders)
-        & _in_window(orders, start_utc, end_utc)
-    )
-    paid = orders.filter(keep)
+    unless ``frequency="days"``. ``days`` only when asked for."""
+    window = _window_orders(orders, start_utc, end_utc)
+    paid = window.filter(_status(window) == "paid")
     aggs: dict[str, Any] = {
         "orders": paid.count(),
         "revenue": paid.amount.sum(),
@@ -222,11 +224,10 @@ def rfm_expression(
     if frequency == "days":
         aggs["days"] = local_date(paid.ts).nunique()
     per = paid.group_by("user_id").aggregate(**aggs)
-    if frequency != "days":
-        per = per.mutate(days=ibis.null().cast("int64"))
+    counts = ["orders", "days"] if frequency == "days" else ["orders"]
     last = local_date(per.last_ts)
     return per.select(
-        "user_id", "orders", "days", "revenue", recency=ibis.literal(as_of).delta(last, unit="day")
+        "user_id", *counts, "revenue", recency=ibis.literal(as_of).delta(last, unit="day")
     )
 
 
@@ -265,25 +266,22 @@ def tally_exclusions(groups: pd.DataFrame) -> tuple[dict[str, int], int]:
     return excluded, included
 
 
-def unpaid_users_expression(
+def unpaid_customers_expression(
     orders: ir.Table, *, start_utc: datetime | None, end_utc: datetime
-) -> ir.Table:
-    """Distinct users with a valid order in the window that is not paid (refunded, cancelled,
-    ...): those among them with no paid order there are counted as not segmented."""
-    keep = (
-        (_status(orders) != "paid")
-        & orders.user_id.notnull()
-        & _valid(orders)
-        & _in_window(orders, start_utc, end_utc)
-    )
-    return orders.filter(keep).select("user_id").distinct()
+) -> ir.Scalar:
+    """How many users had a valid order in the window and none of them paid (refunded,
+    cancelled, ...): they are counted as not segmented. One number from one scan, no user list
+    in pandas."""
+    window = _window_orders(orders, start_utc, end_utc)
+    users = window.group_by("user_id").aggregate(paid=(_status(window) == "paid").any())
+    return users.filter(~users.paid).count()
 
 
 @dataclass(frozen=True)
 class RFMTable:
     """The engine's per-customer result (``customers``) and the orders it left out."""
 
-    # user_id, orders, days, revenue, last_order, recency, frequency, monetary
+    # user_id, orders, [days,] revenue, recency, last_order, frequency, monetary
     customers: pd.DataFrame
     excluded: dict[str, int]  # reason -> orders
     included_orders: int
@@ -318,13 +316,13 @@ def compute_rfm(
     # Arrow's conversion: Ibis' own pandas conversion costs more than the query on 1M customers
     per = expression.to_pyarrow().to_pandas()
     customers = finish_rfm(per, as_of=as_of, frequency=frequency, monetary=monetary)
+    del per  # the unsorted frame: freed before the next queries
     excluded, included = tally_exclusions(exclusions_expression(orders, **bounds).execute())
-    unpaid = unpaid_users_expression(orders, **bounds).to_pyarrow().to_pandas()["user_id"]
     return RFMTable(
         customers=customers,
         excluded=excluded,
         included_orders=included,
-        customers_without_paid_orders=int((~unpaid.isin(customers["user_id"])).sum()),
+        customers_without_paid_orders=int(unpaid_customers_expression(orders, **bounds).execute()),
         as_of=as_of,
         window_start=start,
         frequency=frequency,
@@ -337,16 +335,16 @@ def finish_rfm(
 ) -> pd.DataFrame:
     """The engine's per-customer frame with the last order's local date, ``frequency`` and
     ``monetary`` chosen, sorted by id."""
-    per = per.sort_values("user_id", kind="stable").reset_index(drop=True)
+    if not per["user_id"].is_monotonic_increasing:
+        per = per.sort_values("user_id", kind="stable").reset_index(drop=True)
     ids = per["user_id"]
     if ids.dtype.kind == "f" and bool((ids == ids.round()).all()):
         # integer ids stored as floats (a column with nulls): 17850, not 17850.0, in exports
         per["user_id"] = ids.astype("int64")
-    per["orders"] = per["orders"].astype("int64")
-    per["recency"] = per["recency"].astype("int64")
-    per["revenue"] = per["revenue"].astype("float64")
+    for column, dtype in (("orders", "int64"), ("recency", "int64"), ("revenue", "float64")):
+        per[column] = per[column].astype(dtype, copy=False)
     per["last_order"] = pd.Timestamp(as_of) - pd.to_timedelta(per["recency"], unit="D")
-    per["frequency"] = (per["days"] if frequency == "days" else per["orders"]).astype("int64")
+    per["frequency"] = per["days" if frequency == "days" else "orders"].astype("int64")
     per["monetary"] = per["revenue"] / per["orders"] if monetary == "mean" else per["revenue"]
     return per
 

@@ -126,11 +126,14 @@ def period_number(source: Source, ts: ir.TimestampValue, period: str) -> ir.Inte
     if period == "month":
         local = source.local(ts)
         return local.year().cast("int64") * 12 + local.month().cast("int64") - 1
-    micros = source.local_microseconds(ts)
-    if period == "day":
-        return source.floor_divide(micros, DAY_MICROSECONDS)
-    # 1970-01-01 was a Thursday: shifting by 3 days makes every week start on a Monday
-    return source.floor_divide(micros + 3 * DAY_MICROSECONDS, 7 * DAY_MICROSECONDS)
+    day = source.floor_divide(source.local_microseconds(ts), DAY_MICROSECONDS)
+    return day if period == "day" else week_of_day(source, day)
+
+
+def week_of_day(source: Source, day: ir.IntegerValue) -> ir.IntegerValue:
+    """The Monday-first week number of a day number (both since 1970-01-01, a Thursday: the
+    shift by 3 days makes every week start on a Monday)."""
+    return source.floor_divide(day + 3, 7)
 
 
 def number_of(moment: pd.Timestamp | date, period: str) -> int:
@@ -199,6 +202,9 @@ def active_periods(
     weeks; D-N, stickiness and churn: days), and each would otherwise rescan the events."""
 
     def compute() -> ir.Table:
+        if period == "week":  # from the active days: a fraction of the events' rows
+            days = active_periods(source, event, until_utc, "day")
+            return keep(days.select("user_id", p=week_of_day(source, days.p)).distinct())
         acts = activity(source, event, until=inclusive_end(until_utc))
         return keep(acts.select("user_id", p=period_number(source, acts.ts, period)).distinct())
 
@@ -1097,7 +1103,10 @@ def stickiness(
     last = point.last_complete_day
     days = active_periods(src, return_event, point.utc, "day", users)
     days = days.select("user_id", day=days.p).filter(lambda t: t.day <= last)
-    steps = _trailing_steps(days, (1, 7, 30)).execute()
+    shown = days
+    if start is not None:  # the days from ``start`` need the 29 before it, no earlier ones
+        shown = days.filter(days.day >= number_of(pd.Timestamp(start), "day") - 29)
+    steps = _trailing_steps(shown, (1, 7, 30)).execute()
     if steps.empty:
         empty = pd.DataFrame(columns=["date", "dau", "wau", "mau", "dau_mau"])
         hist = pd.DataFrame(columns=["active_days", "users", "share"])

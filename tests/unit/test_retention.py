@@ -660,6 +660,11 @@ def test_stickiness_and_lifecycle_agree_with_pandas_on_the_sample(sample_dir):
             dau.sum() / 30 / window["user_id"].nunique()
         )
     assert stick.daily["date"].max() == pd.Timestamp("2026-10-31")
+    # from a start date: the days of the whole history's (the 29 days before it suffice)
+    later = rt.stickiness(source, as_of="2026-11-01", start="2026-09-01").daily
+    whole = stick.daily[stick.daily["date"] >= "2026-09-01"].reset_index(drop=True)
+    assert len(later) == 61
+    pd.testing.assert_frame_equal(later, whole)
     life = rt.lifecycle(source, "week", as_of="2026-11-01").frame
     active = life["new"] + life["retained"] + life["resurrected"]
     # growth accounting identity: the active of the week before = retained + dormant

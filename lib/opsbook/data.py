@@ -265,10 +265,10 @@ class Source:
         if column not in table.columns or (since is None and until is None):
             return typed(table, spec)
         if table[column].type().is_timestamp():
-            return typed(table.filter(_between(table[column], since, until)), spec)
+            return typed(table.filter(between_utc(table[column], since, until)), spec)
         table = typed(table, spec)  # text: bounded as the contract reads it
         if table[column].type().is_timestamp():
-            table = table.filter(_between(table[column], since, until))
+            table = table.filter(between_utc(table[column], since, until))
         return table
 
     def latest(self, name: str, column: str = "ts") -> pd.Timestamp | None:
@@ -409,7 +409,7 @@ def inclusive_end(moment: datetime) -> pd.Timestamp:
     return pd.Timestamp(moment) + timedelta(microseconds=1)
 
 
-def _between(
+def between_utc(
     column: ir.TimestampValue, since: datetime | None, until: datetime | None
 ) -> ir.BooleanValue:
     """``since <= column < until`` (naive-UTC bounds; None: open), with the bounds as literals
@@ -455,6 +455,16 @@ def contract_type(kind: str, current: dt.DataType) -> dt.DataType | None:
     if kind == "string":
         return dt.string
     return None
+
+
+def converts_exactly(current: dt.DataType, target: dt.DataType) -> bool:
+    """Whether every value of type ``current`` has one of ``target`` (:func:`to_type` casts; no
+    parse that can fail, so there is nothing for a check to find)."""
+    return (
+        (current.is_timestamp() and (target.is_timestamp() or target.is_date()))
+        or target.is_string()
+        or (current.is_numeric() and target.is_numeric())
+    )
 
 
 def to_type(value: ir.Value, target: dt.DataType, backend: str | None = None) -> ir.Value:

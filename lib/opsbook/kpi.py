@@ -892,6 +892,17 @@ def activation_rows(
 
 
 # ---------------------------------------------------------------------------- revenue
+def active_days(source: Source, periods: Periods) -> ir.Table:
+    """``user_id, p, k``: the users' local days (``p``) with any event in the periods, and
+    their period number: read from the active days the retention KPIs keep, so the events are
+    scanned once for revenue, retention and the daily pulse."""
+    hi = periods.span().utc_bounds(source)[1]
+    days = retention.active_periods(source, "any", hi, "day")
+    first = periods.end_day - (periods.span().days - 1)
+    days = days.filter(days.p.between(first, periods.end_day))
+    return days.mutate(k=source.floor_divide(periods.end_day - days.p, periods.days))
+
+
 def revenue_rows(source: Source, periods: Periods) -> list[dict[str, Any]]:
     """Paying rate (paying / active users), ARPU (revenue / active users), ARPPU (revenue /
     paying users) and GMV (paid order amount) per period. Active = any event or paid order."""
@@ -902,10 +913,9 @@ def revenue_rows(source: Source, periods: Periods) -> list[dict[str, Any]]:
     )
     actors = orders.select("user_id", "k")
     if source.has("events"):
-        events = source.table("events", since=lo, until=hi)
-        events = periods.number(source, events.filter(events.user_id.notnull()))
+        days = active_days(source, periods)
         actors = actors.union(
-            events.select(user_id=_key_like(events.user_id, orders.user_id), k=events.k)
+            days.select(user_id=_key_like(days.user_id, orders.user_id), k=days.k)
         )
     active = actors.group_by("k").aggregate(active=actors.user_id.nunique())
     # every period with an order has an active user: one query answers both
@@ -1191,13 +1201,10 @@ def _credited_orders(source: Source, periods: Periods, window_hours: float) -> p
     seconds = round(window_hours * 3600)
     window = ibis.interval(seconds=seconds)
     lo, hi = periods.span().utc_bounds(source)
-    events = source.table("events")
+    after = hi + timedelta(seconds=seconds)
+    events = source.table("events", since=lo, until=after)
     views = events.filter(
-        (events.event == "content_view")
-        & events.content_id.notnull()
-        & events.user_id.notnull()
-        & (events.ts >= lo)
-        & (events.ts < hi + timedelta(seconds=seconds))
+        (events.event == "content_view") & events.content_id.notnull() & events.user_id.notnull()
     )
     views = views.select(
         v_user=views.user_id,
@@ -1205,9 +1212,9 @@ def _credited_orders(source: Source, periods: Periods, window_hours: float) -> p
         content_id=views.content_id,
         k=periods.index(source, views.ts),
     )
-    orders = paid_orders(source)
     # an order credited to a view of the periods lies in (lo, hi + window)
-    orders = orders.filter((orders.ts > lo) & (orders.ts < hi + timedelta(seconds=seconds)))
+    orders = paid_orders(source, since=lo, until=after)
+    orders = orders.filter(orders.ts > lo)
     orders = orders.select(
         order_id=orders.order_id,
         o_user=_key_like(orders.user_id, views.v_user),
@@ -1439,9 +1446,7 @@ def daily_pulse(source: Source, periods: Periods, threshold: float = 4.0) -> pd.
     lo, hi = span.utc_bounds(source)
     frames: dict[str, pd.DataFrame] = {}
     if source.has("events"):
-        # the active days retention_rows asked for (up to the span's end): read, not recomputed
-        days = retention.active_periods(source, "any", hi, "day")
-        days = days.filter(days.p.between(periods.end_day - (span.days - 1), periods.end_day))
+        days = active_days(source, periods)
         active = days.group_by("p").aggregate(value=days.count()).execute()
         active["day"] = [retention.period_start(p, "day") for p in active["p"]]
         frames["active_users"] = active[["day", "value"]]

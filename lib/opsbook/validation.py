@@ -31,7 +31,14 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from opsbook.contract import TABLES, TableSpec
-from opsbook.data import Source, contract_type, to_type
+from opsbook.data import (
+    Source,
+    between_utc,
+    contract_type,
+    converts_exactly,
+    inclusive_end,
+    to_type,
+)
 from opsbook.engine import backend_name
 from opsbook.i18n import t
 
@@ -202,11 +209,18 @@ def _check_table(
         if column.required:
             rule = "key_not_null" if column.kind == "key" else "required_not_null"
             rules[(column.name, rule)] = value.notnull()
-        if column.kind in ("timestamp", "number", "date") and cast is not value:
+        stored = value.type()
+        parsed = column.kind in ("timestamp", "number", "date") and cast is not value
+        if parsed and not converts_exactly(stored, target):
             rule = "timestamp_parseable" if column.kind == "timestamp" else "type_castable"
             rules[(column.name, rule)] = value.isnull() | cast.notnull()
         if column.kind == "timestamp" and spec.time_column == column.name:
-            rules[(column.name, "timestamp_not_future")] = cast.isnull() | (cast <= limit)
+            # a stored timestamp is compared as stored: no conversion of every row
+            rules[(column.name, "timestamp_not_future")] = (
+                value.isnull() | between_utc(value, None, inclusive_end(limit))
+                if stored.is_timestamp()
+                else cast.isnull() | (cast <= limit)
+            )
         if column.kind == "date" and spec.time_column == column.name:
             rules[(column.name, "timestamp_not_future")] = cast.isnull() | (cast <= limit.date())
         if column.nonnegative:

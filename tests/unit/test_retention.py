@@ -687,6 +687,19 @@ def test_pooled_views_equal_their_direct_computation(sample_dir):
     pd.testing.assert_frame_equal(rt.day_n_by(full, "group"), per_group, check_dtype=False)
 
 
+def test_weeks_derived_from_kept_active_days_equal_weeks_from_the_events(sample_dir):
+    def matrix(keep_days: bool):
+        source = open_source(load_config(data=str(sample_dir), lang="en"))
+        if keep_days:
+            rt.keep_active_days(source)
+        return rt.retention_matrix(source, period="week"), rt.lifecycle(source, "week")
+
+    direct, derived = matrix(False), matrix(True)
+    assert len(direct[0].cells) > 100
+    pd.testing.assert_frame_equal(derived[0].cells, direct[0].cells)
+    pd.testing.assert_frame_equal(derived[1].frame, direct[1].frame)
+
+
 def test_batched_conversion_and_repeat_counts_agree_with_pandas_on_the_sample(sample_dir):
     """The KPI's twelve weeks in one query each: every cohort and window as plain pandas counts
     it, overlapping windows included (a user can be in several)."""

@@ -551,6 +551,8 @@ def dashboard(
 
     rows: list[dict[str, Any]] = []
     notes: dict[str, str] = {}
+    if source.has("events"):  # read by revenue, retention and the daily pulse: kept first
+        retention.keep_active_days(source, as_of=_as_of(periods.end))
     acq, year_earlier = acquisition(source, periods)
     rows += acq.rows
     notes |= acq.notes
@@ -892,12 +894,18 @@ def activation_rows(
 
 
 # ---------------------------------------------------------------------------- revenue
-def active_days(source: Source, periods: Periods) -> ir.Table:
+def active_days(source: Source, periods: Periods, *, compute: bool = True) -> ir.Table | None:
     """``user_id, p, k``: the users' local days (``p``) with any event in the periods, and
-    their period number: read from the active days the retention KPIs keep, so the events are
-    scanned once for revenue, retention and the daily pulse."""
+    their period number, from the active days the retention KPIs keep (the dashboard keeps them
+    first: the events are then scanned once for revenue, retention and the daily pulse).
+    ``compute=False``: None unless they are kept already."""
     hi = periods.span().utc_bounds(source)[1]
-    days = retention.active_periods(source, "any", hi, "day")
+    if compute:
+        days = retention.active_periods(source, "any", hi, "day")
+    else:
+        days = retention.kept_active_days(source, "any", hi)
+        if days is None:
+            return None
     first = periods.end_day - (periods.span().days - 1)
     days = days.filter(days.p.between(first, periods.end_day))
     return days.mutate(k=source.floor_divide(periods.end_day - days.p, periods.days))
@@ -913,7 +921,12 @@ def revenue_rows(source: Source, periods: Periods) -> list[dict[str, Any]]:
     )
     actors = orders.select("user_id", "k")
     if source.has("events"):
-        days = active_days(source, periods)
+        # the kept active days when the dashboard keeps them; alone, the periods' events are
+        # cheaper than every day of the history
+        days = active_days(source, periods, compute=False)
+        if days is None:
+            days = source.table("events", since=lo, until=hi)
+            days = periods.number(source, days.filter(days.user_id.notnull()))
         actors = actors.union(
             days.select(user_id=_key_like(days.user_id, orders.user_id), k=days.k)
         )

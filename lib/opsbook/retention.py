@@ -204,7 +204,7 @@ def active_periods(
     cheaper straight from the events."""
 
     def compute() -> ir.Table:
-        days = source.known(("active_periods", event, "day", until_utc))
+        days = kept_active_days(source, event, until_utc)
         if period == "week" and days is not None:  # a fraction of the events' rows
             return keep(days.select("user_id", p=week_of_day(source, days.p)).distinct())
         acts = activity(source, event, until=inclusive_end(until_utc))
@@ -212,6 +212,12 @@ def active_periods(
 
     kept = source.once(("active_periods", event, period, until_utc), compute)
     return _restrict(kept, users)
+
+
+def kept_active_days(source: Source, event: str, until_utc: Any) -> ir.Table | None:
+    """The active days :func:`active_periods` keeps for ``event`` up to ``until_utc``, when it
+    has kept them (None: not asked for yet)."""
+    return source.known(("active_periods", event, "day", until_utc))
 
 
 def keep_active_days(source: Any, *, return_event: str = "any", as_of: Any = None) -> None:

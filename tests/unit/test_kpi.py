@@ -270,6 +270,16 @@ def test_revenue_kpis(board):
     assert value(board, "arpu", 1) == pytest.approx(20 / 3)
 
 
+def test_revenue_kpis_alone_equal_those_read_from_the_kept_active_days(shop, board):
+    # the dashboard keeps the active days first and reads active users from them; alone,
+    # revenue_rows reads the periods' events: the same numbers
+    alone = kpi.revenue_rows(report_of(shop).source, board.periods)
+    got = {(r["kpi"], r["k"]): r["value"] for r in alone}
+    for (name, k), v in got.items():
+        assert v == pytest.approx(value(board, name, k), nan_ok=True)
+    assert got[("arpu", 0)] == pytest.approx(190 / 7)
+
+
 def test_first_order_conversion_and_repeat_purchase(board):
     # cohort whose 30-day window closes this week: u8 (signup 11-30), paid on 12-10
     assert value(board, "first_order_conversion") == pytest.approx(1.0)

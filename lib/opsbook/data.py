@@ -478,9 +478,7 @@ def to_type(value: ir.Value, target: dt.DataType, backend: str | None = None) ->
         return value.cast(dt.Timestamp(timezone="UTC")).cast(target)
     if target.is_date() and current.is_timestamp():
         return value.date()
-    if target.is_string() or (current.is_numeric() and target.is_numeric()):
-        return value.cast(target)
-    return value.try_cast(target)
+    return value.cast(target) if converts_exactly(current, target) else value.try_cast(target)
 
 
 def _folder_files(folder: Path, mappings: Mapping[str, Any]) -> dict[str, Path]:

@@ -894,18 +894,8 @@ def activation_rows(
 
 
 # ---------------------------------------------------------------------------- revenue
-def active_days(source: Source, periods: Periods, *, compute: bool = True) -> ir.Table | None:
-    """``user_id, p, k``: the users' local days (``p``) with any event in the periods, and
-    their period number, from the active days the retention KPIs keep (the dashboard keeps them
-    first: the events are then scanned once for revenue, retention and the daily pulse).
-    ``compute=False``: None unless they are kept already."""
-    hi = periods.span().utc_bounds(source)[1]
-    if compute:
-        days = retention.active_periods(source, "any", hi, "day")
-    else:
-        days = retention.kept_active_days(source, "any", hi)
-        if days is None:
-            return None
+def _days_in(source: Source, periods: Periods, days: ir.Table) -> ir.Table:
+    """The active days (``user_id, p``) that fall in the periods, with their period number."""
     first = periods.end_day - (periods.span().days - 1)
     days = days.filter(days.p.between(first, periods.end_day))
     return days.mutate(k=source.floor_divide(periods.end_day - days.p, periods.days))
@@ -921,10 +911,12 @@ def revenue_rows(source: Source, periods: Periods) -> list[dict[str, Any]]:
     )
     actors = orders.select("user_id", "k")
     if source.has("events"):
-        # the kept active days when the dashboard keeps them; alone, the periods' events are
-        # cheaper than every day of the history
-        days = active_days(source, periods, compute=False)
-        if days is None:
+        # the active days when the dashboard keeps them (first); alone, the periods' events
+        # are cheaper than every active day of the history
+        kept = retention.kept_active_days(source, "any", hi)
+        if kept is not None:
+            days = _days_in(source, periods, kept)
+        else:
             days = source.table("events", since=lo, until=hi)
             days = periods.number(source, days.filter(days.user_id.notnull()))
         actors = actors.union(
@@ -1459,7 +1451,7 @@ def daily_pulse(source: Source, periods: Periods, threshold: float = 4.0) -> pd.
     lo, hi = span.utc_bounds(source)
     frames: dict[str, pd.DataFrame] = {}
     if source.has("events"):
-        days = active_days(source, periods)
+        days = _days_in(source, periods, retention.active_periods(source, "any", hi, "day"))
         active = days.group_by("p").aggregate(value=days.count()).execute()
         active["day"] = [retention.period_start(p, "day") for p in active["p"]]
         frames["active_users"] = active[["day", "value"]]

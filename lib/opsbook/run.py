@@ -10,7 +10,6 @@ others. Earlier runs are never touched.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
@@ -238,22 +237,6 @@ def _point_latest(out: Path, run_id: str) -> None:
     os.replace(temp, link)  # atomic: readers see the old or the new run, never none
 
 
-def longest_first(reports: Sequence[ReportNotebook], out: Path) -> list[ReportNotebook]:
-    """``reports`` in the order to start them: by the previous run's durations, longest first,
-    so that a long report does not start last and run alone at the end (reports it did not
-    time go first, in their own order)."""
-    try:
-        previous = json.loads((out / "latest" / "manifest.json").read_text(encoding="utf-8"))
-        timed = {
-            name: float(entry["duration_seconds"])
-            for name, entry in previous.get("reports", {}).items()
-            if isinstance(entry, dict) and entry.get("duration_seconds") is not None
-        }
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        timed = {}
-    return sorted(reports, key=lambda r: -timed.get(r.name, float("inf")))
-
-
 @dataclass(frozen=True)
 class RunResult:
     folder: Path
@@ -338,9 +321,9 @@ def run_reports(
                     lang=cfg.lang,
                     timeout=timeout,
                 )
-                for r in longest_first(selected, out_dir)
+                for r in selected
             }
-            outcomes = {r.name: submitted[r.name].result() for r in selected}
+            outcomes = {name: future.result() for name, future in submitted.items()}
     finally:
         shutil.rmtree(checks_file.parent, ignore_errors=True)
         for name, value in saved.items():

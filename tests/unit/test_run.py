@@ -9,7 +9,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from opsbook.cli import main
-from opsbook.run import RunError, discover, longest_first, parse_assignments, run_reports
+from opsbook.run import RunError, parse_assignments, run_reports
 
 RECORD = """
 import time
@@ -77,21 +77,6 @@ def test_parallel_runs_isolate_failures(workbook):
     page = (result.folder / "alpha.html").read_text()
     assert "&lt;b&gt;data&lt;/b&gt; &amp; more" in page and "<b>data</b>" not in page
     assert "time.sleep" not in page  # code cells are not shown
-
-
-def test_the_longest_reports_of_the_last_run_start_first(workbook):
-    reports = list(discover(workbook / "nbs").values())
-    out = workbook / "reports"
-    assert [r.name for r in longest_first(reports, out)] == ["alpha", "beta", "boom"]  # no run
-    run = out / "r1"
-    run.mkdir(parents=True)
-    (out / "latest").symlink_to("r1")
-    durations = {"alpha": {"duration_seconds": 2.0}, "boom": {"duration_seconds": 9.5}}
-    (run / "manifest.json").write_text(json.dumps({"reports": durations}))
-    # beta was not timed: it may be long, so it goes first; then boom (9.5 s), alpha (2 s)
-    assert [r.name for r in longest_first(reports, out)] == ["beta", "boom", "alpha"]
-    (run / "manifest.json").write_text("{not json")
-    assert [r.name for r in longest_first(reports, out)] == ["alpha", "beta", "boom"]
 
 
 def test_unknown_names_are_refused_before_anything_runs(workbook):

@@ -4,8 +4,8 @@ vs plain pandas, at one or more data scales, with each measurement's peak memory
     .venv/bin/python bench/run.py                          # small: 100k users (a few minutes)
     .venv/bin/python bench/run.py --scales small,medium    # and 1M users
     .venv/bin/python bench/run.py --scales large           # 5M users (~300M events on disk)
-    .venv/bin/python bench/run.py --scales medium --memory-limit 1GB --methods opsbook,sql \
-        --no-suite --out bench/results-memory-limit.md     # DuckDB capped: does every step finish?
+    .venv/bin/python bench/run.py --scales large --memory-limit 1GB --methods opsbook,sql \
+        --repeat 1 --out bench/results-memory-limit.md     # DuckDB capped: every step and report?
     .venv/bin/python bench/run.py --steps rfm,kpi --no-suite
 
 Data: the sample shop of :func:`opsbook.sample.generate_sample` (every contract table, the same
@@ -35,7 +35,7 @@ and its RSS after imports. The numbers of the three methods are compared (counts
 to 1e-9 relative); a mismatch is reported and makes the exit status 1.
 
 The report suite: ``opsbook run`` of every report at the smallest chosen scale (or
-``--suite-scales``), against the floor:
+``--suite-scales``; with ``--memory-limit``, every report's engine capped), against the floor:
 the same number of empty notebooks executed the same way (papermill, the runner's kernel manager,
 as many in parallel as the runner uses).
 
@@ -669,22 +669,33 @@ def watch_rss(proc: subprocess.Popen, cap_mib: float, timeout: float) -> float |
     return None
 
 
-def suite(folder: Path, workers: int | None) -> dict[str, Any]:
-    """``opsbook run`` on ``folder`` vs the same number of empty notebooks run the same way."""
+def suite(folder: Path, workers: int | None, memory_limit: str | None) -> dict[str, Any]:
+    """``opsbook run`` on ``folder`` vs the same number of empty notebooks run the same way;
+    ``memory_limit``: every report's engine capped (the project's config plus
+    ``engine.memory_limit``)."""
+    import yaml
+
     from opsbook.run import discover
 
     notebooks = discover(HERE.parent / "notebooks")
     out = DATA / "reports"
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "opsbook"), "run", "--data", str(folder),
-         "--out", str(out), "--lang", "en"],
-        capture_output=True, text=True, check=False, cwd=HERE.parent,
-    )  # fmt: skip
-    wall = time.perf_counter() - t0
+    command = [str(Path(sys.executable).parent / "opsbook"), "run", "--data", str(folder),
+               "--out", str(out), "--lang", "en"]  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        if memory_limit:
+            config = yaml.safe_load((HERE.parent / "opsbook.yml").read_text(encoding="utf-8"))
+            config.setdefault("engine", {})["memory_limit"] = memory_limit
+            # paths in a config are relative to its file: this one lives elsewhere
+            config.setdefault("run", {})["notebooks"] = str(HERE.parent / "notebooks")
+            capped = Path(tmp) / "opsbook.yml"
+            capped.write_text(yaml.safe_dump(config), encoding="utf-8")
+            command += ["--config", str(capped)]
+        t0 = time.perf_counter()
+        proc = subprocess.run(command, capture_output=True, text=True, check=False, cwd=HERE.parent)
+        wall = time.perf_counter() - t0
     statuses = {}
     latest = out / "latest" / "manifest.json"
-    if latest.exists():
+    if latest.exists() and latest.stat().st_mtime >= time.time() - wall:  # this run's
         manifest = json.loads(latest.read_text())
         reports = manifest.get("reports", {})
         items = reports.items() if isinstance(reports, dict) else [(r["name"], r) for r in reports]
@@ -960,10 +971,11 @@ def main(argv: list[str] | None = None) -> int:
     for scale in suite_scales.split(",") if suite_scales else []:
         folder = DATA / f"sample-{SCALES[scale]}"
         print(f"\n== report suite at {scale} ...", flush=True)
-        sr = suite(folder, args.workers)
+        sr = suite(folder, args.workers, args.memory_limit)
         ratio = sr["wall"] / sr["floor"]
         lines += [
-            f"### Report suite: `opsbook run` at {scale} ({SCALES[scale]:,} users)",
+            f"### Report suite: `opsbook run` at {scale} ({SCALES[scale]:,} users)"
+            + (f", engine.memory_limit {args.memory_limit}" if args.memory_limit else ""),
             "",
             fmt_row(["reports", "opsbook run s", "floor s (empty notebooks)", "ratio", "status"]),
             fmt_row(["---:", "---:", "---:", "---:", "---"]),

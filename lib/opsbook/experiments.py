@@ -575,7 +575,8 @@ def _hygiene(
         branches.append(
             (first.ts + ibis.interval(days=int(window_days)) > data_end, "window_incomplete")
         )
-    first = first.mutate(_reason=ibis.cases(*branches, else_=ibis.null("string")))
+    # one row per user, kept: the exclusions and every later query read it, not the source
+    first = keep(first.mutate(_reason=ibis.cases(*branches, else_=ibis.null("string"))))
     summary = (
         first.group_by(reason=first._reason)
         .aggregate(
@@ -742,8 +743,6 @@ def prepare(
         # null (cannot tell) counts as misaligned, like a config filter's null
         aligned = evaluate_expression(exposure_check, table).cast("boolean").fill_null(False)
         table = table.mutate(_aligned=aligned)
-    # one pass over the source: several queries follow (a CSV view would be parsed each time)
-    table = keep(table)
 
     # metrics
     if chosen == "assignments":

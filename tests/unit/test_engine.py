@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -78,3 +81,44 @@ def test_integer_floor_division_and_epoch_microseconds_on_duckdb():
     got = table.select(us=epoch_microseconds(table.ts, "duckdb")).execute()["us"].tolist()
     epoch = pd.Timestamp("1970-01-01")
     assert got == [(t - epoch) // pd.Timedelta(microseconds=1) for t in stamps["ts"]]
+
+
+def test_duckdb_connections_spill_into_folders_of_their_own(tmp_path, monkeypatch):
+    """Two engines spilling side by side (the runner's parallel kernels) under a memory limit:
+    with DuckDB's default folder (``.tmp`` in the working directory, shared) they corrupt each
+    other's temporary files; each in its own folder, both get the exact answer."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "opsbook.yml").write_text(
+        yaml.safe_dump(
+            {"engine": {"memory_limit": "80MB", "threads": 1, "temp_directory": "spill"}}
+        )
+    )
+    config = load_config()
+    n = 5_000_000  # 7919 is prime to n: i -> i * 7919 % n is a permutation of 0..n-1
+    query = (
+        f"SELECT count(*) AS k, sum(v) AS s FROM (SELECT DISTINCT (i * 7919) % {n} AS v, "
+        f"i % 3 AS j FROM range({n}) t(i))"
+    )
+    cons = [connect(config) for _ in range(2)]
+    folders = [
+        con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0] for con in cons
+    ]
+    assert len(set(folders)) == 2
+    assert all(Path(f).parent == tmp_path / "spill" for f in folders)
+
+    results: dict[int, object] = {}
+
+    def run(i: int) -> None:
+        try:
+            results[i] = tuple(cons[i].sql(query).execute().iloc[0])
+        except Exception as error:  # reported below, with the engine's message
+            results[i] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {0: (n, n * (n - 1) // 2), 1: (n, n * (n - 1) // 2)}
+    assert any(Path(f).exists() for f in folders)
+    assert not (tmp_path / ".tmp").exists()

@@ -169,8 +169,14 @@ def paid_orders(source: Source, since: Any = None, until: Any = None) -> ir.Tabl
     """Orders that count as paid: status ``paid`` or no status at all (every order without a
     status column); ``since``/``until``: see :meth:`Source.table`."""
     orders = source.table("orders", since=since, until=until)
-    orders = orders.filter(orders.user_id.notnull() & orders.ts.notnull())
-    return orders.filter(_is_paid(orders))
+    return orders.filter(_known(orders, since, until) & _is_paid(orders))
+
+
+def _known(table: ir.Table, since: Any, until: Any) -> ir.BooleanValue:
+    """Rows with a user and a time. A table bounded in time (:meth:`Source.table`) holds no
+    null time already, and asking the converted time again would convert every row twice."""
+    known = table.user_id.notnull()
+    return known if since is not None or until is not None else known & table.ts.notnull()
 
 
 def activity(source: Source, event: str = "any", until: Any = None) -> ir.Table:
@@ -182,12 +188,10 @@ def activity(source: Source, event: str = "any", until: Any = None) -> ir.Table:
     if not source.has("events"):
         if event == "any":
             orders = source.table("orders", until=until)
-            return orders.filter(orders.user_id.notnull() & orders.ts.notnull()).select(
-                "user_id", "ts"
-            )
+            return orders.filter(_known(orders, None, until)).select("user_id", "ts")
         raise ValueError(f"event {event!r} needs an events table; the source has none")
     events = source.table("events", until=until)
-    events = events.filter(events.user_id.notnull() & events.ts.notnull())
+    events = events.filter(_known(events, None, until))
     if event != "any":
         events = events.filter(events.event == event)
     return events.select("user_id", "ts")
@@ -197,36 +201,49 @@ def active_periods(
     source: Source, event: str, until_utc: Any, period: str, users: Any = None
 ) -> ir.Table:
     """Distinct ``user_id, p``: the local periods (:func:`period_number`) in which a user was
-    active (``event``) no later than ``until_utc``, limited to ``users``. Kept on the engine
-    once per source: a report asks several questions of the same ones (the matrix and lifecycle:
-    weeks; D-N, stickiness and churn: days), and each would otherwise rescan the events. Weeks
-    derive from the active days when those are kept (:func:`keep_active_days`); alone, they are
-    cheaper straight from the events."""
+    active (``event``) no later than ``until_utc``, limited to ``users``.
+
+    A report that asks several questions (the matrix and lifecycle: weeks; D-N, stickiness and
+    churn: days) keeps the active days first (:func:`keep_active_days`): days are read from
+    them, weeks derive from them and other periods are computed once, all kept on the engine.
+    Without kept days, a question reads the events in its own query, as a hand-written one
+    would: nothing is written to the engine for a single question."""
+    days = kept_active_days(source, event, until_utc)
+    if days is None:
+        return _restrict(_active(source, event, until_utc, period), users)
+    if period == "day":
+        return _restrict(days, users)
 
     def compute() -> ir.Table:
-        days = kept_active_days(source, event, until_utc)
-        if period == "week" and days is not None:  # a fraction of the events' rows
+        if period == "week":  # a fraction of the events' rows
             return keep(days.select("user_id", p=week_of_day(source, days.p)).distinct())
-        acts = activity(source, event, until=inclusive_end(until_utc))
-        return keep(acts.select("user_id", p=period_number(source, acts.ts, period)).distinct())
+        return keep(_active(source, event, until_utc, period))
 
-    kept = source.once(("active_periods", event, period, until_utc), compute)
-    return _restrict(kept, users)
+    return _restrict(source.once(("active_periods", event, period, until_utc), compute), users)
+
+
+def _active(source: Source, event: str, until_utc: Any, period: str) -> ir.Table:
+    acts = activity(source, event, until=inclusive_end(until_utc))
+    return acts.select("user_id", p=period_number(source, acts.ts, period)).distinct()
 
 
 def kept_active_days(source: Source, event: str, until_utc: Any) -> ir.Table | None:
-    """The active days :func:`active_periods` keeps for ``event`` up to ``until_utc``, when it
-    has kept them (None: not asked for yet)."""
+    """The active days of ``event`` up to ``until_utc`` kept by :func:`keep_active_days`
+    (None: not kept)."""
     return source.known(("active_periods", event, "day", until_utc))
 
 
 def keep_active_days(source: Any, *, return_event: str = "any", as_of: Any = None) -> None:
     """Keep the users' active local days on the engine before a report's first question: the
     weeks of the matrix and the lifecycle then derive from them, and the events are scanned
-    once for every section instead of once per period."""
+    once for every section instead of once per question."""
     src = _src(source)
     check_event(src, return_event)
-    active_periods(src, return_event, resolve_as_of(src, as_of).utc, "day")
+    until = resolve_as_of(src, as_of).utc
+    src.once(
+        ("active_periods", return_event, "day", until),
+        lambda: keep(_active(src, return_event, until, "day")),
+    )
 
 
 def activity_label(source: Source, event: str) -> str:

@@ -688,16 +688,26 @@ def test_pooled_views_equal_their_direct_computation(sample_dir):
 
 
 def test_weeks_derived_from_kept_active_days_equal_weeks_from_the_events(sample_dir):
+    """A report keeps its active days (and the weeks derived from them) on the engine; a single
+    question reads the events in its own queries and writes nothing to the engine."""
+
+    def kept_tables(source) -> int:
+        return source.con.raw_sql(
+            "SELECT count(*) FROM duckdb_tables() WHERE temporary"
+        ).fetchone()[0]
+
     def matrix(keep_days: bool):
         source = open_source(load_config(data=str(sample_dir), lang="en"))
         if keep_days:
             rt.keep_active_days(source)
-        return rt.retention_matrix(source, period="week"), rt.lifecycle(source, "week")
+        answers = rt.retention_matrix(source, period="week"), rt.lifecycle(source, "week")
+        return answers, kept_tables(source)
 
-    direct, derived = matrix(False), matrix(True)
+    (direct, kept_direct), (derived, kept_derived) = matrix(False), matrix(True)
     assert len(direct[0].cells) > 100
     pd.testing.assert_frame_equal(derived[0].cells, direct[0].cells)
     pd.testing.assert_frame_equal(derived[1].frame, direct[1].frame)
+    assert (kept_direct, kept_derived) == (0, 2)  # days, and the weeks derived from them
 
 
 def test_batched_conversion_and_repeat_counts_agree_with_pandas_on_the_sample(sample_dir):

@@ -553,7 +553,7 @@ def _hygiene(
     counts = base.aggregate(rows=base.count(), missing=base._missing.cast("int64").sum())
     counts = counts.execute().iloc[0]
     rows_read = int(counts["rows"])
-    clean = base.filter(~base._missing)
+    clean = base.filter(~base._missing).drop("_missing")
     by_user = ibis.window(group_by=clean.user_id)
     ordered = ibis.window(
         group_by=clean.user_id,
@@ -576,7 +576,8 @@ def _hygiene(
             (first.ts + ibis.interval(days=int(window_days)) > data_end, "window_incomplete")
         )
     # one row per user, kept: the exclusions and every later query read it, not the source
-    first = keep(first.mutate(_reason=ibis.cases(*branches, else_=ibis.null("string"))))
+    first = first.mutate(_reason=ibis.cases(*branches, else_=ibis.null("string")))
+    first = keep(first.drop("_bad", "_several", "_any_bad", "_rn"))
     summary = (
         first.group_by(reason=first._reason)
         .aggregate(
@@ -731,7 +732,7 @@ def prepare(
     others: tuple[str, ...] = ()
     if "experiment" in table.columns:
         experiment, others = _pick_experiment(table, experiment)
-        table = table.filter(table.experiment.cast("string") == experiment)
+        table = table.filter(table.experiment.cast("string") == experiment).drop("experiment")
     else:
         experiment = str(experiment) if experiment is not None else chosen
     table = table.mutate(variant=table.variant.cast("string"))

@@ -553,20 +553,34 @@ def _hygiene(
     counts = base.aggregate(rows=base.count(), missing=base._missing.cast("int64").sum())
     counts = counts.execute().iloc[0]
     rows_read = int(counts["rows"])
-    clean = base.filter(~base._missing).drop("_missing")
-    by_user = ibis.window(group_by=clean.user_id)
-    ordered = ibis.window(
-        group_by=clean.user_id,
-        order_by=([clean.ts] if has_ts else []) + [clean[c] for c in order_by],
-    )
-    clean = clean.mutate(
-        _rows=clean.user_id.count().over(by_user),
-        _several=clean.variant.min().over(by_user) != clean.variant.max().over(by_user),
-        _any_bad=clean._bad.cast("int64").max().over(by_user),
-        _rn=ibis.row_number().over(ordered),
-    )
-    first = clean.filter(clean._rn == 0)
-    branches = [(first._several, "several_variants"), (first._any_bad > 0, "misaligned")]
+    clean = base.filter(~base._missing)
+    # one row per user: a grouping, not a window (a hash table instead of a sort of every row).
+    # The first exposure's other columns come from one row: the smallest (ts, order_by ...)
+    internal = ("user_id", "variant", "ts", "_missing", "_bad", "_aligned")
+    others = [c for c in clean.columns if c not in internal]
+    order = ([clean.ts] if has_ts else []) + [clean[c] for c in order_by]
+    values: dict[str, ir.Value] = {
+        "variant": clean.variant.min(),  # the only one of every kept user
+        "_rows": clean.count(),
+        "_several": clean.variant.min() != clean.variant.max(),
+    }
+    if has_ts:
+        values["ts"] = clean.ts.min()
+    if misaligned is not None:
+        values["_any_bad"] = clean._bad.cast("int64").max()
+    if others:
+        row = ibis.struct({c: clean[c] for c in others})
+        if len(order) == 1:
+            key = order[0]
+        else:
+            key = ibis.struct({f"k{i}": k for i, k in enumerate(order)}) if order else row
+        values["_first"] = row.argmin(key)
+    first = clean.group_by("user_id").aggregate(**values)
+    if others:
+        first = first.unpack("_first")
+    branches = [(first._several, "several_variants")]
+    if misaligned is not None:
+        branches.append((first._any_bad > 0, "misaligned"))
     if has_ts and start_utc is not None:
         branches.append((first.ts < start_utc, "outside_dates"))
     if has_ts and end_utc is not None:
@@ -577,7 +591,7 @@ def _hygiene(
         )
     # one row per user, kept: the exclusions and every later query read it, not the source
     first = first.mutate(_reason=ibis.cases(*branches, else_=ibis.null("string")))
-    first = keep(first.drop("_bad", "_several", "_any_bad", "_rn"))
+    first = keep(first.drop(*(c for c in ("_several", "_any_bad") if c in first.columns)))
     summary = (
         first.group_by(reason=first._reason)
         .aggregate(

@@ -546,3 +546,40 @@ def test_explore_only_outside_batch_runs_and_headline(sample_report, monkeypatch
     headline = evaluate(exp).headline("zh")
     assert headline[0]["value"] in {"上线", "不上线", "尚无定论", "实验无效"}
     assert 3 <= len(headline) <= 5
+
+
+def test_a_users_duplicate_rows_keep_one_whole_row(tmp_path):
+    """Without an exposure time, a user's rows in one variant keep the row with the smallest
+    metric values, every column of it (never one column from each row); with a time, the
+    first exposure's row."""
+    rows = [
+        (f"u{i:03d}", "control" if i % 2 else "treatment", "p", i % 3 == 0, float(i % 5))
+        for i in range(20)
+    ]
+    rows += [
+        ("u100", "control", "late", True, 9.0),
+        ("u100", "control", "first", True, 1.0),  # the smallest (amount, converted)
+        ("u100", "control", "other", False, 4.0),
+    ]
+    frame = pd.DataFrame(rows, columns=["user_id", "variant", "page", "converted", "amount"])
+    frame.to_parquet(tmp_path / "experiment_results.parquet")
+    exp = prepare(open_report(tmp_path, tables=("experiment_results",)), segments=["page"])
+    h = exp.hygiene.set_index("reason")
+    assert (h.loc["duplicate_rows", "users"], h.loc["duplicate_rows", "rows"]) == (1, 2)
+    kept = pd.concat([frame.iloc[:20], frame.iloc[[21]]])
+    control = kept[kept.variant == "control"]
+    amount = exp.sufficient_stats("amount", "control", cuped=False)
+    assert (amount.n, amount.sum) == (len(control), control.amount.sum())
+    converted = exp.sufficient_stats("converted", "control", cuped=False)
+    assert converted.sum == control.converted.sum()
+    pages = exp.segments.groupby("value")["users"].sum().to_dict()
+    assert pages == {"p": 20, "first": 1}
+
+    frame = frame.assign(ts=pd.Timestamp("2026-03-01") + pd.to_timedelta(range(len(frame)), "h"))
+    frame.loc[22, "ts"] = pd.Timestamp("2026-02-01")  # "other" is u100's first exposure
+    frame.to_parquet(tmp_path / "experiment_results.parquet")
+    exp = prepare(open_report(tmp_path, tables=("experiment_results",)), segments=["page"])
+    pages = exp.segments.groupby("value")["users"].sum().to_dict()
+    assert pages == {"p": 20, "other": 1}
+    amount = exp.sufficient_stats("amount", "control", cuped=False)
+    assert amount.sum == frame.iloc[:20].query("variant == 'control'").amount.sum() + 4.0

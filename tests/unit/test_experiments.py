@@ -14,6 +14,7 @@ from scipy import stats as sps
 from statsmodels.stats.power import NormalIndPower
 
 from opsbook import experiments, stats
+from opsbook.config import ENGINE_ENV
 from opsbook.experiments import (
     MetricDefinition,
     decide,
@@ -548,10 +549,12 @@ def test_explore_only_outside_batch_runs_and_headline(sample_report, monkeypatch
     assert 3 <= len(headline) <= 5
 
 
-def test_a_users_duplicate_rows_keep_one_whole_row(tmp_path):
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("pyspark", marks=pytest.mark.spark)])
+def test_a_users_duplicate_rows_keep_one_whole_row(tmp_path, monkeypatch, engine):
     """Without an exposure time, a user's rows in one variant keep the row with the smallest
     metric values, every column of it (never one column from each row); with a time, the
-    first exposure's row."""
+    first exposure's row. On every engine."""
+    monkeypatch.setenv(ENGINE_ENV, engine)
     rows = [
         (f"u{i:03d}", "control" if i % 2 else "treatment", "p", i % 3 == 0, float(i % 5))
         for i in range(20)

@@ -570,10 +570,12 @@ def _hygiene(
         values["_any_bad"] = clean._bad.cast("int64").max()
     if others:
         row = ibis.struct({c: clean[c] for c in others})
-        if len(order) == 1:
+        if not order:  # nothing to order by: the smallest row itself
+            key = row
+        elif len(order) == 1:
             key = order[0]
         else:
-            key = ibis.struct({f"k{i}": k for i, k in enumerate(order)}) if order else row
+            key = ibis.struct({f"k{i}": k for i, k in enumerate(order)})
         values["_first"] = row.argmin(key)
     first = clean.group_by("user_id").aggregate(**values)
     if others:

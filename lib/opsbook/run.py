@@ -23,12 +23,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 import nbformat
 import papermill
 import yaml
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
+from traitlets import Type
 
 from opsbook import __version__
 from opsbook.config import ENGINE_ENV, Config, load_config
@@ -43,11 +47,46 @@ NOTEBOOK_NAME = re.compile(r"^(\d+)_(\w+)\.ipynb$")
 COMMON_PARAMETERS = ("config", "data", "lang")
 
 
+# longest wait on a kernel channel before looking at the socket itself (see SlicedChannel)
+CHANNEL_POLL_SECONDS = 1.0
+
+
+class SlicedChannel(AsyncZMQSocketChannel):
+    """A kernel channel whose waits look at the socket at least once a second.
+
+    An asyncio wait on a ZeroMQ socket wakes on an edge-triggered descriptor; when anything in
+    the process drains that edge first, the wait sleeps until its timeout although the message
+    has arrived (a ten-minute stall after a cell that took seconds, seen in test runs). Each
+    slice ends with a direct look at the socket, so such a message is read within a slice."""
+
+    async def get_msg(self, timeout: float | None = None) -> dict[str, Any]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            wait = CHANNEL_POLL_SECONDS if left is None else min(left, CHANNEL_POLL_SECONDS)
+            if await self.socket.poll(int(wait * 1000)):
+                return await self._recv()
+            if left is not None and left <= wait:
+                raise Empty
+
+
+class SlicedKernelClient(AsyncKernelClient):
+    """An async kernel client whose message channels are :class:`SlicedChannel`."""
+
+    shell_channel_class = Type(SlicedChannel)
+    iopub_channel_class = Type(SlicedChannel)
+    stdin_channel_class = Type(SlicedChannel)
+    control_channel_class = Type(SlicedChannel)
+
+
 class QuietKernelManager(AsyncKernelManager):
     """A batch kernel talking over IPC sockets in a private folder, not TCP ports: processes
     starting kernels at the same moment (parallel runs, test workers) cannot race for a port and
     end up talking to each other's kernels. Its own log lines stay out of the runner's output;
-    a notebook's errors reach the executed notebook and the run's manifest."""
+    a notebook's errors reach the executed notebook and the run's manifest. Its clients are
+    :class:`SlicedKernelClient`: a lost wake-up costs a second, not the cell timeout."""
+
+    client_factory = Type(SlicedKernelClient, klass=AsyncKernelClient)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -45,6 +45,7 @@ from opsbook.engine import (
     connect,
     epoch_microseconds,
     floor_divide,
+    instant_epoch_microseconds,
     keep,
     local_time,
     read_file,
@@ -52,6 +53,7 @@ from opsbook.engine import (
 )
 from opsbook.expressions import evaluate
 
+DAY_MICROSECONDS = 86_400 * 1_000_000
 FILE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv", ".tsv.gz", ".json", ".jsonl", ".ndjson")
 MAPPING_KEYS = frozenset({"file", "table", "read", "rename", "derive", "filter", "aggregate"})
 
@@ -248,7 +250,12 @@ class Source:
         return table
 
     def table(
-        self, name: str, *, since: datetime | None = None, until: datetime | None = None
+        self,
+        name: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        local_day: bool = False,
     ) -> ir.Table:
         """The contract table ``name`` with contract types: timestamps as naive UTC, numbers as
         float64, dates as dates. Values that cannot be cast become null (validation counts them).
@@ -256,19 +263,33 @@ class Source:
         ``since``/``until`` (naive UTC) keep the rows whose time column lies in [since, until),
         compared on the column as stored where it is a timestamp already: the engine then skips
         what the files' statistics rule out (Parquet row groups) and converts only the rows
-        kept."""
+        kept.
+
+        ``local_day`` adds the column ``local_day``: the local day number (:meth:`local_day`)
+        of the time column, read off the stored instant where that is a zoned timestamp, so a
+        question that needs only the day never converts the time itself."""
         spec = TABLES.get(name)
         table = self.mapped(name)
         column = spec.time_column if spec else None
         if self._before is not None:
             until = self._before if until is None else min(until, self._before)
-        if column not in table.columns or (since is None and until is None):
-            return typed(table, spec)
-        if table[column].type().is_timestamp():
-            return typed(table.filter(between_utc(table[column], since, until)), spec)
-        table = typed(table, spec)  # text: bounded as the contract reads it
-        if table[column].type().is_timestamp():
+        has_time = column in table.columns
+        bound = has_time and (since is not None or until is not None)
+        stored_time = has_time and table[column].type().is_timestamp()
+        if bound and stored_time:
             table = table.filter(between_utc(table[column], since, until))
+        epoch = None
+        if local_day and has_time and fixed_utc_offset(self.timezone) is not None:
+            epoch = instant_epoch_microseconds(table[column], getattr(self.con, "name", None))
+        if epoch is not None:
+            table = table.mutate(
+                local_day=self.floor_divide(self._shifted(epoch), DAY_MICROSECONDS)
+            )
+        table = typed(table, spec)
+        if bound and not stored_time and table[column].type().is_timestamp():
+            table = table.filter(between_utc(table[column], since, until))  # text, as typed
+        if local_day and has_time and epoch is None:
+            table = table.mutate(local_day=self.local_day(table[column]))
         return table
 
     def latest(self, name: str, column: str = "ts") -> pd.Timestamp | None:
@@ -342,10 +363,18 @@ class Source:
         numbers. In a fixed-offset zone plain integer arithmetic on the epoch: no per-row
         time-zone conversion."""
         backend = getattr(self.con, "name", None)
-        offset = fixed_utc_offset(self.timezone)
-        if offset is not None:
-            return epoch_microseconds(ts, backend) + int(offset.total_seconds()) * 1_000_000
+        if fixed_utc_offset(self.timezone) is not None:
+            return self._shifted(epoch_microseconds(ts, backend))
         return epoch_microseconds(self.local(ts), backend)
+
+    def _shifted(self, epoch: ir.IntegerValue) -> ir.IntegerValue:
+        """Microseconds since the epoch moved to the wall clock of the configured fixed-offset
+        zone."""
+        return epoch + int(fixed_utc_offset(self.timezone).total_seconds()) * 1_000_000
+
+    def local_day(self, ts: ir.TimestampValue) -> ir.IntegerValue:
+        """The local calendar day of a naive-UTC timestamp as days since 1970-01-01."""
+        return self.floor_divide(self.local_microseconds(ts), DAY_MICROSECONDS)
 
     def floor_divide(self, value: ir.IntegerValue, divisor: int) -> ir.IntegerValue:
         """``floor(value / divisor)`` in the engine's integer arithmetic."""

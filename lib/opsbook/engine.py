@@ -223,6 +223,16 @@ def local_time(ts: ir.TimestampValue, zone: str, backend: str | None) -> ir.Time
     return None
 
 
+def instant_epoch_microseconds(
+    value: ir.TimestampValue, backend: str | None
+) -> ir.IntegerValue | None:
+    """Microseconds since the epoch of a zoned timestamp as stored, read straight off the
+    instant (None: the engine has no direct way, or ``value`` is naive)."""
+    if backend == "duckdb" and value.type().timezone is not None:
+        return _epoch_us(value)
+    return None
+
+
 def epoch_microseconds(ts: ir.TimestampValue, backend: str | None) -> ir.IntegerValue:
     """Microseconds from 1970-01-01 00:00 to the wall clock of a naive timestamp, an integer."""
     if backend == "duckdb":

@@ -46,11 +46,11 @@ import pandas as pd
 import yaml
 
 from opsbook import retention
-from opsbook.data import Source
+from opsbook.data import DAY_MICROSECONDS, Source
 from opsbook.i18n import catalogue
 from opsbook.plots import PALETTE, STATUS_COLOURS, date_ticks, figure, percent_ticks
 from opsbook.report import Report, fmt
-from opsbook.retention import DAY_MICROSECONDS, activity, paid_orders
+from opsbook.retention import activity, paid_orders
 from opsbook.stats import two_proportion_test
 from opsbook.timeseries import complete_days, flag_anomalies, flag_daily
 from opsbook.validation import validate

@@ -56,7 +56,6 @@ CRITERIA = ("on", "on_or_after")
 ENTRIES = ("first", "recurring")
 WINDOWS = ("calendar", "rolling")
 DAY_SECONDS = 86_400
-DAY_MICROSECONDS = DAY_SECONDS * 1_000_000
 ROLLING_SECONDS = {"day": DAY_SECONDS, "week": 7 * DAY_SECONDS, "month": 30 * DAY_SECONDS}
 PERIOD_LETTER = {"day": "D", "week": "W", "month": "M"}
 MISSING_GROUP = "(missing)"
@@ -126,7 +125,7 @@ def period_number(source: Source, ts: ir.TimestampValue, period: str) -> ir.Inte
     if period == "month":
         local = source.local(ts)
         return local.year().cast("int64") * 12 + local.month().cast("int64") - 1
-    day = source.floor_divide(source.local_microseconds(ts), DAY_MICROSECONDS)
+    day = source.local_day(ts)
     return day if period == "day" else week_of_day(source, day)
 
 
@@ -165,10 +164,12 @@ def _is_paid(orders: ir.Table) -> ir.BooleanValue:
     return orders.status.isnull() | (orders.status == PAID)
 
 
-def paid_orders(source: Source, since: Any = None, until: Any = None) -> ir.Table:
+def paid_orders(
+    source: Source, since: Any = None, until: Any = None, *, local_day: bool = False
+) -> ir.Table:
     """Orders that count as paid: status ``paid`` or no status at all (every order without a
-    status column); ``since``/``until``: see :meth:`Source.table`."""
-    orders = source.table("orders", since=since, until=until)
+    status column); ``since``/``until``/``local_day``: see :meth:`Source.table`."""
+    orders = source.table("orders", since=since, until=until, local_day=local_day)
     return orders.filter(_known(orders, since, until) & _is_paid(orders))
 
 
@@ -179,22 +180,26 @@ def _known(table: ir.Table, since: Any, until: Any) -> ir.BooleanValue:
     return known if since is not None or until is not None else known & table.ts.notnull()
 
 
-def activity(source: Source, event: str = "any", until: Any = None) -> ir.Table:
+def activity(
+    source: Source, event: str = "any", until: Any = None, *, local_day: bool = False
+) -> ir.Table:
     """``user_id, ts`` of the rows that count as activity: ``any`` event (orders when the source
     has no events table), ``order`` (paid orders) or one event name; before ``until`` (naive
-    UTC, see :meth:`Source.table`) when given."""
+    UTC, see :meth:`Source.table`) when given. ``local_day`` adds the local day number
+    (:meth:`Source.table`)."""
+    columns = ("user_id", "ts", "local_day") if local_day else ("user_id", "ts")
     if event == "order":
-        return paid_orders(source, until=until).select("user_id", "ts")
+        return paid_orders(source, until=until, local_day=local_day).select(*columns)
     if not source.has("events"):
         if event == "any":
-            orders = source.table("orders", until=until)
-            return orders.filter(_known(orders, None, until)).select("user_id", "ts")
+            orders = source.table("orders", until=until, local_day=local_day)
+            return orders.filter(_known(orders, None, until)).select(*columns)
         raise ValueError(f"event {event!r} needs an events table; the source has none")
-    events = source.table("events", until=until)
+    events = source.table("events", until=until, local_day=local_day)
     events = events.filter(_known(events, None, until))
     if event != "any":
         events = events.filter(events.event == event)
-    return events.select("user_id", "ts")
+    return events.select(*columns)
 
 
 def active_periods(
@@ -223,8 +228,12 @@ def active_periods(
 
 
 def _active(source: Source, event: str, until_utc: Any, period: str) -> ir.Table:
-    acts = activity(source, event, until=inclusive_end(until_utc))
-    return acts.select("user_id", p=period_number(source, acts.ts, period)).distinct()
+    if period == "month":
+        acts = activity(source, event, until=inclusive_end(until_utc))
+        return acts.select("user_id", p=period_number(source, acts.ts, period)).distinct()
+    acts = activity(source, event, until=inclusive_end(until_utc), local_day=True)
+    day = acts.local_day if period == "day" else week_of_day(source, acts.local_day)
+    return acts.select("user_id", p=day).distinct()
 
 
 def kept_active_days(source: Source, event: str, until_utc: Any) -> ir.Table | None:

@@ -1,6 +1,8 @@
 from datetime import datetime
 
 import duckdb
+import ibis
+import ibis.expr.operations as ops
 import pandas as pd
 import pytest
 
@@ -135,6 +137,47 @@ def test_local_dates_follow_the_configured_zone(tmp_path):
         users = source.table("users")
         days = users.select(d=source.local_date(users.signup_ts)).execute()["d"]
         assert [str(pd.Timestamp(d).date()) for d in days] == expected, zone
+
+
+@pytest.mark.parametrize("stored", ["zoned", "zoned_ns", "naive", "text"])
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "UTC", "Europe/London"])
+def test_local_day_numbers_however_the_column_is_stored(tmp_path, stored, zone):
+    users = USERS.copy()
+    if stored == "zoned_ns":
+        users["signup_ts"] = users.signup_ts.astype("datetime64[ns, UTC]")
+    elif stored == "naive":
+        users["signup_ts"] = users.signup_ts.dt.tz_localize(None)
+    if stored == "text":
+        write_users(tmp_path, "csv")
+    else:
+        users.to_parquet(tmp_path / "users.parquet")
+    source = source_of(tmp_path, timezone=zone)
+    table = source.table("users", until=datetime(2027, 1, 1), local_day=True)
+    frame = table.select("signup_ts", "local_day").execute()
+    # the oracle: the local calendar date in plain pandas, as days since 1970-01-01
+    local = frame.signup_ts.dt.tz_localize("UTC").dt.tz_convert(zone).dt.tz_localize(None)
+    expected = (local.dt.normalize() - pd.Timestamp("1970-01-01")).dt.days
+    assert frame.local_day.tolist() == expected.tolist()
+    assert (
+        frame.local_day.tolist()
+        == (source.table("users").select(d=source.local_day(source.table("users").signup_ts)))
+        .execute()["d"]
+        .tolist()
+    )
+    if stored.startswith("zoned") and zone != "Europe/London":
+        # read off the stored instant: nothing under the day's definition converts the time
+        read = _operations_under(table, "local_day")
+        assert not any(name.startswith("_timestamp_from_epoch_us") for name in read), read
+
+
+def _operations_under(table, column: str) -> set[str]:
+    """The names of the operations the first definition of ``column`` in ``table`` reads."""
+    defining = next(
+        p.values[column]
+        for p in table.op().find(ops.Project)
+        if column in p.values and not isinstance(p.values[column], ops.Field)
+    )
+    return {type(node).__name__ for node in defining.find(ops.Node)}
 
 
 def test_fixed_offset_detection():

@@ -1,7 +1,6 @@
 from datetime import datetime
 
 import duckdb
-import ibis
 import ibis.expr.operations as ops
 import pandas as pd
 import pytest

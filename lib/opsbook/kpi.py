@@ -315,6 +315,10 @@ class Periods:
         until = (self.end_day + 1) * DAY_MICROSECONDS - 1 - source.local_microseconds(ts)
         return source.floor_divide(until, self.days * DAY_MICROSECONDS)
 
+    def day_index(self, source: Source, day: ir.IntegerValue) -> ir.IntegerValue:
+        """:meth:`index` of a local day number (:meth:`Source.local_day`)."""
+        return source.floor_divide(self.end_day - day, self.days)
+
     @property
     def end_day(self) -> int:
         """The local day number (:func:`opsbook.retention.period_number`) of ``end``."""
@@ -898,7 +902,7 @@ def _days_in(source: Source, periods: Periods, days: ir.Table) -> ir.Table:
     """The active days (``user_id, p``) that fall in the periods, with their period number."""
     first = periods.end_day - (periods.span().days - 1)
     days = days.filter(days.p.between(first, periods.end_day))
-    return days.mutate(k=source.floor_divide(periods.end_day - days.p, periods.days))
+    return days.mutate(k=periods.day_index(source, days.p))
 
 
 def revenue_rows(source: Source, periods: Periods) -> list[dict[str, Any]]:
@@ -917,8 +921,9 @@ def revenue_rows(source: Source, periods: Periods) -> list[dict[str, Any]]:
         if kept is not None:
             days = _days_in(source, periods, kept)
         else:
-            days = source.table("events", since=lo, until=hi)
-            days = periods.number(source, days.filter(days.user_id.notnull()))
+            days = source.table("events", since=lo, until=hi, local_day=True)
+            days = days.filter(days.user_id.notnull())
+            days = days.mutate(k=periods.day_index(source, days.local_day))
         actors = actors.union(
             days.select(user_id=_key_like(days.user_id, orders.user_id), k=days.k)
         )

@@ -126,6 +126,8 @@ DecisionCode = Literal["ship", "dont_ship", "inconclusive", "invalid"]
 CONTROL_NAMES = ("control", "ctrl", "a", "old", "baseline", "original", "default")
 EVENT_PREFIX = "event:"
 ORDER_MEASURES = ("orders", "revenue")
+# users without one complete row (their rows count as missing values): not a reason of its own
+NO_COMPLETE_ROW = "no_complete_row"
 HYGIENE_REASONS = (
     "missing_values",
     "several_variants",
@@ -547,40 +549,40 @@ def _hygiene(
     if has_ts:
         missing = missing | base.ts.isnull()
     base = base.mutate(
-        _missing=missing,
+        _ok=~missing,
         _bad=misaligned if misaligned is not None else ibis.literal(False),
     )
-    counts = base.aggregate(rows=base.count(), missing=base._missing.cast("int64").sum())
-    counts = counts.execute().iloc[0]
-    rows_read = int(counts["rows"])
-    clean = base.filter(~base._missing)
-    # one row per user: a grouping, not a window (a hash table instead of a sort of every row).
-    # The first exposure's other columns come from one row: the smallest (ts, order_by ...)
-    internal = ("user_id", "variant", "ts", "_missing", "_bad", "_aligned")
-    others = [c for c in clean.columns if c not in internal]
-    order = ([clean.ts] if has_ts else []) + [clean[c] for c in order_by]
+    ok = base._ok
+    # one row per user (and one for rows without a user): a grouping, not a window (a hash
+    # table instead of a sort of every row), in the same scan that counts rows with missing
+    # values. Statistics read a user's complete rows only; the first exposure's other columns
+    # come from one row: the smallest (ts, order_by ...)
+    internal = ("user_id", "variant", "ts", "_ok", "_bad", "_aligned")
+    others = [c for c in base.columns if c not in internal]
+    order = ([base.ts] if has_ts else []) + [base[c] for c in order_by]
     values: dict[str, ir.Value] = {
-        "variant": clean.variant.min(),  # the only one of every kept user
-        "_rows": clean.count(),
-        "_several": clean.variant.min() != clean.variant.max(),
+        "variant": base.variant.min(where=ok),  # the only one of every kept user
+        "_rows": ok.cast("int64").sum(),
+        "_missing": (~ok).cast("int64").sum(),
+        "_several": base.variant.min(where=ok) != base.variant.max(where=ok),
     }
     if has_ts:
-        values["ts"] = clean.ts.min()
+        values["ts"] = base.ts.min(where=ok)
     if misaligned is not None:
-        values["_any_bad"] = clean._bad.cast("int64").max()
+        values["_any_bad"] = base._bad.cast("int64").max(where=ok)
     if others:
-        row = ibis.struct({c: clean[c] for c in others})
+        row = ibis.struct({c: base[c] for c in others})
         if not order:  # nothing to order by: the smallest row itself
             key = row
         elif len(order) == 1:
             key = order[0]
         else:
             key = ibis.struct({f"k{i}": k for i, k in enumerate(order)})
-        values["_first"] = row.argmin(key)
-    first = clean.group_by("user_id").aggregate(**values)
+        values["_first"] = row.argmin(key, where=ok)
+    first = base.group_by("user_id").aggregate(**values)
     if others:
         first = first.unpack("_first")
-    branches = [(first._several, "several_variants")]
+    branches = [(first._rows == 0, NO_COMPLETE_ROW), (first._several, "several_variants")]
     if misaligned is not None:
         branches.append((first._any_bad > 0, "misaligned"))
     if has_ts and start_utc is not None:
@@ -599,17 +601,20 @@ def _hygiene(
         .aggregate(
             users=first.count(),
             rows=first._rows.sum(),
+            missing=first._missing.sum(),
             dup_users=(first._rows > 1).cast("int64").sum(),
             dup_rows=(first._rows - 1).sum(),
         )
         .execute()
     )
+    missing_rows = int(summary["missing"].sum())
+    rows_read = int(summary["rows"].sum()) + missing_rows
     rows = {reason: {"users": 0, "rows": 0} for reason in HYGIENE_REASONS}
-    rows["missing_values"] = {"users": None, "rows": int(counts["missing"] or 0)}
+    rows["missing_values"] = {"users": None, "rows": missing_rows}
     for item in summary.itertuples():
         if item.reason is None or pd.isna(item.reason):
             rows["duplicate_rows"] = {"users": int(item.dup_users), "rows": int(item.dup_rows)}
-        else:
+        elif item.reason != NO_COMPLETE_ROW:  # its rows are counted as missing values
             rows[item.reason] = {"users": int(item.users), "rows": int(item.rows)}
     hygiene = pd.DataFrame(
         [{"reason": r, "users": rows[r]["users"], "rows": rows[r]["rows"]} for r in rows]

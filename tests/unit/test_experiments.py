@@ -586,3 +586,30 @@ def test_a_users_duplicate_rows_keep_one_whole_row(tmp_path, monkeypatch, engine
     assert pages == {"p": 20, "other": 1}
     amount = exp.sufficient_stats("amount", "control", cuped=False)
     assert amount.sum == frame.iloc[:20].query("variant == 'control'").amount.sum() + 4.0
+
+
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("pyspark", marks=pytest.mark.spark)])
+def test_rows_with_missing_values_are_counted_and_never_a_users_first_row(
+    tmp_path, monkeypatch, engine
+):
+    """Rows without a user or a variant are counted as missing values, in the same scan that
+    groups the users; a user with no complete row is no user of the test, and an incomplete
+    row never stands for a user's first exposure (even when its metric is the smallest)."""
+    monkeypatch.setenv(ENGINE_ENV, engine)
+    rows = [(f"u{i:03d}", "control" if i % 2 else "treatment", float(i + 1)) for i in range(20)]
+    rows += [
+        (None, "control", 5.0),  # no user
+        ("u100", None, 7.0),  # this user's only row has no variant
+        ("u001", None, 0.0),  # u001's complete row is its first exposure, not this one
+    ]
+    frame = pd.DataFrame(rows, columns=["user_id", "variant", "amount"])
+    frame.to_parquet(tmp_path / "experiment_results.parquet")
+    exp = prepare(open_report(tmp_path, tables=("experiment_results",)))
+    h = exp.hygiene.set_index("reason")
+    assert h.loc["missing_values", "rows"] == 3
+    assert exp.rows_read == len(frame)
+    assert h.drop(index="missing_values")["users"].sum() == 0
+    assert exp.users == {"control": 10, "treatment": 10}
+    complete = frame.iloc[:20]
+    amount = exp.sufficient_stats("amount", "control", cuped=False)
+    assert amount.sum == complete[complete.variant == "control"].amount.sum()

@@ -66,6 +66,23 @@ def write_users(folder, suffix):
         )
 
 
+STORED = ("zoned", "zoned_ns", "naive", "text")
+
+
+def store_users(folder, stored):
+    """USERS with ``signup_ts`` stored one way (``STORED``): zoned Parquet (micro- or
+    nanoseconds), naive Parquet, or UTC text in a CSV file."""
+    users = USERS.copy()
+    if stored == "zoned_ns":
+        users["signup_ts"] = users.signup_ts.astype("datetime64[ns, UTC]")
+    elif stored == "naive":
+        users["signup_ts"] = users.signup_ts.dt.tz_localize(None)
+    if stored == "text":
+        write_users(folder, "csv")
+    else:
+        users.to_parquet(folder / "users.parquet")
+
+
 def source_of(folder, tables=None, **cfg):
     config = load_config(data=str(folder), overrides={"data": {"tables": tables or {}}, **cfg})
     return open_source(config)
@@ -90,20 +107,9 @@ def test_nanosecond_zoned_parquet_is_normalised(tmp_path):
     assert frame.signup_ts.iloc[1] == pd.Timestamp("2026-01-01 16:30")
 
 
-@pytest.mark.parametrize(
-    "stored",
-    ["zoned", "zoned_ns", "naive", "text"],
-)
+@pytest.mark.parametrize("stored", STORED)
 def test_latest_and_time_bounds_however_the_column_is_stored(tmp_path, stored):
-    users = USERS.copy()
-    if stored == "zoned_ns":
-        users["signup_ts"] = users.signup_ts.astype("datetime64[ns, UTC]")
-    elif stored == "naive":
-        users["signup_ts"] = users.signup_ts.dt.tz_localize(None)
-    if stored == "text":
-        write_users(tmp_path, "csv")
-    else:
-        users.to_parquet(tmp_path / "users.parquet")
+    store_users(tmp_path, stored)
     source = source_of(tmp_path)
     oracle = pd.Timestamp(source.table("users").execute().signup_ts.max())
     assert oracle == pd.Timestamp("2026-07-01 23:30")
@@ -138,18 +144,10 @@ def test_local_dates_follow_the_configured_zone(tmp_path):
         assert [str(pd.Timestamp(d).date()) for d in days] == expected, zone
 
 
-@pytest.mark.parametrize("stored", ["zoned", "zoned_ns", "naive", "text"])
+@pytest.mark.parametrize("stored", STORED)
 @pytest.mark.parametrize("zone", ["Asia/Shanghai", "UTC", "Europe/London"])
 def test_local_day_numbers_however_the_column_is_stored(tmp_path, stored, zone):
-    users = USERS.copy()
-    if stored == "zoned_ns":
-        users["signup_ts"] = users.signup_ts.astype("datetime64[ns, UTC]")
-    elif stored == "naive":
-        users["signup_ts"] = users.signup_ts.dt.tz_localize(None)
-    if stored == "text":
-        write_users(tmp_path, "csv")
-    else:
-        users.to_parquet(tmp_path / "users.parquet")
+    store_users(tmp_path, stored)
     source = source_of(tmp_path, timezone=zone)
     table = source.table("users", until=datetime(2027, 1, 1), local_day=True)
     frame = table.select("signup_ts", "local_day").execute()

@@ -224,7 +224,12 @@ def active_periods(
             return keep(days.select("user_id", p=week_of_day(source, days.p)).distinct())
         return keep(_active(source, event, until_utc, period))
 
-    return _restrict(source.once(("active_periods", event, period, until_utc), compute), users)
+    return _restrict(source.once(_kept_as(event, period, until_utc), compute), users)
+
+
+def _kept_as(event: str, period: str, until_utc: Any) -> tuple:
+    """The key under which the source keeps the active periods of ``event`` up to ``until_utc``."""
+    return ("active_periods", event, period, until_utc)
 
 
 def _active(source: Source, event: str, until_utc: Any, period: str) -> ir.Table:
@@ -239,7 +244,7 @@ def _active(source: Source, event: str, until_utc: Any, period: str) -> ir.Table
 def kept_active_days(source: Source, event: str, until_utc: Any) -> ir.Table | None:
     """The active days of ``event`` up to ``until_utc`` kept by :func:`keep_active_days`
     (None: not kept)."""
-    return source.known(("active_periods", event, "day", until_utc))
+    return source.known(_kept_as(event, "day", until_utc))
 
 
 def keep_active_days(source: Any, *, return_event: str = "any", as_of: Any = None) -> None:
@@ -250,7 +255,7 @@ def keep_active_days(source: Any, *, return_event: str = "any", as_of: Any = Non
     check_event(src, return_event)
     until = resolve_as_of(src, as_of).utc
     src.once(
-        ("active_periods", return_event, "day", until),
+        _kept_as(return_event, "day", until),
         lambda: keep(_active(src, return_event, until, "day")),
     )
 

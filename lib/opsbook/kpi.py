@@ -35,23 +35,29 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
-import yaml
 
 from opsbook import retention
 from opsbook.data import DAY_MICROSECONDS, Source
-from opsbook.i18n import catalogue
 from opsbook.plots import PALETTE, STATUS_COLOURS, date_ticks, figure, percent_ticks
 from opsbook.report import Report, fmt
 from opsbook.retention import activity, paid_orders
 from opsbook.stats import two_proportion_test
+from opsbook.targets import (
+    AREAS,
+    KNOWN_KPIS,
+    UNIT_FORMAT,
+    KpiTarget,
+    kpi_status,
+    load_targets,
+    missing,
+)
 from opsbook.timeseries import complete_days, flag_anomalies, flag_daily
 from opsbook.validation import validate
 
@@ -70,19 +76,7 @@ __all__ = [
     "week_over_week",
 ]
 
-Direction = Literal["higher", "lower"]
-Unit = Literal["count", "rate", "money", "ratio", "hours"]
-TargetKind = Literal["absolute", "growth_yoy", "per_30_days"]
-Status = Literal["green", "amber", "red", "n/a"]
 
-AREAS = ("users", "content", "campaigns", "data")
-DIRECTIONS = ("higher", "lower")
-UNITS = ("count", "rate", "money", "ratio", "hours")
-TARGET_KINDS = ("absolute", "growth_yoy", "per_30_days")
-TARGET_FIELDS = ("area", "definition", "target", "kind", "direction", "unit")
-# hours show with two decimals, like money (fmt has no kind of its own for them)
-UNIT_FORMAT = {"count": "int", "rate": "pct", "money": "money", "ratio": "float", "hours": "money"}
-TARGETS_FILE = "kpi_targets.yml"
 YEAR_DAYS = 364  # 52 weeks: the same weekdays a year earlier
 CONTENT_EVENTS = {
     "content_view": "views",
@@ -111,146 +105,13 @@ TESTED_RATES = (
 )
 
 
-# ============================================================================== targets
-@dataclass(frozen=True)
-class KpiTarget:
-    """One KPI of the KPI system: where it belongs, how it is judged, and its target."""
-
-    name: str
-    area: str
-    definition: str  # i18n key
-    target: float | None
-    direction: Direction
-    unit: Unit
-    kind: TargetKind = "absolute"
-
-    def resolve(self, days: int, year_earlier: float | None = None) -> float | None:
-        """The target for a period of ``days`` days (``year_earlier``: the value 52 weeks
-        earlier, for a growth target; None when the data do not reach back that far)."""
-        if self.target is None:
-            return None
-        if self.kind == "per_30_days":
-            return self.target * days / 30
-        if self.kind == "growth_yoy":
-            if year_earlier is None or not np.isfinite(year_earlier) or year_earlier <= 0:
-                return None
-            return year_earlier * (1 + self.target)
-        return self.target
-
-    @property
-    def format(self) -> str:
-        return UNIT_FORMAT[self.unit]
-
-
-def _default_target_entries() -> dict[str, dict[str, Any]]:
-    text = resources.files("opsbook").joinpath(TARGETS_FILE).read_text(encoding="utf-8")
-    return dict((yaml.safe_load(text) or {}).get("kpis") or {})
-
-
-#: The KPI names the dashboard computes, in the order it shows them.
-KNOWN_KPIS: tuple[str, ...] = tuple(_default_target_entries())
-
-
-def _target(name: str, entry: Mapping[str, Any], where: str) -> KpiTarget:
-    unknown = sorted(set(entry) - set(TARGET_FIELDS))
-    if unknown:
-        raise ValueError(
-            f"{where}: KPI {name!r} has unknown field(s) {', '.join(unknown)}; "
-            f"allowed: {', '.join(TARGET_FIELDS)}"
-        )
-    checks = {"area": AREAS, "direction": DIRECTIONS, "unit": UNITS, "kind": TARGET_KINDS}
-    for key, allowed in checks.items():
-        if key in entry and entry[key] not in allowed:
-            raise ValueError(
-                f"{where}: KPI {name!r}: {key} must be one of {', '.join(allowed)}, "
-                f"got {entry[key]!r}"
-            )
-    target = entry.get("target")
-    if target is not None:
-        if isinstance(target, bool) or not isinstance(target, int | float):
-            raise ValueError(f"{where}: KPI {name!r}: target must be a number or null")
-        target = float(target)
-    definition = str(entry["definition"])
-    if definition not in catalogue():
-        raise ValueError(f"{where}: KPI {name!r}: no i18n text {definition!r} for its definition")
-    return KpiTarget(
-        name=name,
-        area=entry["area"],
-        definition=definition,
-        target=target,
-        direction=entry["direction"],
-        unit=entry["unit"],
-        kind=entry.get("kind", "absolute"),
-    )
-
-
-def load_targets(
-    targets: str | Path | Mapping[str, Any] | None = None, *, base_dir: Path | None = None
-) -> dict[str, KpiTarget]:
-    """The KPI targets: the shipped defaults (``kpi_targets.yml`` beside this module), overlaid
-    field by field with ``targets`` -- a YAML file (relative paths from ``base_dir``, the config's
-    folder) or a mapping, either ``{kpis: {name: {...}}}`` or ``{name: {...}}``. A bare number
-    for a KPI sets its target. Unknown KPI names or fields raise with the known ones."""
-    entries = _default_target_entries()
-    where = TARGETS_FILE
-    if targets is not None:
-        if isinstance(targets, str | Path):
-            path = Path(targets).expanduser()
-            if not path.is_absolute() and base_dir is not None:
-                path = base_dir / path
-            if not path.is_file():
-                raise FileNotFoundError(f"KPI targets file not found: {path}")
-            where = str(path)
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        else:
-            where = "targets"
-            loaded = dict(targets)
-        if not isinstance(loaded, Mapping):
-            raise ValueError(f"{where}: KPI targets must be a mapping of KPI name to settings")
-        overrides = (loaded.get("kpis") or {}) if "kpis" in loaded else loaded
-        unknown = sorted(set(overrides) - set(entries))
-        if unknown:
-            raise ValueError(
-                f"{where}: unknown KPI name(s) {', '.join(map(str, unknown))}; "
-                f"known KPIs: {', '.join(entries)}"
-            )
-        for name, override in overrides.items():
-            if override is None or isinstance(override, int | float):
-                override = {"target": override}
-            if not isinstance(override, Mapping):
-                raise ValueError(f"{where}: KPI {name!r} must map to settings or a number")
-            entries[name] = {**entries[name], **override}
-    return {name: _target(name, entry, where) for name, entry in entries.items()}
-
-
-def kpi_status(
-    value: float | None, target: float | None, direction: str, amber_band: float = 0.10
-) -> Status:
-    """green: meets the target; amber: misses it by at most ``amber_band`` x |target|; red:
-    further off; n/a: value or target missing."""
-    if _missing(value) or _missing(target):
-        return "n/a"
-    tolerance = amber_band * abs(target)
-    if direction == "higher":
-        if value >= target:
-            return "green"
-        return "amber" if value >= target - tolerance else "red"
-    if value <= target:
-        return "green"
-    return "amber" if value <= target + tolerance else "red"
-
-
 def _number(value: Any, unit: str | None = None) -> float | int | None:
     """A KPI value for metrics.json: None when missing, whole counts as integers."""
-    if value is None or _missing(float(value)):
+    if value is None or missing(float(value)):
         return None
     if unit == "count" and float(value).is_integer():
         return int(value)
     return float(value)
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float | np.floating) and not math.isfinite(value))
 
 
 # ============================================================================== periods
@@ -437,7 +298,7 @@ class KpiDashboard:
 
     def kpi(self, name: str) -> dict[str, Any]:
         row = self.scorecard.set_index("kpi").loc[name]
-        return {k: (None if _missing(v) else v) for k, v in row.items()}
+        return {k: (None if missing(v) else v) for k, v in row.items()}
 
     def metrics(self) -> dict[str, Any]:
         kpis = {}
@@ -632,7 +493,7 @@ def dashboard(
 
 def _row(kpi: str, k: int, value: Any, num: Any = None, den: Any = None) -> dict[str, Any]:
     def number(x: Any) -> float:
-        return math.nan if _missing(x) else float(x)
+        return math.nan if missing(x) else float(x)
 
     return {"kpi": kpi, "k": int(k), "value": number(value), "num": number(num), "den": number(den)}
 
@@ -689,7 +550,7 @@ def week_over_week(
     """(p-value, beyond noise) for a rate ``x / n`` this period vs the previous one: a pooled
     two-proportion z-test (:func:`opsbook.stats.two_proportion_test`); None when untestable."""
     (x2, n2), (x1, n1) = current, previous
-    if any(_missing(v) for v in (x1, n1, x2, n2)) or min(n1, n2) <= 0:
+    if any(missing(v) for v in (x1, n1, x2, n2)) or min(n1, n2) <= 0:
         return None, None
     x1, n1, x2, n2 = (round(v) for v in (x1, n1, x2, n2))
     result = two_proportion_test(min(x1, n1), n1, min(x2, n2), n2, alpha=alpha)
@@ -1072,7 +933,7 @@ def campaign_rows(
             sums["participants"] += part["participants"] or 0
             sums["converted"] += part["converted"] or 0
             spend = row.get("spend")
-            if row["has_holdout"] and not _missing(spend) and spend > 0:
+            if row["has_holdout"] and not missing(spend) and spend > 0:
                 elapsed = (row["end"] - start) / (end - start) if end > start else 1.0
                 lifts = campaigns.lift_table(
                     campaigns.holdout_sums(view, row), campaigns.METRICS_EVENTS, alpha=alpha
@@ -1513,7 +1374,7 @@ def _status_text(report: Report, status: str) -> str:
 
 
 def _value_text(value: Any, unit: str) -> str:
-    return fmt(None if _missing(value) else value, UNIT_FORMAT[unit])
+    return fmt(None if missing(value) else value, UNIT_FORMAT[unit])
 
 
 def show_period(report: Report, result: KpiDashboard) -> None:
@@ -1547,8 +1408,8 @@ def show_scorecard(report: Report, result: KpiDashboard, area: str | None = None
         spec = result.targets[row.kpi]
         change = (
             fmt(row.change_abs, "pp")
-            if spec.unit == "rate" and not _missing(row.change_abs)
-            else fmt(None if _missing(row.change) else row.change, "signed_pct")
+            if spec.unit == "rate" and not missing(row.change_abs)
+            else fmt(None if missing(row.change) else row.change, "signed_pct")
         )
         if row.significant is None:
             noise = tr("kpi_dashboard.noise.untested") if row.tested else "—"
@@ -1571,7 +1432,7 @@ def show_scorecard(report: Report, result: KpiDashboard, area: str | None = None
         good = (row.change_abs > 0) == (spec.direction == "higher")
         change_classes.append(
             None
-            if _missing(row.change_abs) or row.change_abs == 0
+            if missing(row.change_abs) or row.change_abs == 0
             else ("ob-up" if good else "ob-down")
         )
     frame = pd.DataFrame(rows)
@@ -1590,7 +1451,7 @@ def show_scorecard(report: Report, result: KpiDashboard, area: str | None = None
 def _target_text(report: Report, spec: KpiTarget, target: float | None) -> str:
     """The target as shown: ≥ 55.0%, ≤ 1.000, "+30% year over year = ≥ 130", or a dash."""
     sign = "≥ " if spec.direction == "higher" else "≤ "
-    resolved = "" if _missing(target) else sign + _value_text(target, spec.unit)
+    resolved = "" if missing(target) else sign + _value_text(target, spec.unit)
     if spec.kind == "growth_yoy" and spec.target is not None:
         growth = report.t("kpi_dashboard.target.growth", growth=f"{spec.target:+.0%}")
         return f"{growth} = {resolved}" if resolved else growth
@@ -1799,7 +1660,7 @@ def trend_chart(report: Report, result: KpiDashboard, ncols: int = 4):
                 zorder=4,
             )
         last = part[part.k == 0].iloc[0]
-        if not _missing(last["value"]):
+        if not missing(last["value"]):
             ax.scatter(
                 [pd.Timestamp(last["end"])],
                 [last["value"]],

@@ -22,8 +22,9 @@ from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 from nbconvert import HTMLExporter
 
+from opsbook.formats import fmt
 from opsbook.i18n import t
-from opsbook.report import METRICS_MIME, fmt
+from opsbook.report import METRICS_MIME
 
 TEMPLATES = Path(str(resources.files("opsbook") / "templates"))
 

@@ -23,6 +23,7 @@ from IPython.display import HTML, display
 
 from opsbook.config import Config, load_config
 from opsbook.data import Source, open_source
+from opsbook.formats import fmt
 from opsbook.i18n import t
 from opsbook.validation import SourceChecks, Validation, validate
 
@@ -63,41 +64,6 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, str):
         return value
     raise TypeError(f"metrics value of type {type(value).__name__} is not JSON: {value!r}")
-
-
-# -- formatting ---------------------------------------------------------------------------------
-def fmt(value: Any, kind: str = "auto") -> str:
-    """A number as a reader sees it: ``pct`` 12.3%, ``int`` 12,345, ``money`` 1,234.50,
-    ``float`` 3 significant decimals, ``pp`` +1.2 pp; missing values as a dash."""
-    if value is None or (isinstance(value, float | np.floating) and not math.isfinite(value)):
-        return "—"
-    if isinstance(value, pd.Timestamp | datetime | date):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, bool | np.bool_):
-        return "✓" if value else "✗"
-    if kind == "auto":
-        kind = (
-            "int"
-            if isinstance(value, int | np.integer)
-            else "float"
-            if isinstance(value, float | np.floating)
-            else "text"
-        )
-    if kind == "pct":
-        return f"{value:.1%}"
-    if kind == "pct2":
-        return f"{value:.2%}"
-    if kind == "pp":
-        return f"{value * 100:+.1f} pp"
-    if kind == "int":
-        return f"{round(value):,}"
-    if kind == "money":
-        return f"{value:,.2f}"
-    if kind == "float":
-        return f"{value:,.3f}" if abs(value) < 1000 else f"{value:,.0f}"
-    if kind == "signed_pct":
-        return f"{value:+.1%}"
-    return str(value)
 
 
 def render_table(

@@ -61,16 +61,6 @@ PERIOD_LETTER = {"day": "D", "week": "W", "month": "M"}
 MISSING_GROUP = "(missing)"
 PAID = "paid"
 
-# The KPI system's defaults (DOMAIN.md, and kpi_targets.yml of the KPI dashboard).
-DEFAULT_TARGETS: dict[str, float] = {
-    "d1": 0.55,
-    "d7": 0.40,
-    "d30": 0.25,
-    "dau_mau": 0.30,
-    "first_order_conversion": 0.08,
-    "repeat_purchase_rate": 0.30,
-}
-
 
 # ================================================================================ small helpers
 def _src(source: Any) -> Source:
@@ -83,40 +73,6 @@ def _check(value: Any, allowed: Sequence[Any], name: str) -> Any:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")
     return value
-
-
-# the KPI dashboard's names (kpi_targets.yml) of the targets this report checks
-KPI_NAMES = {
-    "d1": "d1_retention",
-    "d7": "d7_retention",
-    "d30": "d30_retention",
-    "dau_mau": "dau_mau",
-    "first_order_conversion": "first_order_conversion",
-    "repeat_purchase_rate": "repeat_purchase_rate",
-}
-
-
-def retention_targets(config: Any = None, overrides: Mapping[str, Any] | None = None) -> dict:
-    """The KPI targets this report checks (fractions): the KPI system's defaults, then the
-    project's KPI targets file when the config names one (``reports: kpi_dashboard: targets:``,
-    the same file the KPI dashboard reads), then ``overrides`` (the report's ``targets``
-    parameter). Keys: d1, d7, d30, dau_mau, first_order_conversion, repeat_purchase_rate."""
-    targets = dict(DEFAULT_TARGETS)
-    cfg = getattr(config, "config", config)
-    if cfg is not None and hasattr(cfg, "report_defaults"):
-        kpi_file = cfg.report_defaults("kpi_dashboard").get("targets")
-        if kpi_file is not None:
-            from opsbook.kpi import load_targets
-
-            loaded = load_targets(kpi_file, base_dir=cfg.base_dir)
-            for key, name in KPI_NAMES.items():
-                if name in loaded and loaded[name].target is not None:
-                    targets[key] = float(loaded[name].target)
-    for key, value in (overrides or {}).items():
-        if key not in DEFAULT_TARGETS:
-            raise ValueError(f"unknown target {key!r}; known: {', '.join(DEFAULT_TARGETS)}")
-        targets[key] = float(value)
-    return targets
 
 
 def period_number(source: Source, ts: ir.TimestampValue, period: str) -> ir.IntegerValue:

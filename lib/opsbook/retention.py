@@ -45,6 +45,7 @@ from opsbook.data import Source, inclusive_end
 from opsbook.engine import keep
 from opsbook.plots import PALETTE, STATUS_COLOURS, figure, integer_ticks, percent_ticks
 from opsbook.stats import wilson_interval
+from opsbook.targets import DEFAULT_TARGETS, retention_targets  # noqa: F401 (the notebook calls them here)
 
 Period = Literal["day", "week", "month"]
 Criterion = Literal["on", "on_or_after"]

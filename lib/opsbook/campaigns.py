@@ -27,7 +27,7 @@ Conventions (each is printed in the report):
   interval inverts the conversion interval (Fieller's construction with a known numerator) and
   is unbounded when that interval reaches 0.
 * **Without a holdout**: the counterfactual of the site's daily paid orders and revenue from the
-  ``baseline_days`` before the start (``opsbook.counterfactual.causal_impact``; days of other
+  ``baseline_days`` before the start (``opsbook.stats.counterfactual.causal_impact``; days of other
   campaigns and anomalous days in the pre-period are treated as missing), or, with
   ``counterfactual="did"``, difference-in-differences of members against non-members on random
   user buckets (clusters), with a pre-trend check.
@@ -48,9 +48,9 @@ Conventions (each is printed in the report):
   end + window (one journey per order), or all touches of a touched user who never ordered (a
   null journey). ``time_decay`` weighs a touch ``d`` days before the order by ``2^(−d/half_life)``
   (computed in the engine from the timestamps); the other models come from
-  :func:`opsbook.attribution.attribution` on the aggregated journeys.
+  :func:`opsbook.stats.attribution.attribution` on the aggregated journeys.
 * **Anomalous days**: site-wide paid orders per local day, divided by the usual weekday
-  pattern, flagged by :func:`opsbook.timeseries.flag_anomalies` (robust z against a 7-day
+  pattern, flagged by :func:`opsbook.stats.timeseries.flag_anomalies` (robust z against a 7-day
   rolling median) with campaign days left out of the baseline; on campaign days only a gap or
   a drop counts. A zero day where fewer than 5 orders are normal is not a gap.
 * **Targets**: the campaigns table's ``target_*`` columns, else the config's
@@ -74,8 +74,6 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML, display
 
-from opsbook.attribution import attribution
-from opsbook.counterfactual import CausalImpactResult, DidResult, causal_impact, diff_in_diff
 from opsbook.data import Source, inclusive_end
 from opsbook.engine import keep
 from opsbook.i18n import t as translate
@@ -83,7 +81,9 @@ from opsbook.plots import PALETTE, STATUS_COLOURS, figure, signed_percent_ticks
 from opsbook.report import Report, jsonable
 from opsbook.retention import paid_orders
 from opsbook.stats import SampleStats, adjust_pvalues, compare_means
-from opsbook.timeseries import complete_days, flag_anomalies, weekday_factors
+from opsbook.stats.attribution import attribution
+from opsbook.stats.counterfactual import CausalImpactResult, DidResult, causal_impact, diff_in_diff
+from opsbook.stats.timeseries import complete_days, flag_anomalies, weekday_factors
 
 __all__ = [
     "DEFAULT_TARGETS",

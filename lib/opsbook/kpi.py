@@ -49,6 +49,7 @@ from opsbook.plots import PALETTE, STATUS_COLOURS, date_ticks, figure, percent_t
 from opsbook.report import Report, fmt
 from opsbook.retention import activity, paid_orders
 from opsbook.stats import two_proportion_test
+from opsbook.stats.timeseries import complete_days, flag_anomalies, flag_daily
 from opsbook.targets import (
     AREAS,
     KNOWN_KPIS,
@@ -58,7 +59,6 @@ from opsbook.targets import (
     load_targets,
     missing,
 )
-from opsbook.timeseries import complete_days, flag_anomalies, flag_daily
 from opsbook.validation import validate
 
 __all__ = [
@@ -1269,7 +1269,7 @@ def flag_trend(
     units: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Per KPI, periods whose value is far from the series' robust baseline: robust z-score
-    against a centred rolling median (:func:`opsbook.timeseries.flag_anomalies`, window 5) with
+    against a centred rolling median (:func:`opsbook.stats.timeseries.flag_anomalies`, window 5) with
     |z| > ``threshold``, at least ``min_change`` relative distance from the baseline, and beyond
     sampling noise where it is known: for a rate with its denominator n, ``threshold`` binomial
     standard errors sqrt(b(1 - b)/n) of the baseline b; for a count (``units[kpi] == "count"``
@@ -1311,7 +1311,7 @@ def flag_trend(
 
 def daily_pulse(source: Source, periods: Periods, threshold: float = 4.0) -> pd.DataFrame:
     """Daily active users, paid orders, revenue and new users over the trend's days, each day
-    flagged by :func:`opsbook.timeseries.flag_daily` (weekday-adjusted rolling median and sampling noise; gaps: a
+    flagged by :func:`opsbook.stats.timeseries.flag_daily` (weekday-adjusted rolling median and sampling noise; gaps: a
     zero day in a busy series)."""
     span = periods.span()
     lo, hi = span.utc_bounds(source)

@@ -16,7 +16,7 @@ import pandas as pd
 from opsbook.contract import TABLES
 from opsbook.plots import STATUS_COLOURS, figure
 from opsbook.report import Report
-from opsbook.timeseries import complete_days, flag_daily
+from opsbook.stats.timeseries import complete_days, flag_daily
 
 OUT_OF_RANGE_RULES = ("amount_nonnegative", "timestamp_not_future", "value_allowed")
 TYPE_RULES = ("type_castable", "timestamp_parseable")

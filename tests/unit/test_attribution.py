@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from opsbook.attribution import (
+from opsbook.stats.attribution import (
     MODELS,
     attribution,
     markov_chain,

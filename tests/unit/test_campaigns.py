@@ -13,9 +13,9 @@ from scipy import stats as sps
 
 from opsbook import campaigns as cr
 from opsbook.config import load_config
-from opsbook.counterfactual import causal_impact
 from opsbook.data import open_source
-from opsbook.timeseries import weekday_factors
+from opsbook.stats.counterfactual import causal_impact
+from opsbook.stats.timeseries import weekday_factors
 from tests.conftest import dataset
 
 T = pd.Timestamp
@@ -286,7 +286,7 @@ def test_attribution_paths_and_time_decay_from_events(shop):
 
 # ----------------------------------------------------------------------------- attribution
 def test_attribution_is_reexported_and_heuristics_known_by_hand():
-    from opsbook.attribution import attribution as original
+    from opsbook.stats.attribution import attribution as original
 
     assert cr.attribution is original
     paths = pd.DataFrame(

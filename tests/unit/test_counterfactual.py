@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from opsbook.counterfactual import (
+from opsbook.stats.counterfactual import (
     CausalImpactResult,
     DidResult,
     causal_impact,

@@ -21,7 +21,7 @@ from opsbook import kpi
 from opsbook.config import load_config
 from opsbook.data import open_source
 from opsbook.report import Report
-from opsbook.timeseries import flag_daily
+from opsbook.stats.timeseries import flag_daily
 from opsbook.validation import validate
 
 TZ = "Asia/Shanghai"

@@ -1,0 +1,101 @@
+"""The results page: the machine and the versions, and a scale's table of timings and peak
+memory.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+
+def machine() -> list[str]:
+    import duckdb
+    import ibis
+    import pandas as pd
+
+    mem = "?"
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem = f"{int(line.split()[1]) / 1024**2:.1f} GiB"
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    return [
+        f"- machine: {os.cpu_count()} cores ({cpu}), {mem} memory, {platform.platform()}",
+        f"- python {platform.python_version()}, duckdb {duckdb.__version__}, "
+        f"ibis {ibis.__version__}, pandas {pd.__version__}",
+    ]
+
+
+def fmt_row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def table(scale: str, users: int, rows: list[dict[str, Any]], sizes: dict[str, int]) -> list[str]:
+    def s(m):
+        if m.get("capped"):
+            return "stopped"
+        return (
+            f"{m['seconds']:.2f}"
+            if m["ok"]
+            else ("FAILED" if "--methods" not in m["error"] else "-")
+        )
+
+    def r(m):
+        if m.get("capped"):
+            return f"> {m['peak_mib']:,.0f}"
+        return f"{m['peak_mib']:,.0f}" if m["ok"] else "-"
+
+    def ratio(a, b):
+        return f"{a['seconds'] / b['seconds']:.2f}×" if a["ok"] and b["ok"] else "-"
+
+    lines = [
+        f"### {scale}: {users:,} users "
+        + ", ".join(f"{n:,} {t}" for t, n in sizes.items() if t in ("events", "orders")),
+        "",
+        fmt_row(
+            [
+                "step",
+                "opsbook s",
+                "SQL s",
+                "pandas s",
+                "opsbook/SQL",
+                "pandas/opsbook",
+                "peak RSS opsbook MiB",
+                "SQL MiB",
+                "pandas MiB",
+                "pandas/opsbook RSS",
+                "same numbers",
+            ]
+        ),
+        fmt_row(["---"] + ["---:"] * 9 + ["---"]),
+    ]
+    for row in rows:
+        o, q, p = row["opsbook"], row["sql"], row["pandas"]
+        rss = (
+            f"{'> ' if p.get('capped') else ''}{p['peak_mib'] / o['peak_mib']:.1f}×"
+            if o["ok"] and (p["ok"] or p.get("capped"))
+            else "-"
+        )
+        lines.append(
+            fmt_row(
+                [
+                    row["step"],
+                    s(o),
+                    s(q),
+                    s(p),
+                    ratio(o, q),
+                    ratio(p, o),
+                    r(o),
+                    r(q),
+                    r(p),
+                    rss,
+                    row["same"],
+                ]
+            )
+        )
+    return lines

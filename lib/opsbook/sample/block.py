@@ -1,0 +1,543 @@
+"""One block of ``BLOCK`` users: signups, active days and sessions, experiment exposures and
+conversions, campaign members and funnels, invitations, content views and interactions,
+orders, and the truth counters they add to (see ``truth``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from opsbook.sample.draws import (
+    _balanced,
+    _categorical,
+    _choose_content,
+    _first,
+    _pick,
+    _rng,
+    _span,
+    _time_of_day,
+)
+from opsbook.sample.parameters import (
+    AMOUNT_MEAN_FACTOR,
+    AMOUNT_MEDIAN,
+    AMOUNT_ORDER_SD,
+    AMOUNT_USER_SD,
+    BIG_TICKET_MULT,
+    BIG_TICKET_SHARE,
+    CAMPAIGN_AOV,
+    CART_PER_VIEW,
+    CHANNEL_MIX,
+    CHANNELS,
+    CHECKOUT_P,
+    CLICK_RATE,
+    COMMENT_RATE,
+    CONTENT_ORDER_RATE,
+    CONTENT_VIEWS_PER_DAY,
+    DEVICE_AMOUNT,
+    DEVICE_MIX,
+    DEVICES,
+    EV,
+    EXTRA_ORDERS,
+    EXTRA_TOUCHES,
+    H_CASUAL,
+    H_ENGAGED,
+    HOUR_US,
+    INVITES_EXTRA,
+    JOIN_RATE,
+    LIKE_RATE,
+    MIN_US,
+    P_ACTIVE_MAX,
+    P_CASUAL,
+    P_ENGAGED,
+    PAID_CHANNELS,
+    PI_BASE,
+    PI_ENGAGED,
+    PI_MAX,
+    PI_SHAPE,
+    PRICE_LIFT,
+    PRICE_SHARE,
+    Q_ENGAGED,
+    REFERRAL,
+    REGION_MIX,
+    REGIONS,
+    SESSION_US,
+    SHARE_PER_DAY,
+    SHARE_RATE,
+    SRM_DROP,
+    STAGE_MULT,
+    STATUS_MIX,
+    TIER_AMOUNT,
+    TIER_MIX,
+    TIERS,
+    TOUCH_CHANNELS,
+    US,
+    VIEWS_PER_DAY,
+    WINDOW_DAYS,
+)
+from opsbook.sample.plan import _Plan
+from opsbook.sample.tables import _Events, _events_table, _labels, _Orders, _ts
+from opsbook.sample.truth import _window_sums
+
+
+def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dict[str, Any]:
+    rng = _rng(plan.seed, 0, b)
+    last, days = plan.last, plan.days
+    ds = plan.day_start
+
+    # ---- users
+    ch = _categorical(rng, n, CHANNEL_MIX)
+    invited = (ch == REFERRAL) & (rng.random(n) < plan.invite_share)
+    sday = np.where(
+        invited,
+        _categorical(rng, n, plan.w_invite),
+        _categorical(rng, n, plan.w_base),
+    )
+    signup = ds[sday] + _time_of_day(rng, n)
+    region = _categorical(rng, n, REGION_MIX)
+    device = _categorical(rng, n, DEVICE_MIX)
+    tier = _categorical(rng, n, TIER_MIX)
+    engaged = rng.random(n) < Q_ENGAGED[ch]
+    h = np.where(engaged, H_ENGAGED[ch], H_CASUAL[ch])
+    life = rng.geometric(h) - 1
+    lastday = np.minimum(sday + life, last)
+    p_user = np.where(engaged, P_ENGAGED[ch], P_CASUAL[ch])
+    pi = PI_BASE[ch] * rng.gamma(PI_SHAPE, 1 / PI_SHAPE, n) * np.where(engaged, PI_ENGAGED, 1.0)
+    pi = np.minimum(pi, PI_MAX)
+    mu = (
+        math.log(AMOUNT_MEDIAN)
+        + AMOUNT_USER_SD * rng.standard_normal(n)
+        + TIER_AMOUNT[tier]
+        + DEVICE_AMOUNT[device]
+    )
+
+    def expected_days(idx: np.ndarray, x: np.ndarray, stop: np.ndarray | int) -> np.ndarray:
+        """Expected order days in [x, stop] of users active on day x (outage day excluded)."""
+        if len(idx) == 0:
+            return np.zeros(0)
+        stop = np.broadcast_to(stop, x.shape)
+        j = np.arange(int((stop - x).max()) + 1)[None, :]
+        d = x[:, None] + j
+        p = np.minimum(P_ACTIVE_MAX, p_user[idx][:, None] * plan.act_factor[np.minimum(d, last)])
+        p[:, 0] = 1.0
+        p[(d == plan.outage) | (d > stop[:, None])] = 0.0
+        return ((1 - h[idx])[:, None] ** j * p).sum(1)
+
+    def amounts(users: np.ndarray) -> np.ndarray:
+        a = np.exp(mu[users] + AMOUNT_ORDER_SD * rng.standard_normal(len(users)))
+        big = rng.random(len(users)) < BIG_TICKET_SHARE
+        return np.round(np.where(big, a * BIG_TICKET_MULT, a), 2)
+
+    # ---- active days: rows sorted by (user, day)
+    n_after = lastday - sday
+    u_rep = np.repeat(np.arange(n), n_after)
+    offs = np.arange(len(u_rep)) - np.repeat(np.cumsum(n_after) - n_after, n_after) + 1
+    d_rep = sday[u_rep] + offs
+    p = np.minimum(P_ACTIVE_MAX, p_user[u_rep] * plan.act_factor[d_rep])
+    keep = rng.random(len(u_rep)) < p
+    r_user = np.concatenate([np.arange(n), u_rep[keep]])
+    r_day = np.concatenate([sday, d_rep[keep]])
+    order = np.argsort(r_user, kind="stable")
+    r_user, r_day = r_user[order], r_day[order]
+    n_rows = len(r_user)
+    first_row = np.zeros(n_rows, dtype=bool)
+    first_row[_first(r_user, n)] = True
+    r_sess = np.where(first_row, signup[r_user], ds[r_day] + _time_of_day(rng, n_rows))
+    r_end = ds[r_day + 1]
+
+    # observed retention (any event on the Shanghai day signup + k)
+    age = r_day - sday[r_user]
+    for k in (1, 7, 30):
+        elig = sday + k <= last
+        act_k = np.zeros(n, dtype=bool)
+        act_k[r_user[age == k]] = True
+        stats["ret_n"][k] += np.bincount(ch[elig], minlength=5)
+        stats["ret_a"][k] += np.bincount(ch[elig & act_k], minlength=5)
+    stats["channel_users"] += np.bincount(ch, minlength=5)
+    paid_idx = [CHANNELS.index(c) for c in PAID_CHANNELS]
+    for j, c in enumerate(paid_idx):
+        stats["signups"][:, j] += np.bincount(sday[ch == c], minlength=days)
+
+    ev = _Events()
+    od = _Orders()
+    ev.add(r_user, r_sess, EV["app_open"])
+
+    # ---- experiments
+    not_outage = r_day != plan.outage
+    exposure: dict[str, np.ndarray] = {}
+    for ex in plan.experiments:
+        m = (r_day >= ex.lo) & (r_day <= ex.hi) & not_outage & (age >= ex.min_tenure)
+        pos = np.flatnonzero(m)
+        fr = _first(r_user[pos], n)
+        exposure[ex.name] = np.where(fr >= 0, pos[np.maximum(fr, 0)], -1)
+    u_split = rng.random(n)
+    in_price = (exposure["price_display"] >= 0) & (u_split < PRICE_SHARE)
+    in_checkout = (exposure["checkout_button"] >= 0) & ~in_price
+    members = {
+        "checkout_button": np.flatnonzero(in_checkout),
+        "price_display": np.flatnonzero(in_price),
+        "homepage_aa": np.flatnonzero(exposure["homepage_aa"] >= 0),
+        "banner_srm": np.flatnonzero(exposure["banner_srm"] >= 0),
+    }
+    variant = {name: _balanced(rng, len(idx)) for name, idx in members.items()}
+    a_parts = []
+    for k, ex in enumerate(plan.experiments):
+        idx, v = members[ex.name], variant[ex.name]
+        logged = np.ones(len(idx), dtype=bool)
+        if ex.name == "banner_srm":
+            t = np.flatnonzero(v == 1)
+            logged[rng.permutation(t)[: round(SRM_DROP * len(t))]] = False
+        st = stats["exp"][ex.name]
+        st["n"] += np.bincount(v, minlength=2)
+        st["logged"] += np.bincount(v[logged], minlength=2)
+        a_parts.append(
+            (
+                np.full(logged.sum(), k),
+                idx[logged],
+                v[logged],
+                r_sess[exposure[ex.name][idx[logged]]],
+            )
+        )
+
+    # per-user experiment window [x, x + 14] for the two experiments that replace orders
+    x_day = np.full(n, -(10**6), dtype=np.int64)
+    x_ts = np.zeros(n, dtype=np.int64)
+    x_var = np.zeros(n, dtype=np.int8)
+    for name in ("checkout_button", "price_display"):
+        idx = members[name]
+        x_day[idx] = r_day[exposure[name][idx]]
+        x_ts[idx] = r_sess[exposure[name][idx]]
+        x_var[idx] = variant[name]
+    rel = r_day - x_day[r_user]
+    in_window = (rel >= 0) & (rel <= WINDOW_DAYS - 1)
+    suppressed = (rel >= 0) & (rel <= WINDOW_DAYS)  # day x + 14: no orders at all
+    price_row = in_window & in_price[r_user] & not_outage
+    suppressed &= ~price_row
+    suppressed |= ~not_outage
+
+    # checkout_button: P(>= 1 paid order in the window) = p(variant), exactly
+    idx = members["checkout_button"]
+    p_conv = np.where(
+        variant["checkout_button"] == 1, CHECKOUT_P["treatment"], CHECKOUT_P["control"]
+    )
+    conv = idx[rng.random(len(idx)) < p_conv]
+    lam = EXTRA_ORDERS * pi[conv] * expected_days(conv, x_day[conv], x_day[conv] + WINDOW_DAYS - 1)
+    n_ord = 1 + rng.poisson(lam)
+    who = np.repeat(conv, n_ord)
+    pos = np.flatnonzero(in_window & not_outage & in_checkout[r_user])
+    rows = pos[_pick(rng, r_user[pos], n, who)]
+    od.add(
+        who, r_sess[rows] + _span(rng, len(rows), 2 * MIN_US, SESSION_US), amounts(who), 0, -1, rows
+    )
+    st = stats["exp"]["checkout_button"]
+    st["conv"] += np.bincount(x_var[conv], minlength=2)
+
+    # price_display: background orders, amounts x (1 + lift) in treatment, all paid
+    idx = members["price_display"]
+    st = stats["exp"]["price_display"]
+    n_days = expected_days(idx, x_day[idx], x_day[idx] + WINDOW_DAYS - 1)
+    expected = pi[idx] * np.exp(mu[idx]) * AMOUNT_MEAN_FACTOR * n_days
+    st["expected_sum"] += expected.sum()
+
+    # ---- campaigns
+    camp_window = np.zeros(n_rows, dtype=bool)  # background orders replaced
+    m_parts = []
+    for c in plan.campaigns:
+        cst = stats["camp"][c.cid]
+        in_c = (r_day >= c.start) & (r_day <= c.end)
+        pos = np.flatnonzero(in_c)
+        fr = _first(r_user[pos], n)
+        x_row = np.where(fr >= 0, pos[np.maximum(fr, 0)], -1)
+        conflict = (in_checkout | in_price) & (x_day <= c.end) & (x_day + WINDOW_DAYS >= c.start)
+        cand = (x_row >= 0) & (sday < c.start) & ~conflict & (rng.random(n) < c.target_share)
+        mem = np.flatnonzero(cand)
+        hold = rng.random(len(mem)) < c.holdout_share
+        xr = x_row[mem]
+        exp_ts = r_sess[xr] + _span(rng, len(mem), US, 10 * MIN_US)
+        m_parts.append((np.full(len(mem), c.cid), mem, hold, exp_ts, np.full(len(mem), -1)))
+        cst["members"] += np.array([(~hold).sum(), hold.sum()])
+
+        # funnel of the treatment group: touches, a click, a join
+        tr = mem[~hold]
+        tr_exp, tr_x = exp_ts[~hold], xr[~hold]
+        n_touch = 1 + rng.poisson(EXTRA_TOUCHES, len(tr))
+        extra_who = np.repeat(tr, n_touch - 1)
+        wpos = np.flatnonzero(in_c)
+        extra_rows = wpos[_pick(rng, r_user[wpos], n, extra_who)]
+        t_user = np.concatenate([tr, extra_who])
+        t_row = np.concatenate([tr_x, extra_rows])
+        t_ts = np.concatenate(
+            [tr_exp, r_sess[extra_rows] + _span(rng, len(extra_rows), US, 10 * MIN_US)]
+        )
+        names = list(c.touch)
+        probs = np.array([c.touch[k] for k in names])
+        t_ch = np.array([TOUCH_CHANNELS.index(k) for k in names])[
+            _categorical(rng, len(t_user), probs)
+        ]
+        ev.add(t_user, t_ts, EV["campaign_view"], campaign=c.cid, channel=t_ch)
+        clicked = rng.random(len(tr)) < CLICK_RATE
+        joined = clicked & (rng.random(len(tr)) < JOIN_RATE)
+        # the clicked touch: a random one of the user's touches
+        t_order = np.argsort(t_user, kind="stable")
+        t_user_s, t_row_s, t_ts_s, t_ch_s = (
+            t_user[t_order],
+            t_row[t_order],
+            t_ts[t_order],
+            t_ch[t_order],
+        )
+        k_touch = _pick(rng, t_user_s, n, tr)
+        click_ts = t_ts_s[k_touch] + _span(rng, len(tr), 5 * US, 2 * MIN_US)
+        join_ts = click_ts + _span(rng, len(tr), 10 * US, 3 * MIN_US)
+        ev.add(
+            tr[clicked],
+            click_ts[clicked],
+            EV["campaign_click"],
+            campaign=c.cid,
+            channel=t_ch_s[k_touch][clicked],
+        )
+        ev.add(tr[joined], join_ts[joined], EV["campaign_join"], campaign=c.cid)
+        cst["clicked"] += int(clicked.sum())
+        cst["joined"] += int(joined.sum())
+
+        if c.kind == "step":
+            # no holdout: every background order day of the campaign gets extra orders
+            pos = np.flatnonzero(in_c & ~suppressed & ~price_row)
+            hit = pos[rng.random(len(pos)) < pi[r_user[pos]] * c.step]
+            hu = r_user[hit]
+            a = amounts(hu)
+            od.add(
+                hu,
+                r_sess[hit] + _span(rng, len(hit), 2 * MIN_US, SESSION_US),
+                a,
+                _categorical(rng, len(hit), STATUS_MIX),
+                c.cid,
+                hit,
+            )
+            cst["step_orders"] += len(hit)
+            cst["step_revenue"] += float(a.sum())
+            continue
+
+        # holdout campaigns: P(paid order during the campaign) is p_holdout x (1 + lift)
+        is_mem = np.zeros(n, dtype=bool)
+        is_mem[mem] = True
+        camp_window |= in_c & is_mem[r_user]
+        p_t = c.p_holdout * (1 + c.lift)
+        mix = (
+            (1 - CLICK_RATE) * STAGE_MULT[0]
+            + CLICK_RATE * (1 - JOIN_RATE) * STAGE_MULT[1]
+            + CLICK_RATE * JOIN_RATE * STAGE_MULT[2]
+        )
+        stage = clicked.astype(np.int64) + joined
+        assert p_t / mix * STAGE_MULT[2] <= 1.0, "campaign conversion above 1"
+        p_tr = p_t / mix * np.asarray(STAGE_MULT)[stage]
+        conv_t = rng.random(len(tr)) < p_tr
+        conv_h = rng.random(hold.sum()) < c.p_holdout
+        cst["converted"] += np.array([conv_t.sum(), conv_h.sum()])
+        cu = np.concatenate([tr[conv_t], mem[hold][conv_h]])
+        c_exp = np.concatenate([tr_exp[conv_t], exp_ts[hold][conv_h]])
+        c_treat = np.concatenate([np.ones(conv_t.sum(), bool), np.zeros(conv_h.sum(), bool)])
+        c_click = np.concatenate([clicked[conv_t], np.zeros(conv_h.sum(), bool)])
+        c_after = np.concatenate(
+            [np.where(joined, join_ts, click_ts)[conv_t], np.zeros(conv_h.sum(), np.int64)]
+        )
+        c_crow = np.concatenate([t_row_s[k_touch][conv_t], np.zeros(conv_h.sum(), np.int64)])
+        lam = EXTRA_ORDERS * pi[cu] * expected_days(cu, r_day[x_row[cu]], c.end)
+        n_ord = 1 + rng.poisson(lam)
+        first_o = np.zeros(n_ord.sum(), dtype=bool)
+        first_o[np.cumsum(n_ord) - n_ord] = True
+        rep = np.repeat(np.arange(len(cu)), n_ord)
+        ou = cu[rep]
+        rows = wpos[_pick(rng, r_user[wpos], n, ou)]
+        after_click = first_o & c_click[rep]
+        rows = np.where(after_click, c_crow[rep], rows)
+        ts = np.maximum(
+            r_sess[rows] + _span(rng, len(rows), 2 * MIN_US, SESSION_US),
+            c_exp[rep] + _span(rng, len(rows), 30 * US, 5 * MIN_US),
+        )
+        ts = np.where(after_click, c_after[rep] + _span(rng, len(rows), MIN_US, 15 * MIN_US), ts)
+        a = amounts(ou) * np.where(c_treat[rep], CAMPAIGN_AOV, 1.0)
+        a = np.round(a, 2)
+        od.add(ou, ts, a, 0, np.where(c_treat[rep], c.cid, -1), rows)
+        cst["revenue"] += np.array([a[c_treat[rep]].sum(), a[~c_treat[rep]].sum()])
+
+        if c.kind == "referral":
+            part = tr[joined]
+            part_ts = join_ts[joined]
+            o = np.argsort(part_ts, kind="stable")
+            part, part_ts = part[o], part_ts[o]
+            inv = np.flatnonzero(invited)
+            inv = inv[np.argsort(signup[inv], kind="stable")]
+            cnt = np.searchsorted(part_ts, signup[inv] - 10 * MIN_US, side="left")
+            ok = cnt > 0
+            inv, cnt = inv[ok], cnt[ok]
+            k_inv = (rng.random(len(inv)) * cnt).astype(np.int64)
+            inviter = part[k_inv]
+            matched = np.bincount(k_inv, minlength=len(part))
+            n_inv = np.maximum(1 + rng.poisson(INVITES_EXTRA, len(part)), matched)
+            iu = np.repeat(part, n_inv)
+            its = np.repeat(part_ts, n_inv) + _span(rng, len(iu), 10 * US, 5 * MIN_US)
+            ev.add(iu, its, EV["invite_sent"], campaign=c.cid)
+            m_parts.append(
+                (
+                    np.full(len(inv), c.cid),
+                    inv,
+                    np.zeros(len(inv), bool),
+                    signup[inv],
+                    inviter + uid0,
+                )
+            )
+            cst["participants"] += len(part)
+            cst["invitations"] += int(n_inv.sum())
+            cst["invitees"] += len(inv)
+
+    # ---- content views and interactions
+    n_cv = rng.poisson(CONTENT_VIEWS_PER_DAY, n_rows)
+    vrow = np.repeat(np.arange(n_rows), n_cv)
+    vts = r_sess[vrow] + _span(rng, len(vrow), 5 * US, SESSION_US)
+    cid = _choose_content(rng, vts, plan.content_pub, plan.content_quality)
+    ok = cid >= 0
+    vrow, vts, cid = vrow[ok], vts[ok], cid[ok]
+    vu = r_user[vrow]
+    ctype = plan.content_type[cid]
+    ev.add(vu, vts, EV["content_view"], content=cid + 1)
+    stats["content_views"] += np.bincount(ctype, minlength=3)
+    for name, rate in (
+        ("content_like", LIKE_RATE),
+        ("content_comment", COMMENT_RATE),
+        ("content_share", SHARE_RATE),
+    ):
+        hit = rng.random(len(vu)) < rate[ctype]
+        ev.add(
+            vu[hit],
+            vts[hit] + _span(rng, hit.sum(), 5 * US, 2 * MIN_US),
+            EV[name],
+            content=cid[hit] + 1,
+        )
+        stats["content_inter"] += np.bincount(ctype[hit], minlength=3)
+
+    # ---- background orders
+    bg = ~suppressed & ~camp_window & ~price_row
+    hit = np.flatnonzero((bg | price_row) & (rng.random(n_rows) < pi[r_user]))
+    hu = r_user[hit]
+    a = amounts(hu)
+    is_price = price_row[hit]
+    a = np.where(is_price & (x_var[hu] == 1), np.round(a * (1 + PRICE_LIFT), 2), a)
+    status = np.where(is_price, 0, _categorical(rng, len(hit), STATUS_MIX))
+    od.add(hu, r_sess[hit] + _span(rng, len(hit), 2 * MIN_US, SESSION_US), a, status, -1, hit)
+    # content-driven orders, within hours of the view, on background days
+    hit = np.flatnonzero(bg[vrow] & (rng.random(len(vrow)) < CONTENT_ORDER_RATE[ctype]))
+    hrow = vrow[hit]
+    delay = _span(rng, len(hit), 10 * MIN_US, 3 * HOUR_US)
+    room = r_end[hrow] - vts[hit]
+    delay = np.where(
+        vts[hit] + delay < r_end[hrow],
+        delay,
+        (room * (0.1 + 0.8 * rng.random(len(hit)))).astype(np.int64),
+    )
+    od.add(
+        vu[hit],
+        vts[hit] + delay,
+        amounts(vu[hit]),
+        _categorical(rng, len(hit), STATUS_MIX),
+        -1,
+        hrow,
+    )
+    stats["content_orders"] += np.bincount(ctype[hit], minlength=3)
+
+    # ---- orders: sort, add_to_cart before each, ids
+    o_user, o_ts, o_amt, o_status, o_camp, o_row = od.arrays()
+    o = np.lexsort((o_amt, o_user, o_ts))
+    o_user, o_ts, o_amt, o_status, o_camp, o_row = (
+        x[o] for x in (o_user, o_ts, o_amt, o_status, o_camp, o_row)
+    )
+    cart = o_ts - ((o_ts - r_sess[o_row]) * (0.1 + 0.8 * rng.random(len(o_ts)))).astype(np.int64)
+    ev.add(o_user, np.maximum(cart, r_sess[o_row] + 1), EV["add_to_cart"])
+
+    # price_display realised revenue and the pre-period covariate (paid orders)
+    idx = members["price_display"]
+    paid = o_status == 0
+    stats["exp"]["price_display"]["corr_parts"].append(
+        _window_sums(idx, x_ts, o_user, o_ts, o_amt, paid, n)
+    )
+
+    # ---- the other session events
+    nv = rng.poisson(VIEWS_PER_DAY, n_rows)
+    vr = np.repeat(np.arange(n_rows), nv)
+    vts2 = r_sess[vr] + _span(rng, len(vr), 5 * US, SESSION_US)
+    ev.add(r_user[vr], vts2, EV["view_item"])
+    hit = rng.random(len(vr)) < CART_PER_VIEW
+    ev.add(
+        r_user[vr[hit]], vts2[hit] + _span(rng, hit.sum(), 5 * US, 3 * MIN_US), EV["add_to_cart"]
+    )
+    hit = np.flatnonzero(rng.random(n_rows) < SHARE_PER_DAY)
+    ev.add(r_user[hit], r_sess[hit] + _span(rng, len(hit), 5 * US, SESSION_US), EV["share"])
+
+    # ---- assemble
+    e_user, e_ts, e_code, e_content, e_camp, e_ch = ev.arrays()
+    o = np.lexsort((e_code, e_user, e_ts))
+    events = _events_table(e_user[o] + uid0, e_ts[o], e_code[o], e_content[o], e_camp[o], e_ch[o])
+    stats["orders_status"] += np.bincount(o_status, minlength=3)
+    stats["revenue_paid"] += float(o_amt[paid].sum())
+    stats["buyer_parts"].append(np.bincount(o_user[paid], weights=o_amt[paid], minlength=n))
+    stats["outage_orders"] += int(
+        (o_ts >= ds[plan.outage]).sum() - (o_ts >= ds[plan.outage + 1]).sum()
+    )
+
+    users_t = pa.table(
+        {
+            "user_id": pa.array(np.arange(n, dtype=np.int64) + uid0),
+            "signup_ts": _ts(signup),
+            "channel": _labels(ch, CHANNELS),
+            "region": _labels(region, REGIONS),
+            "device": _labels(device, DEVICES),
+            "city_tier": _labels(tier, TIERS),
+        }
+    )
+    orders_t = {
+        "user": o_user + uid0,
+        "ts": o_ts,
+        "amount": o_amt,
+        "status": o_status,
+        "campaign": o_camp,
+    }
+    a_exp = np.concatenate([p[0] for p in a_parts])
+    a_user = np.concatenate([p[1] for p in a_parts])
+    a_var = np.concatenate([p[2] for p in a_parts])
+    a_ts = np.concatenate([p[3] for p in a_parts])
+    o = np.lexsort((a_user, a_exp))
+    names = pa.array([e.name for e in plan.experiments])
+    vnames = pa.array([v for e in plan.experiments for v in e.variants])
+    assignments_t = pa.table(
+        {
+            "experiment": pc.take(names, pa.array(a_exp[o])),
+            "user_id": pa.array(a_user[o] + uid0),
+            "variant": pc.take(vnames, pa.array(2 * a_exp[o] + a_var[o])),
+            "ts": _ts(a_ts[o]),
+        }
+    )
+    m_cid = np.concatenate([p[0] for p in m_parts])
+    m_user = np.concatenate([p[1] for p in m_parts])
+    m_hold = np.concatenate([p[2] for p in m_parts])
+    m_ts = np.concatenate([p[3] for p in m_parts])
+    m_inv = np.concatenate([p[4] for p in m_parts])
+    o = np.lexsort((m_user, m_cid))
+    members_t = pa.table(
+        {
+            "campaign_id": pa.array(m_cid[o].astype(np.int64)),
+            "user_id": pa.array(m_user[o] + uid0),
+            "group": _labels(m_hold[o].astype(np.int64), ("treatment", "holdout")),
+            "ts": _ts(m_ts[o]),
+            "inviter_id": pa.array(m_inv[o], mask=m_inv[o] < 0),
+        }
+    )
+    return {
+        "users": users_t,
+        "events": events,
+        "orders": orders_t,
+        "assignments": assignments_t,
+        "campaign_members": members_t,
+    }

@@ -1,0 +1,128 @@
+"""The shop's planted parameters: calendar units, users, activity, purchases, sessions and
+events, content, experiments and campaigns (the numbers ``truth.json`` reports).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+TIMEZONE = "Asia/Shanghai"
+TZ_OFFSET_S = 8 * 3600  # Asia/Shanghai: UTC+08:00, no daylight saving since 1991
+US = 1_000_000
+MIN_US = 60 * US
+HOUR_US = 3600 * US
+DAY_US = 86_400 * US
+BLOCK = 5_000  # users per random-number block (fixed: the data do not depend on chunking)
+MIN_DAYS = 120
+TABLES = (
+    "users",
+    "events",
+    "orders",
+    "assignments",
+    "campaigns",
+    "campaign_members",
+    "spend",
+    "content",
+)
+
+# --- users -----------------------------------------------------------------------------------
+CHANNELS = ("organic", "search", "social", "referral", "kol")
+REFERRAL = CHANNELS.index("referral")
+CHANNEL_MIX = np.array([0.35, 0.25, 0.20, 0.10, 0.10])
+PAID_CHANNELS = ("search", "social", "kol")
+CAC = {"search": 40.0, "social": 25.0, "kol": 70.0}  # yuan per new user (planted)
+REGIONS = ("east", "north", "south", "west", "central")
+REGION_MIX = np.array([0.30, 0.22, 0.22, 0.12, 0.14])
+DEVICES = ("ios", "android", "web")
+DEVICE_MIX = np.array([0.38, 0.50, 0.12])
+DEVICE_AMOUNT = np.log([1.15, 1.0, 0.95])
+TIERS = ("tier1", "tier2", "tier3")
+TIER_MIX = np.array([0.30, 0.40, 0.30])
+TIER_AMOUNT = np.log([1.25, 1.0, 0.85])
+SIGNUP_WEEKDAY = np.array([0.88, 0.88, 0.88, 0.88, 0.88, 1.30, 1.30])  # Mon..Sun
+SIGNUP_TREND = 0.6  # intensity grows linearly by 60 % over the period
+
+# --- activity (per channel, in CHANNELS order) -----------------------------------------------
+Q_ENGAGED = np.array([0.42, 0.37, 0.30, 0.48, 0.25])  # share of engaged users
+H_ENGAGED = np.array([0.007, 0.008, 0.010, 0.006, 0.011])  # daily churn, engaged
+H_CASUAL = np.array([0.20, 0.22, 0.26, 0.18, 0.28])  # daily churn, casual
+P_ENGAGED = np.array([0.55, 0.50, 0.47, 0.58, 0.45])  # p_active on an average day, engaged
+P_CASUAL = np.array([0.42, 0.40, 0.36, 0.45, 0.33])  # p_active on an average day, casual
+ACTIVE_WEEKDAY = np.array([0.94, 0.94, 0.94, 0.94, 0.94, 1.15, 1.15])  # Mon..Sun
+P_ACTIVE_MAX = 0.95
+OUTAGE_OFFSET = 40  # days before the end
+OUTAGE_SHARE = 0.3  # share of the normal activity left on the outage day
+
+# --- purchases ------------------------------------------------------------------------------
+PI_BASE = np.array([0.045, 0.058, 0.039, 0.052, 0.032])  # purchase prob per active day
+PI_SHAPE = 0.35  # gamma shape of the propensity multiplier (heavy tail across users)
+PI_ENGAGED = 1.8
+PI_MAX = 0.6
+AMOUNT_MEDIAN = 85.0
+AMOUNT_USER_SD = 0.7
+AMOUNT_ORDER_SD = 0.5
+BIG_TICKET_SHARE = 0.01  # a few orders are big-ticket items (electronics, ...)
+BIG_TICKET_MULT = 6.0
+AMOUNT_MEAN_FACTOR = math.exp(AMOUNT_ORDER_SD**2 / 2) * (
+    1 + BIG_TICKET_SHARE * (BIG_TICKET_MULT - 1)
+)
+STATUSES = ("paid", "refunded", "cancelled")
+STATUS_MIX = np.array([0.93, 0.05, 0.02])
+
+# --- sessions and events --------------------------------------------------------------------
+EVENTS = (
+    "app_open",
+    "view_item",
+    "add_to_cart",
+    "share",
+    "content_view",
+    "content_like",
+    "content_comment",
+    "content_share",
+    "campaign_view",
+    "campaign_click",
+    "campaign_join",
+    "invite_sent",
+)
+EV = {name: i for i, name in enumerate(EVENTS)}
+HOUR_WEIGHTS = np.array(
+    [1.2, 0.6, 0.3, 0.2, 0.2, 0.3, 0.8, 2.0, 3.5, 4.0, 4.2, 4.5]
+    + [5.5, 5.0, 4.2, 4.0, 4.0, 4.2, 4.8, 5.8, 7.0, 7.5, 6.5, 0.75]
+)
+LAST_HOUR_SPAN = 0.25  # sessions start by 23:15, so a session never crosses midnight
+SESSION_US = 25 * MIN_US
+VIEWS_PER_DAY = 2.2
+CART_PER_VIEW = 0.10
+SHARE_PER_DAY = 0.04
+CONTENT_VIEWS_PER_DAY = 1.1
+
+# --- content (per type) ---------------------------------------------------------------------
+CONTENT_TYPES = ("article", "video", "live")
+CONTENT_PER_DAY = np.array([1.6, 0.7, 0.12])
+CONTENT_COST = np.array([600.0, 2500.0, 6000.0])  # median production cost at 20k users
+LIKE_RATE = np.array([0.035, 0.060, 0.080])
+COMMENT_RATE = np.array([0.008, 0.012, 0.030])
+SHARE_RATE = np.array([0.007, 0.012, 0.010])
+CONTENT_ORDER_RATE = np.array([0.008, 0.015, 0.025])  # order within hours, per view
+CONTENT_RECENCY = 30.0  # mean recency rank of a viewed item
+
+# --- experiments ------------------------------------------------------------------------------
+WINDOW_DAYS = 14
+PRE_DAYS = 28
+PRICE_MIN_TENURE = 21  # price_display users signed up at least this many days before exposure
+CHECKOUT_P = {"control": 0.15, "treatment": 0.18}
+EXTRA_ORDERS = 1.3  # extra orders of a converter: Poisson(1.3 x usual orders in the window)
+PRICE_LIFT = 0.06
+PRICE_SHARE = 1.0  # share of price_display-eligible users put in price_display
+SRM_DROP = 0.08
+
+# --- campaigns ------------------------------------------------------------------------------
+TOUCH_CHANNELS = ("push", "sms", "email", "social_ad", "search_ad", "wechat")
+CLICK_RATE = 0.30
+JOIN_RATE = 0.40
+STAGE_MULT = (1.0, 1.5, 2.2)  # conversion multiplier: exposed only, clicked, joined
+EXTRA_TOUCHES = 0.7
+INVITES_EXTRA = 1.5  # invitations per participant beyond the first (Poisson mean)
+CAMPAIGN_AOV = 1.2  # amount multiplier of treatment orders through a campaign

@@ -1,8 +1,8 @@
 """Pieces shared by the benchmark scripts: the data calendar, timing and peak-memory helpers, and
 "generate once in a child process" (so the generator's memory never counts as a step's).
 
-Imported by the bench scripts (``run.py`` and its modules, ``rfm.py``, ``retention.py``; run as scripts: this
-folder is on ``sys.path``). Standard library only, so a child that imports it for a pandas or a
+Imported by the bench scripts (``run.py`` and its modules, ``rfm.py``, ``retention.py``; run as
+scripts: this folder is on ``sys.path``). Standard library only, so a child that imports it for a pandas or a
 plain-DuckDB measurement carries nothing of opsbook.
 """
 

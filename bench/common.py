@@ -2,8 +2,8 @@
 "generate once in a child process" (so the generator's memory never counts as a step's).
 
 Imported by the bench scripts (``run.py`` and its modules, ``rfm.py``, ``retention.py``; run as
-scripts: this folder is on ``sys.path``). Standard library only, so a child that imports it for a pandas or a
-plain-DuckDB measurement carries nothing of opsbook.
+scripts: this folder is on ``sys.path``). Standard library only, so a child that imports it for a
+pandas or a plain-DuckDB measurement carries nothing of opsbook.
 """
 
 from __future__ import annotations

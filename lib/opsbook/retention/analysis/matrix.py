@@ -145,7 +145,7 @@ def retention_matrix(
     end: Any = None,
     as_of: Any = None,
 ) -> RetentionResult:
-    """Who of each cohort comes back in each later period? See the module docstring for every
+    """Who of each cohort comes back in each later period? See :mod:`opsbook.retention` for every
     definition. ``start``/``end``: local dates (inclusive) bounding the cohort entries;
     ``users``: an Ibis table (user_id) or column restricting both entries and returns."""
     src = _src(source)

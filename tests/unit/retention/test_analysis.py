@@ -1,76 +1,22 @@
-"""Cohort retention: every definition on hand-made event logs with a known matrix, the engine
-against an independent plain-pandas implementation on the sample shop, the sample's planted
-retention recovered, and Kaplan–Meier / log-rank against lifelines and statsmodels."""
+"""Cohort retention's results: every definition on hand-made event logs with a known matrix, the
+engine against an independent plain-pandas implementation on the sample shop, and the sample's
+planted retention recovered."""
 
 import json
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from opsbook import retention as rt
 from opsbook.config import load_config
 from opsbook.data import open_source
+from opsbook.retention import analysis, queries
 from opsbook.stats import wilson_interval
-
-
-# -- hand-made sources ----------------------------------------------------------------------------
-def source_of(folder, users, events=None, orders=None, timezone="UTC", spend=None):
-    """A source over ``folder`` holding the given tables; timestamps are UTC text."""
-    folder.mkdir(parents=True, exist_ok=True)
-    tables = {"users": users, "events": events, "orders": orders, "spend": spend}
-    for name, rows in tables.items():
-        if rows is None:
-            continue
-        frame = pd.DataFrame(rows)
-        for column in ("ts", "signup_ts"):
-            if column in frame.columns:
-                frame[column] = pd.to_datetime(frame[column]).dt.tz_localize("UTC")
-        frame.to_parquet(folder / f"{name}.parquet")
-    config = load_config(data=str(folder), overrides={"timezone": timezone}, lang="en")
-    return open_source(config)
-
-
-def users_of(*rows):
-    """rows: (user_id, signup UTC text[, channel])."""
-    return [
-        {"user_id": r[0], "signup_ts": r[1], "channel": r[2] if len(r) > 2 else "organic"}
-        for r in rows
-    ]
-
-
-def events_of(*rows):
-    """rows: (user_id, UTC text[, event])."""
-    return [
-        {"user_id": r[0], "ts": r[1], "event": r[2] if len(r) > 2 else "app_open"} for r in rows
-    ]
-
-
-def cells(result, value="retained"):
-    """{(cohort, period): value} of the complete cells."""
-    done = result.cells[result.cells["complete"]]
-    return {(r.cohort, r.period): getattr(r, value) for r in done.itertuples()}
-
-
-# -- on vs on_or_after ---------------------------------------------------------------------------
-@pytest.fixture
-def three_users(tmp_path):
-    # all sign up on 2026-01-01 (UTC); A is active on days 1 and 3, B on day 2, C never again
-    users = users_of((1, "2026-01-01 10:00"), (2, "2026-01-01 11:00"), (3, "2026-01-01 12:00"))
-    events = events_of(
-        (1, "2026-01-01 10:00"),
-        (1, "2026-01-02 09:00"),
-        (1, "2026-01-04 20:00"),
-        (2, "2026-01-01 11:00"),
-        (2, "2026-01-03 08:00"),
-        (3, "2026-01-01 12:00"),
-    )
-    return source_of(tmp_path / "three", users, events)
+from tests.unit.retention.sources import cells, events_of, source_of, users_of
 
 
 def test_on_counts_users_active_in_exactly_period_n(three_users):
-    result = rt.retention_matrix(three_users, period="day", as_of="2026-01-05")
+    result = analysis.retention_matrix(three_users, period="day", as_of="2026-01-05")
     assert cells(result) == {
         ("2026-01-01", 0): 3,
         ("2026-01-01", 1): 1,
@@ -82,7 +28,7 @@ def test_on_counts_users_active_in_exactly_period_n(three_users):
 
 
 def test_on_or_after_comes_from_the_last_active_period_not_from_summing_cells(three_users):
-    result = rt.retention_matrix(
+    result = analysis.retention_matrix(
         three_users, period="day", criterion="on_or_after", as_of="2026-01-05"
     )
     # last active days: A 3, B 2, C 0 -> D1: A, B; D2: A, B; D3: A
@@ -92,12 +38,11 @@ def test_on_or_after_comes_from_the_last_active_period_not_from_summing_cells(th
         ("2026-01-01", 2): 2,
         ("2026-01-01", 3): 1,
     }
-    on = rt.retention_matrix(three_users, period="day", as_of="2026-01-05")
+    on = analysis.retention_matrix(three_users, period="day", as_of="2026-01-05")
     summed = sum(v for (c, p), v in cells(on).items() if p >= 1)
     assert summed == 3 != cells(result)[("2026-01-01", 1)]  # summing "on" cells double counts A
 
 
-# -- first-time vs recurring entry ----------------------------------------------------------------
 @pytest.fixture
 def starters(tmp_path):
     # A starts on days 0 and 2, B on day 2; returns are "open" events
@@ -114,7 +59,7 @@ def starters(tmp_path):
 
 
 def test_first_time_entry_puts_each_user_in_one_cohort(starters):
-    result = rt.retention_matrix(
+    result = analysis.retention_matrix(
         starters, period="day", cohort_event="start", return_event="open", as_of="2026-02-10"
     )
     assert result.cohorts.set_index("cohort")["users"].to_dict() == {
@@ -128,7 +73,7 @@ def test_first_time_entry_puts_each_user_in_one_cohort(starters):
 
 
 def test_recurring_entry_enters_users_in_every_period_with_the_start_event(starters):
-    result = rt.retention_matrix(
+    result = analysis.retention_matrix(
         starters,
         period="day",
         cohort_event="start",
@@ -148,16 +93,15 @@ def test_recurring_entry_enters_users_in_every_period_with_the_start_event(start
 
 def test_unknown_event_names_and_bad_parameters_raise(starters):
     with pytest.raises(ValueError, match="no event 'opne'"):
-        rt.retention_matrix(starters, return_event="opne")
+        analysis.retention_matrix(starters, return_event="opne")
     with pytest.raises(ValueError, match="period must be one of"):
-        rt.retention_matrix(starters, period="quarter")
+        analysis.retention_matrix(starters, period="quarter")
     with pytest.raises(ValueError, match="criterion"):
-        rt.retention_matrix(starters, criterion="after")
+        analysis.retention_matrix(starters, criterion="after")
     with pytest.raises(ValueError, match="not a users column"):
-        rt.retention_matrix(starters, breakdown="nope")
+        analysis.retention_matrix(starters, breakdown="nope")
 
 
-# -- calendar vs rolling, Asia/Shanghai vs UTC ---------------------------------------------------
 MIDNIGHT_USERS = users_of(
     (1, "2026-03-01 15:30"),  # 23:30 in Shanghai
     (2, "2026-03-01 01:00"),  # 09:00 in Shanghai
@@ -184,7 +128,7 @@ MIDNIGHT_EVENTS = events_of(
 )
 def test_calendar_vs_rolling_across_midnight(tmp_path, timezone, window, d1):
     source = source_of(tmp_path / "m", MIDNIGHT_USERS, MIDNIGHT_EVENTS, timezone=timezone)
-    result = rt.retention_matrix(source, period="day", window=window, as_of="2026-03-10")
+    result = analysis.retention_matrix(source, period="day", window=window, as_of="2026-03-10")
     got = cells(result)
     assert sum(v for (c, p), v in got.items() if p == 1) == d1
     # 23:30 in Shanghai is still March 1st: one cohort in both zones
@@ -194,7 +138,7 @@ def test_calendar_vs_rolling_across_midnight(tmp_path, timezone, window, d1):
 @pytest.mark.parametrize(("timezone", "retained"), [("Asia/Shanghai", 3), ("UTC", 2)])
 def test_day_n_retention_uses_local_calendar_days(tmp_path, timezone, retained):
     source = source_of(tmp_path / "m", MIDNIGHT_USERS, MIDNIGHT_EVENTS, timezone=timezone)
-    frame = rt.day_n_retention(source, days=(1,), as_of="2026-03-10")
+    frame = analysis.day_n_retention(source, days=(1,), as_of="2026-03-10")
     assert frame[["day", "eligible", "retained"]].values.tolist() == [[1, 3, retained]]
     low, high = wilson_interval(retained, 3)
     assert frame["low"].iloc[0] == pytest.approx(low) and frame["high"].iloc[0] == pytest.approx(
@@ -202,36 +146,9 @@ def test_day_n_retention_uses_local_calendar_days(tmp_path, timezone, retained):
     )
 
 
-@pytest.mark.parametrize("timezone", ["Asia/Shanghai", "Europe/London", "UTC"])
-def test_period_numbers_follow_the_zones_wall_clock(tmp_path, timezone):
-    # around London's switches to summer (29 March) and back (25 October), around midnight and
-    # a Monday; Shanghai takes the epoch arithmetic path, London the engine's zone rules
-    stamps = [
-        "2026-03-28 23:59:59", "2026-03-29 00:30:00", "2026-03-29 23:30:00", "2026-03-30 00:00:00",
-        "2026-10-24 23:30:00", "2026-10-25 00:30:00", "2026-10-25 23:59:59", "2026-10-26 16:00:00",
-        "2026-12-31 16:00:00", "2026-12-31 23:59:59",
-    ]  # fmt: skip
-    events = events_of(*[(i, ts) for i, ts in enumerate(stamps)])
-    source = source_of(tmp_path / "z", users_of((0, "2026-01-01")), events, timezone=timezone)
-    table = source.table("events")
-    got = (
-        table.select("user_id", **{p: rt.period_number(source, table.ts, p) for p in rt.PERIODS})
-        .execute()
-        .sort_values("user_id")
-    )
-    local = pd.to_datetime(stamps).tz_localize("UTC").tz_convert(timezone).tz_localize(None)
-    for period in rt.PERIODS:
-        assert got[period].tolist() == [rt.number_of(t, period) for t in local], period
-    # the active periods kept for one moment are not those of another
-    for until, count in (("2026-03-29 00:30", 2), ("2026-12-31 23:59:59", 10)):
-        days = rt.active_periods(source, "any", pd.Timestamp(until).to_pydatetime(), "day")
-        assert days.count().execute() == count
-
-
-# -- incomplete periods ---------------------------------------------------------------------------
 def test_incomplete_periods_are_masked_never_zero(three_users):
     # as of noon on Jan 2nd, day 1 of the Jan 1st cohort has not fully elapsed
-    early = rt.retention_matrix(three_users, period="day", as_of="2026-01-02 12:00")
+    early = analysis.retention_matrix(three_users, period="day", as_of="2026-01-02 12:00")
     row = early.cells.set_index("period")
     assert row.loc[0, "complete"] and row.loc[0, "rate"] == 1.0
     assert 1 not in row.index or (not row.loc[1, "complete"] and math.isnan(row.loc[1, "rate"]))
@@ -239,24 +156,15 @@ def test_incomplete_periods_are_masked_never_zero(three_users):
         {"cohort": "2026-01-01", "period": 0, "users": 3, "retained": 3, "rate": 1.0}
     ]
     # a week still in progress: week 0 of the current week's cohort is masked too
-    weekly = rt.retention_matrix(three_users, period="week", as_of="2026-01-03")
+    weekly = analysis.retention_matrix(three_users, period="week", as_of="2026-01-03")
     assert weekly.cells["complete"].tolist() == [False]
     assert weekly.cells["rate"].isna().all() and weekly.matrix_records() == []
     # D1 of users whose day 1 has not fully elapsed is not computed
-    day_n = rt.day_n_retention(three_users, days=(1, 2), as_of="2026-01-03 00:00")
+    day_n = analysis.day_n_retention(three_users, days=(1, 2), as_of="2026-01-03 00:00")
     assert day_n.set_index("day")["eligible"].to_dict() == {1: 3, 2: 0}
     assert math.isnan(day_n.set_index("day").loc[2, "rate"])
 
 
-def test_the_default_as_of_is_the_newest_timestamp(three_users):
-    point = rt.resolve_as_of(three_users)
-    assert point.local == pd.Timestamp("2026-01-04 20:00")
-    assert point.last_complete_day == rt.number_of(pd.Timestamp("2026-01-03"), "day")
-    result = rt.retention_matrix(three_users, period="day")
-    assert max(p for (c, p) in cells(result)) == 2  # day 3 (Jan 4th) is still in progress
-
-
-# -- brackets -------------------------------------------------------------------------------------
 @pytest.fixture
 def bracketed(tmp_path):
     users = users_of((1, "2026-04-01 08:00"), (2, "2026-04-01 08:00"), (3, "2026-04-01 08:00"))
@@ -271,14 +179,14 @@ def bracketed(tmp_path):
 
 def test_brackets_on_and_on_or_after(bracketed):
     brackets = [1, [2, 7], "8-30"]
-    on = rt.retention_matrix(bracketed, period="day", brackets=brackets, as_of="2026-06-01")
+    on = analysis.retention_matrix(bracketed, period="day", brackets=brackets, as_of="2026-06-01")
     assert on.periods == ("D1", "D2–7", "D8–30")
     assert cells(on) == {
         ("2026-04-01", "D1"): 1,
         ("2026-04-01", "D2–7"): 1,
         ("2026-04-01", "D8–30"): 1,
     }
-    after = rt.retention_matrix(
+    after = analysis.retention_matrix(
         bracketed, period="day", brackets=brackets, criterion="on_or_after", as_of="2026-06-01"
     )
     assert cells(after) == {
@@ -287,17 +195,18 @@ def test_brackets_on_and_on_or_after(bracketed):
         ("2026-04-01", "D8–30"): 2,
     }
     # a bracket is complete once its last period has elapsed
-    early = rt.retention_matrix(bracketed, period="day", brackets=brackets, as_of="2026-04-20")
+    early = analysis.retention_matrix(
+        bracketed, period="day", brackets=brackets, as_of="2026-04-20"
+    )
     assert early.cells.set_index("period")["complete"].to_dict() == {
         "D1": True,
         "D2–7": True,
         "D8–30": False,
     }
     with pytest.raises(ValueError, match="overlaps"):
-        rt.parse_brackets([[1, 7], [5, 9]])
+        queries.parse_brackets([[1, 7], [5, 9]])
 
 
-# -- means, breakdowns, restrictions, paid orders ------------------------------------------------
 def test_weighted_and_simple_means_with_their_counts(tmp_path):
     users = users_of(
         (1, "2026-01-05 08:00", "a"),
@@ -307,21 +216,22 @@ def test_weighted_and_simple_means_with_their_counts(tmp_path):
     )
     events = events_of((1, "2026-01-06 08:00"), (2, "2026-01-07 08:00"))
     source = source_of(tmp_path / "w", users, events)
-    result = rt.retention_matrix(source, period="day", as_of="2026-01-10")
+    result = analysis.retention_matrix(source, period="day", as_of="2026-01-10")
     d1 = result.mean.set_index("period").loc[1]
     assert (d1["cohorts"], d1["users"], d1["retained"]) == (2, 4, 2)
     assert d1["weighted"] == pytest.approx(2 / 4)
     assert d1["simple"] == pytest.approx((1 + 1 / 3) / 2)
-    by = rt.retention_matrix(source, period="day", as_of="2026-01-10", breakdown="channel")
+    by = analysis.retention_matrix(source, period="day", as_of="2026-01-10", breakdown="channel")
     assert by.groups == ["a", "b"]
     assert by.mean.set_index(["group", "period"]).loc[("b", 1), "weighted"] == pytest.approx(1 / 3)
-    only = rt.retention_matrix(
+    only = analysis.retention_matrix(
         source, period="day", as_of="2026-01-10", users=pd.Series([2, 3]).tolist()
     )
     assert only.users == 2 and cells(only)[("2026-01-06", 1)] == 1
     ibis_users = source.table("users").filter(lambda t: t.channel == "a").select("user_id")
     assert (
-        rt.retention_matrix(source, period="day", users=ibis_users, as_of="2026-01-10").users == 1
+        analysis.retention_matrix(source, period="day", users=ibis_users, as_of="2026-01-10").users
+        == 1
     )
 
 
@@ -353,7 +263,9 @@ def buyers(tmp_path):
 
 
 def test_paid_orders_as_the_return_and_the_cohort_event(buyers):
-    monthly = rt.retention_matrix(buyers, period="month", return_event="order", as_of="2026-04-01")
+    monthly = analysis.retention_matrix(
+        buyers, period="month", return_event="order", as_of="2026-04-01"
+    )
     # Jan cohort (3 users): Feb: user 1 (null status = paid); user 2's orders were not paid
     # until March; Mar: users 2 and 3
     assert cells(monthly) == {
@@ -361,7 +273,7 @@ def test_paid_orders_as_the_return_and_the_cohort_event(buyers):
         ("2026-01", 1): 1,
         ("2026-01", 2): 2,
     }
-    first_buy = rt.retention_matrix(
+    first_buy = analysis.retention_matrix(
         buyers, period="month", cohort_event="order", return_event="order", as_of="2026-04-01"
     )
     assert first_buy.cohorts.set_index("cohort")["users"].to_dict() == {"2026-01": 1, "2026-03": 2}
@@ -369,26 +281,26 @@ def test_paid_orders_as_the_return_and_the_cohort_event(buyers):
 
 
 def test_first_order_conversion_and_repeat_purchase(buyers):
-    conv = rt.first_order_conversion(buyers, within_days=30, as_of="2026-03-31")
+    conv = analysis.first_order_conversion(buyers, within_days=30, as_of="2026-03-31")
     # user 1 paid on day 2; user 2's January order was refunded; user 3 bought after 40 days
     assert (conv.successes, conv.n) == (1, 3)
     assert conv.value == pytest.approx(1 / 3)
     assert (conv.low, conv.high) == pytest.approx(wilson_interval(1, 3))
     # only users whose 30 days have elapsed: user 3 (signup Jan 20th) is not yet eligible
-    early = rt.first_order_conversion(buyers, within_days=30, as_of="2026-02-10")
+    early = analysis.first_order_conversion(buyers, within_days=30, as_of="2026-02-10")
     assert (early.successes, early.n) == (1, 2)
-    repeat = rt.repeat_purchase_rate(buyers, start="2026-01-01", end="2026-03-31")
+    repeat = analysis.repeat_purchase_rate(buyers, start="2026-01-01", end="2026-03-31")
     # buyers (paid): user 1 (2 orders), user 2 (1 paid), user 3 (1) -> 1 / 3
     assert (repeat.successes, repeat.n) == (1, 3)
     assert repeat.definition == {"start": "2026-01-01", "end": "2026-03-31", "min_orders": 2}
-    narrow = rt.repeat_purchase_rate(buyers, start="2026-02-01", end="2026-02-28")
+    narrow = analysis.repeat_purchase_rate(buyers, start="2026-02-01", end="2026-02-28")
     assert (narrow.successes, narrow.n) == (0, 1)
     with pytest.raises(ValueError, match="window"):
-        rt.repeat_purchase_rate(buyers, start=None, end="2026-02-28")
+        analysis.repeat_purchase_rate(buyers, start=None, end="2026-02-28")
 
 
 def test_ltv_curves_accumulate_paid_revenue_per_user(buyers):
-    ltv = rt.ltv_curves(buyers, period="month", as_of="2026-04-01")
+    ltv = analysis.ltv_curves(buyers, period="month", as_of="2026-04-01")
     jan = ltv.cells[ltv.cells["cohort"] == "2026-01"].set_index("age")
     # January cohort of 3: age 0 paid 10 (refund excluded), age 1 paid 20, age 2 paid 7 + 8
     assert jan["cumulative"].tolist() == [10.0, 30.0, 45.0]
@@ -412,30 +324,13 @@ def test_cac_payback_per_channel(tmp_path):
         {"date": pd.Timestamp("2026-01-02").date(), "channel": "search", "cost": 10.0},
     ]
     source = source_of(tmp_path / "cac", users, None, orders, spend=spend)
-    ltv = rt.ltv_curves(source, period="month", breakdown="channel", as_of="2026-04-01")
+    ltv = analysis.ltv_curves(source, period="month", breakdown="channel", as_of="2026-04-01")
     # search: 2 users; month 0 revenue 10 -> 5 per user, month 1 revenue 40 -> 25 cumulative
     assert ltv.curve[ltv.curve["group"] == "search"]["ltv"].tolist()[:2] == [5.0, 25.0]
-    payback = rt.cac_payback(source, ltv).set_index("channel")
+    payback = analysis.cac_payback(source, ltv).set_index("channel")
     assert payback.loc["search", ["spend", "new_users", "cac"]].tolist() == [40.0, 2, 20.0]
     assert payback.loc["search", "payback_age"] == 1  # 25 >= 20 in month 1, 5 < 20 before
     assert list(payback.index) == ["search"]  # only channels with spend
-
-
-def test_targets_come_from_defaults_and_overrides():
-    assert rt.retention_targets() == rt.DEFAULT_TARGETS
-    assert rt.retention_targets(None, {"d1": 0.6})["d1"] == 0.6
-    with pytest.raises(ValueError, match="unknown target"):
-        rt.retention_targets(None, {"d2": 0.5})
-
-
-def test_targets_follow_the_projects_kpi_targets_file(tmp_path):
-    # the same file the KPI dashboard reads (reports: kpi_dashboard: targets:)
-    (tmp_path / "targets.yml").write_text("kpis:\n  d1_retention: {target: 0.5}\n  dau_mau: 0.2\n")
-    (tmp_path / "opsbook.yml").write_text("reports:\n  kpi_dashboard:\n    targets: targets.yml\n")
-    config = load_config(tmp_path / "opsbook.yml")
-    targets = rt.retention_targets(config, {"d7": 0.45})
-    assert (targets["d1"], targets["dau_mau"], targets["d7"]) == (0.5, 0.2, 0.45)
-    assert targets["d30"] == 0.25
 
 
 def test_lifecycle_accounting_on_a_known_log(tmp_path):
@@ -446,7 +341,7 @@ def test_lifecycle_accounting_on_a_known_log(tmp_path):
         (3, "2026-01-13 08:00"),
     )
     source = source_of(tmp_path / "lc", users, events)
-    life = rt.lifecycle(source, "week", as_of="2026-01-26")
+    life = analysis.lifecycle(source, "week", as_of="2026-01-26")
     frame = life.frame.set_index(life.frame["period_start"].dt.strftime("%Y-%m-%d"))
     assert frame.loc["2026-01-05", ["new", "retained", "resurrected", "dormant"]].tolist() == [
         2,
@@ -477,7 +372,7 @@ def test_stickiness_trailing_windows_on_a_known_log(tmp_path):
         (1, "2026-02-05 08:00"),  # 35 days after Jan 1st
     )
     source = source_of(tmp_path / "st", users, events)
-    stick = rt.stickiness(source, as_of="2026-02-06")
+    stick = analysis.stickiness(source, as_of="2026-02-06")
     daily = stick.daily.set_index(stick.daily["date"].dt.strftime("%Y-%m-%d"))
     assert daily.loc["2026-01-07", ["dau", "wau", "mau"]].tolist() == [0, 2, 2]
     assert daily.loc["2026-01-08", ["dau", "wau", "mau"]].tolist() == [1, 1, 2]
@@ -491,66 +386,6 @@ def test_stickiness_trailing_windows_on_a_known_log(tmp_path):
     assert hist[1] == 1 and hist.sum() == 1  # only user 1 in the last 28 days, once
 
 
-# -- Kaplan–Meier and log-rank against lifelines / statsmodels ----------------------------------
-def random_survival(seed=3, n=400):
-    rng = np.random.default_rng(seed)
-    durations = rng.integers(0, 40, n).astype(float)  # many ties, like days
-    events = rng.random(n) < 0.7
-    groups = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
-    durations[groups == "c"] += rng.integers(0, 10, (groups == "c").sum())
-    return durations, events.astype(int), groups
-
-
-def test_kaplan_meier_matches_lifelines():
-    from lifelines import KaplanMeierFitter
-
-    durations, events, _ = random_survival()
-    ours = rt.kaplan_meier(durations, events).set_index("time")
-    # KaplanMeierFitter().fit(durations, events, alpha=0.05): survival_function_, confidence_interval_
-    km = KaplanMeierFitter().fit(durations, events, alpha=0.05)
-    theirs = km.survival_function_["KM_estimate"]
-    assert np.allclose(ours["survival"], theirs.loc[ours.index], atol=1e-12)
-    ci = km.confidence_interval_.loc[ours.index]
-    ok = ours["survival"] < 1
-    assert np.allclose(ours.loc[ok, "low"], ci.iloc[:, 0][ok], atol=1e-9)
-    assert np.allclose(ours.loc[ok, "high"], ci.iloc[:, 1][ok], atol=1e-9)
-    assert rt.median_survival(ours.reset_index()) == km.median_survival_time_
-    # aggregated input (users per duration and event) gives the same curve
-    agg = pd.DataFrame({"t": durations, "e": events}).value_counts().reset_index()
-    weighted = rt.kaplan_meier(agg["t"], agg["e"], agg["count"]).set_index("time")
-    assert np.allclose(weighted["survival"], ours["survival"])
-    assert np.allclose(weighted["low"], ours["low"], equal_nan=True)
-
-
-def test_logrank_matches_lifelines_and_statsmodels():
-    from lifelines.statistics import logrank_test, multivariate_logrank_test
-    from statsmodels.duration.survfunc import survdiff
-
-    durations, events, groups = random_survival()
-    ours = rt.logrank_test(durations, events, groups)
-    # multivariate_logrank_test(durations, groups, events): test_statistic, p_value
-    theirs = multivariate_logrank_test(durations, groups, events)
-    assert ours.statistic == pytest.approx(theirs.test_statistic, rel=1e-9)
-    assert ours.p_value == pytest.approx(theirs.p_value, rel=1e-6)
-    assert ours.df == 2
-    # statsmodels: survdiff(time, status, group) -> (chisq, p)
-    chisq, _ = survdiff(durations, events, groups)
-    assert ours.statistic == pytest.approx(chisq, rel=1e-9)
-    two = groups != "c"
-    pair = rt.logrank_test(durations[two], events[two], groups[two])
-    ref = logrank_test(
-        durations[two & (groups == "a")],
-        durations[two & (groups == "b")],
-        events[two & (groups == "a")],
-        events[two & (groups == "b")],
-    )
-    assert pair.statistic == pytest.approx(ref.test_statistic, rel=1e-9)
-    # weights (aggregated counts) give the same test
-    agg = pd.DataFrame({"t": durations, "e": events, "g": groups}).value_counts().reset_index()
-    weighted = rt.logrank_test(agg["t"], agg["e"], agg["g"], agg["count"])
-    assert weighted.statistic == pytest.approx(ours.statistic, rel=1e-9)
-
-
 def test_churn_survival_on_a_known_log(tmp_path):
     # as of day 70 (complete through Mar 11th), churn = 30 days without activity
     users = users_of(
@@ -561,7 +396,7 @@ def test_churn_survival_on_a_known_log(tmp_path):
     )
     events = events_of((1, "2026-01-11 08:00"), (2, "2026-03-10 08:00"), (4, "2026-03-02 08:00"))
     source = source_of(tmp_path / "km", users, events)
-    surv = rt.churn_survival(source, churn_days=30, as_of="2026-03-12", breakdown="channel")
+    surv = analysis.churn_survival(source, churn_days=30, as_of="2026-03-12", breakdown="channel")
     counts = surv.counts.sort_values("group")[["group", "duration", "event", "users"]]
     assert counts.values.tolist() == [["a", 10, 1, 1], ["a", 39, 0, 1], ["b", 0, 1, 1]]
     summary = surv.summary.set_index("group")
@@ -570,7 +405,6 @@ def test_churn_survival_on_a_known_log(tmp_path):
     assert surv.logrank is not None and surv.logrank.df == 1
 
 
-# -- the sample shop: an independent pandas implementation and the planted truth ----------------
 def pandas_weekly_matrix(sample_dir, as_of_local):
     """The weekly calendar matrix (signup cohorts, any event) in plain pandas."""
     users = pd.read_parquet(sample_dir / "users.parquet", columns=["user_id", "signup_ts"])
@@ -601,7 +435,7 @@ def test_weekly_matrix_agrees_with_plain_pandas_on_the_sample(sample_dir):
     as_of = "2026-10-29 15:00"
     sizes, on, last, current = pandas_weekly_matrix(sample_dir, as_of)
     for criterion in ("on", "on_or_after"):
-        result = rt.retention_matrix(source, period="week", criterion=criterion, as_of=as_of)
+        result = analysis.retention_matrix(source, period="week", criterion=criterion, as_of=as_of)
         assert result.cohorts.set_index("cohort")["users"].to_dict() == {
             f"{c:%Y-%m-%d}": n for c, n in sizes.items()
         }
@@ -628,8 +462,8 @@ def test_planted_retention_is_recovered(sample_dir):
     # the generator's eligibility is "day signup + k inside the period": as of the midnight
     # after its last day
     end = pd.Timestamp(truth["params"]["end"]) + pd.Timedelta(days=1)
-    by = rt.day_n_retention(source, (1, 7, 30), as_of=end, breakdown="channel")
-    overall = rt.day_n_retention(source, (1, 7, 30), as_of=end).assign(group="all")
+    by = analysis.day_n_retention(source, (1, 7, 30), as_of=end, breakdown="channel")
+    overall = analysis.day_n_retention(source, (1, 7, 30), as_of=end).assign(group="all")
     frame = pd.concat([by, overall], ignore_index=True)
     for row in frame.itertuples():
         observed = truth["retention_observed"][row.group]
@@ -648,7 +482,7 @@ def test_stickiness_and_lifecycle_agree_with_pandas_on_the_sample(sample_dir):
     source = open_source(load_config(data=str(sample_dir), lang="en"))
     events = pd.read_parquet(sample_dir / "events.parquet", columns=["user_id", "ts"])
     events["day"] = events["ts"].dt.tz_convert("Asia/Shanghai").dt.tz_localize(None).dt.normalize()
-    stick = rt.stickiness(source, as_of="2026-11-01")
+    stick = analysis.stickiness(source, as_of="2026-11-01")
     daily = stick.daily.set_index("date")
     for day in pd.to_datetime(["2026-08-15", "2026-10-31"]):
         window = events[(events["day"] > day - pd.Timedelta(days=30)) & (events["day"] <= day)]
@@ -661,11 +495,11 @@ def test_stickiness_and_lifecycle_agree_with_pandas_on_the_sample(sample_dir):
         )
     assert stick.daily["date"].max() == pd.Timestamp("2026-10-31")
     # from a start date: the days of the whole history's (the 29 days before it suffice)
-    later = rt.stickiness(source, as_of="2026-11-01", start="2026-09-01").daily
+    later = analysis.stickiness(source, as_of="2026-11-01", start="2026-09-01").daily
     whole = stick.daily[stick.daily["date"] >= "2026-09-01"].reset_index(drop=True)
     assert len(later) == 61
     pd.testing.assert_frame_equal(later, whole)
-    life = rt.lifecycle(source, "week", as_of="2026-11-01").frame
+    life = analysis.lifecycle(source, "week", as_of="2026-11-01").frame
     active = life["new"] + life["retained"] + life["resurrected"]
     # growth accounting identity: the active of the week before = retained + dormant
     assert (active.shift(1).iloc[1:] == (life["retained"] + life["dormant"]).iloc[1:]).all()
@@ -674,84 +508,16 @@ def test_stickiness_and_lifecycle_agree_with_pandas_on_the_sample(sample_dir):
 def test_pooled_views_equal_their_direct_computation(sample_dir):
     source = open_source(load_config(data=str(sample_dir), lang="en"))
     for criterion in ("on", "on_or_after"):
-        by = rt.retention_matrix(source, period="week", criterion=criterion, breakdown="channel")
-        direct = rt.retention_matrix(source, period="week", criterion=criterion)
+        by = analysis.retention_matrix(
+            source, period="week", criterion=criterion, breakdown="channel"
+        )
+        direct = analysis.retention_matrix(source, period="week", criterion=criterion)
         pooled = by.overall()
         pd.testing.assert_frame_equal(pooled.cells, direct.cells, check_dtype=False)
         pd.testing.assert_frame_equal(pooled.mean, direct.mean, check_dtype=False)
         pd.testing.assert_frame_equal(pooled.cohorts, direct.cohorts, check_dtype=False)
-    full = rt.day_n_retention(source, (1, 7, 30), breakdown="channel", cohort_period="month")
-    overall = rt.day_n_retention(source, (1, 7, 30))
-    pd.testing.assert_frame_equal(rt.day_n_by(full), overall, check_dtype=False)
-    per_group = rt.day_n_retention(source, (1, 7, 30), breakdown="channel")
-    pd.testing.assert_frame_equal(rt.day_n_by(full, "group"), per_group, check_dtype=False)
-
-
-def test_weeks_derived_from_kept_active_days_equal_weeks_from_the_events(sample_dir):
-    """A report keeps its active days (and the weeks derived from them) on the engine; a single
-    question reads the events in its own queries and writes nothing to the engine."""
-
-    def kept_tables(source) -> int:
-        return source.con.raw_sql(
-            "SELECT count(*) FROM duckdb_tables() WHERE temporary"
-        ).fetchone()[0]
-
-    def matrix(keep_days: bool):
-        source = open_source(load_config(data=str(sample_dir), lang="en"))
-        if keep_days:
-            rt.keep_active_days(source)
-        answers = rt.retention_matrix(source, period="week"), rt.lifecycle(source, "week")
-        return answers, kept_tables(source)
-
-    (direct, kept_direct), (derived, kept_derived) = matrix(False), matrix(True)
-    assert len(direct[0].cells) > 100
-    pd.testing.assert_frame_equal(derived[0].cells, direct[0].cells)
-    pd.testing.assert_frame_equal(derived[1].frame, direct[1].frame)
-    assert (kept_direct, kept_derived) == (0, 2)  # days, and the weeks derived from them
-
-
-def test_batched_conversion_and_repeat_counts_agree_with_pandas_on_the_sample(sample_dir):
-    """The KPI's twelve weeks in one query each: every cohort and window as plain pandas counts
-    it, overlapping windows included (a user can be in several)."""
-    source = open_source(load_config(data=str(sample_dir), lang="en"))
-    zone = "Asia/Shanghai"
-    users = pd.read_parquet(
-        sample_dir / "users.parquet", columns=["user_id", "signup_ts", "channel"]
-    )
-    orders = pd.read_parquet(sample_dir / "orders.parquet", columns=["user_id", "ts", "status"])
-    paid = orders["status"].isna() | (orders["status"] == "paid")
-    orders = orders[orders["user_id"].notna() & paid]
-    users["utc"] = users["signup_ts"].dt.tz_convert("UTC").dt.tz_localize(None)
-    users["day"] = users["signup_ts"].dt.tz_convert(zone).dt.tz_localize(None).dt.normalize()
-    orders["utc"] = orders["ts"].dt.tz_convert("UTC").dt.tz_localize(None)
-    orders["day"] = orders["ts"].dt.tz_convert(zone).dt.tz_localize(None).dt.normalize()
-    span = pd.Timedelta(days=30)
-    ends = pd.date_range("2026-09-06", periods=4, freq="7D")
-    cohorts = [
-        (e - pd.Timedelta(days=36), e - pd.Timedelta(days=30), e + pd.Timedelta(days=1))
-        for e in ends
-    ]
-    got = rt.first_order_counts(source, within_days=30, cohorts=cohorts, breakdown="channel")
-    for i, (start, end, as_of) in enumerate(cohorts):
-        cutoff = source.utc_from_local(as_of) - span
-        new = users[(users["day"] >= start) & (users["day"] <= end) & (users["utc"] <= cutoff)]
-        pairs = new.merge(orders, on="user_id", suffixes=("", "_o"))
-        hit = pairs[(pairs["utc_o"] >= pairs["utc"]) & (pairs["utc_o"] < pairs["utc"] + span)]
-        expected = new.assign(hit=new["user_id"].isin(hit["user_id"])).groupby("channel")["hit"]
-        mine = got[got["cohort"] == i].set_index("grp")
-        assert mine["n"].to_dict() == expected.size().to_dict(), i
-        assert mine["successes"].astype(int).to_dict() == expected.sum().astype(int).to_dict(), i
-        single = rt.first_order_conversion(
-            source, within_days=30, cohort_start=start, cohort_end=end, as_of=as_of
-        )
-        assert (single.n, single.successes) == (
-            len(new),
-            int(new["user_id"].isin(hit["user_id"]).sum()),
-        )
-    windows = [(e - pd.Timedelta(days=29), e) for e in ends]  # 30 days, a week apart: overlapping
-    got = rt.repeat_purchase_counts(source, windows=windows)
-    for i, (start, end) in enumerate(windows):
-        inside = orders[(orders["day"] >= start) & (orders["day"] <= end)]
-        per_user = inside.groupby("user_id").size()
-        row = got[got["window"] == i].iloc[0]
-        assert (row["n"], row["successes"]) == (len(per_user), int((per_user >= 2).sum())), i
+    full = analysis.day_n_retention(source, (1, 7, 30), breakdown="channel", cohort_period="month")
+    overall = analysis.day_n_retention(source, (1, 7, 30))
+    pd.testing.assert_frame_equal(analysis.day_n_by(full), overall, check_dtype=False)
+    per_group = analysis.day_n_retention(source, (1, 7, 30), breakdown="channel")
+    pd.testing.assert_frame_equal(analysis.day_n_by(full, "group"), per_group, check_dtype=False)

@@ -1,0 +1,105 @@
+"""What a run records: the retention report's metrics.json and the headline numbers of the run's
+index, from the report's results."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from opsbook.retention.analysis.engagement import LifecycleResult, StickinessResult
+from opsbook.retention.analysis.matrix import RetentionResult
+from opsbook.retention.analysis.rates import RateResult
+from opsbook.retention.analysis.survival import SurvivalResult
+
+
+def report_metrics(
+    matrix: RetentionResult,
+    day_n: pd.DataFrame,
+    targets: Mapping[str, float],
+    stick: StickinessResult | None = None,
+    conversion: RateResult | None = None,
+    repeat: RateResult | None = None,
+    lifecycle_result: LifecycleResult | None = None,
+    survival: SurvivalResult | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """metrics.json (issue 4, item 9) and the 3-5 headline numbers of the run's index."""
+    rates = {f"d{int(r.day)}": r for r in day_n.itertuples()}
+    base = matrix.metrics()
+    metrics: dict[str, Any] = {
+        "users": base["users"],
+        "cohorts": base["cohorts"],
+        "period": base["period"],
+        "criterion": base["criterion"],
+    }
+    for key in ("d1", "d7", "d30"):
+        metrics[key] = float(rates[key].rate) if key in rates else None
+    metrics["targets_met"] = {
+        key: (
+            bool(metrics[key] >= targets[key])
+            if metrics[key] is not None and not math.isnan(metrics[key])
+            else None
+        )
+        for key in ("d1", "d7", "d30")
+    }
+    metrics["dau_mau"] = stick.dau_mau if stick is not None else None
+    metrics["first_order_conversion"] = conversion.value if conversion is not None else None
+    metrics["repeat_purchase_rate"] = repeat.value if repeat is not None else None
+    metrics["matrix"] = base["matrix"]
+    metrics["targets"] = dict(targets)
+    metrics["day_n"] = {
+        key: {
+            "eligible": int(r.eligible),
+            "retained": int(r.retained),
+            "low": r.low,
+            "high": r.high,
+        }
+        for key, r in rates.items()
+    }
+    metrics["settings"] = {k: v for k, v in matrix.settings.items() if k != "as_of"}
+    metrics["as_of"] = matrix.settings.get("as_of")
+    if conversion is not None:
+        metrics["first_order"] = conversion.metrics()
+    if repeat is not None:
+        metrics["repeat_purchase"] = repeat.metrics()
+    if lifecycle_result is not None:
+        metrics["lifecycle"] = lifecycle_result.metrics()
+    if survival is not None:
+        metrics["survival"] = survival.metrics()
+
+    def status(key: str, value: float | None, high: float | None = None) -> str | None:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None
+        if value >= targets[key]:
+            return "green"
+        return "amber" if high is not None and high >= targets[key] else "red"
+
+    headline = [
+        {
+            "label": f"retention.h.{key}",
+            "value": metrics[key],
+            "format": "pct",
+            "status": status(key, metrics[key], rates[key].high if key in rates else None),
+        }
+        for key in ("d1", "d7", "d30")
+    ]
+    headline.append(
+        {
+            "label": "retention.h.dau_mau",
+            "value": metrics["dau_mau"],
+            "format": "float",
+            "status": status("dau_mau", metrics["dau_mau"]),
+        }
+    )
+    if conversion is not None:
+        headline.append(
+            {
+                "label": "retention.h.first_order_conversion",
+                "value": conversion.value,
+                "format": "pct",
+                "status": status("first_order_conversion", conversion.value, conversion.high),
+            }
+        )
+    return metrics, headline

@@ -1,0 +1,149 @@
+"""The retention matrix on the page: the table with its means and their counts, the heatmap, and
+the mean retention curves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from opsbook.formats import count_text, is_small
+from opsbook.plots import PALETTE, figure, percent_ticks
+from opsbook.retention.analysis import RetentionResult
+from opsbook.retention.view.groups import _drawn
+
+
+def _period_header(report: Any, period: Any, unit: str) -> str:
+    if isinstance(period, str):
+        return period
+    return report.t(f"retention.unit.{unit}", n=int(period))
+
+
+def show_matrix(report: Any, matrix: RetentionResult, max_periods: int = 12) -> None:
+    """The matrix as a table: cohort, users, one column per period (masked cells as a dash),
+    then the weighted and simple means with the counts behind them."""
+    tr = report.t
+    unit = matrix.settings["period"]
+    periods = list(matrix.periods)[: max_periods + 1]
+    if matrix.cells.empty:
+        report.say("retention.empty")
+        return
+    wide = matrix.wide().reindex(columns=periods)
+    sizes = matrix.cohorts.set_index("cohort")["users"]
+    headers = {p: _period_header(report, p, unit) for p in periods}
+    table = wide.rename(columns=headers)
+    table.insert(0, tr("retention.col.users"), sizes.reindex(table.index).to_numpy())
+    table.insert(0, tr("retention.col.cohort"), table.index)
+    table = table.reset_index(drop=True)
+    mean = matrix.mean.set_index("period").reindex(periods)
+    extra = []
+    for kind in ("weighted", "simple"):
+        row = {
+            tr("retention.col.cohort"): tr(f"retention.row.{kind}"),
+            tr("retention.col.users"): np.nan,
+        }
+        row |= {
+            headers[p]: np.nan
+            if is_small(mean.loc[p, "users"], report.min_cell)
+            else mean.loc[p, kind]
+            for p in periods
+        }
+        extra.append(row)
+    table = pd.concat([table, pd.DataFrame(extra)], ignore_index=True)
+    formats = {headers[p]: "pct" for p in periods} | {tr("retention.col.users"): "int"}
+    report.show(
+        table,
+        formats=formats,
+        min_cell=report.min_cell,
+        count_columns=[tr("retention.col.users")],
+    )
+    # the counts behind the means, in the same columns (small counts suppressed)
+    counts = [
+        {tr("retention.col.cohort"): tr(f"retention.row.{kind}")}
+        | {
+            headers[p]: count_text(mean.loc[p, kind], report.min_cell if kind == "users" else None)
+            for p in periods
+        }
+        for kind in ("cohorts", "users")
+    ]
+    report.show(pd.DataFrame(counts))
+
+
+def heatmap(report: Any, matrix: RetentionResult, max_periods: int = 12, max_cohorts: int = 24):
+    """Annotated heatmap of the matrix; incomplete cells hatched grey, never 0; cohorts smaller
+    than the privacy threshold left blank."""
+    from matplotlib.colors import LinearSegmentedColormap
+    from matplotlib.patches import Rectangle
+
+    if matrix.cells.empty:
+        return None
+    unit = matrix.settings["period"]
+    periods = list(matrix.periods)[: max_periods + 1]
+    wide = matrix.wide().reindex(columns=periods).tail(max_cohorts)
+    sizes = matrix.cohorts.set_index("cohort")["users"].reindex(wide.index)
+    values = wide.to_numpy(dtype=float)
+    small = np.array([is_small(n, report.min_cell) for n in sizes])
+    values[small, :] = np.nan
+    fig, ax = figure(min(1.2 + 0.62 * len(periods), 13), 1.2 + 0.32 * len(wide))
+    cmap = LinearSegmentedColormap.from_list("ret", ["#f4f8fc", PALETTE[0]])
+    cmap.set_bad("#ececec")
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    ax.grid(False)
+    top = np.nanmax(values) if np.isfinite(values).any() else 1.0
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            v = values[i, j]
+            if np.isfinite(v):
+                colour = "white" if v > 0.55 * max(top, 0.01) and v > 0.35 else "#222222"
+                ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=7, color=colour)
+            else:
+                hatch = Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", lw=0)
+                ax.add_patch(hatch)
+                hatch.set_edgecolor("#c8c8c8")
+    labels = [
+        f"{c} ({report.t('core.suppressed', min_cell=report.min_cell) if s else int(n)})"
+        for c, n, s in zip(wide.index, sizes, small, strict=True)
+    ]
+    ax.set_yticks(range(len(wide)), labels, fontsize=8)
+    ax.set_xticks(
+        range(len(periods)), [_period_header(report, p, unit) for p in periods], fontsize=8
+    )
+    ax.xaxis.tick_top()
+    ax.set_title(report.t("retention.chart.heatmap"), pad=24)
+    fig.colorbar(image, ax=ax, fraction=0.025, shrink=0.5, format=percent_ticks(0))
+    return fig
+
+
+def curves_chart(report: Any, matrix: RetentionResult, max_periods: int = 12):
+    """The weighted mean retention curve, per group when the matrix has a breakdown."""
+    if matrix.mean.empty:
+        return None
+    unit = matrix.settings["period"]
+    periods = list(matrix.periods)[: max_periods + 1]
+    fig, ax = figure(8, 4)
+    mean = matrix.mean
+    groups = [None]
+    if matrix.grouped:
+        drawn = set(_drawn(report, matrix.cohorts.groupby("group")["users"].sum().to_dict()))
+        groups = [g for g in matrix.groups if g in drawn]
+    for i, group in enumerate(groups):
+        part = mean if group is None else mean[mean["group"] == group]
+        part = part.set_index("period").reindex(periods)
+        # privacy: a point resting on fewer users than the threshold is not drawn
+        part.loc[part["users"].map(lambda n: is_small(n, report.min_cell)), "weighted"] = np.nan
+        ax.plot(
+            range(len(periods)),
+            part["weighted"].to_numpy(dtype=float),
+            marker="o",
+            ms=3,
+            color=PALETTE[i % len(PALETTE)],
+            label=report.t("retention.chart.all") if group is None else str(group),
+        )
+    ax.set_xticks(range(len(periods)), [_period_header(report, p, unit) for p in periods])
+    ax.yaxis.set_major_formatter(percent_ticks())
+    ax.set_ylim(0, None)
+    ax.set_ylabel(report.t("retention.chart.rate"))
+    ax.set_title(report.t("retention.chart.curves"))
+    ax.legend(fontsize=8)
+    return fig

@@ -1,17 +1,84 @@
-"""The retention report's targets: the KPI system's defaults, the project's KPI targets file and
-the report's overrides."""
+"""The KPI targets (:mod:`opsbook.targets`): the shipped targets, a project's copy, unknown
+names and fields, the status rule, and the retention report's six (defaults, the project's KPI
+targets file, the report's overrides)."""
+
+from __future__ import annotations
 
 import pytest
+import yaml
 
-from opsbook import targets as tg
 from opsbook.config import load_config
+from opsbook.targets import DEFAULT_TARGETS, kpi_status, load_targets, retention_targets
 
 
+# --------------------------------------------------------------------------- targets, status
+def test_shipped_targets_cover_the_kpi_system():
+    targets = load_targets()
+    issue_names = {
+        "new_users", "dau_mau", "d1_retention", "d7_retention", "d30_retention",
+        "first_order_conversion", "repeat_purchase_rate", "arpu", "cac", "k_factor",
+        "content_interaction_rate", "content_conversion", "campaign_conversion", "campaign_roi",
+        "data_accuracy",
+    }  # fmt: skip
+    assert issue_names <= set(targets)
+    expected = {
+        "dau_mau": 0.3, "d1_retention": 0.55, "d7_retention": 0.40, "d30_retention": 0.25,
+        "first_order_conversion": 0.08, "repeat_purchase_rate": 0.30, "content_reach": 10_000,
+        "content_interaction_rate": 0.05, "content_conversion": 0.02, "content_roi": 5,
+        "campaign_conversion": 0.10, "k_factor": 1.5, "campaign_roi": 3, "data_accuracy": 0.95,
+        "data_freshness_hours": 1,
+    }  # fmt: skip
+    assert {n: targets[n].target for n in expected} == pytest.approx(expected)
+    assert targets["cac"].direction == "lower" and targets["cac"].target is None
+    assert targets["new_users"].kind == "growth_yoy" and targets["new_users"].target == 0.30
+    # monthly volumes scale to the period: 100 articles a month is 70/3 a week
+    assert targets["content_articles"].resolve(7) == pytest.approx(100 * 7 / 30)
+
+
+def test_a_project_copy_overrides_field_by_field(tmp_path):
+    path = tmp_path / "targets.yml"
+    path.write_text(yaml.safe_dump({"kpis": {"arpu": {"target": 40}, "cac": 35}}))
+    targets = load_targets("targets.yml", base_dir=tmp_path)
+    assert targets["arpu"].target == 40 and targets["arpu"].unit == "money"
+    assert targets["cac"].target == 35 and targets["cac"].direction == "lower"
+    assert targets["d1_retention"].target == 0.55  # untouched
+
+
+def test_unknown_kpi_names_are_refused_with_the_known_ones():
+    with pytest.raises(ValueError, match="unknown KPI name.*d2_retention.*known KPIs: new_users"):
+        load_targets({"d2_retention": {"target": 0.5}})
+    with pytest.raises(ValueError, match="unknown field.*goal"):
+        load_targets({"arpu": {"goal": 5}})
+    with pytest.raises(ValueError, match="direction must be one of higher, lower"):
+        load_targets({"arpu": {"direction": "up"}})
+    with pytest.raises(FileNotFoundError):
+        load_targets("no_such_file.yml")
+
+
+@pytest.mark.parametrize(
+    ("value", "target", "direction", "status"),
+    [
+        (0.55, 0.55, "higher", "green"),
+        (0.50, 0.55, "higher", "amber"),  # short by 0.05 <= 10 % of 0.55
+        (0.49, 0.55, "higher", "red"),
+        (1.0, 1.0, "lower", "green"),
+        (1.1, 1.0, "lower", "amber"),
+        (1.2, 1.0, "lower", "red"),
+        (None, 0.5, "higher", "n/a"),
+        (0.5, None, "higher", "n/a"),
+        (float("nan"), 0.5, "higher", "n/a"),
+    ],
+)
+def test_status_rule(value, target, direction, status):
+    assert kpi_status(value, target, direction, amber_band=0.10) == status
+
+
+# --------------------------------------------------------------------------- retention
 def test_targets_come_from_defaults_and_overrides():
-    assert tg.retention_targets() == tg.DEFAULT_TARGETS
-    assert tg.retention_targets(None, {"d1": 0.6})["d1"] == 0.6
+    assert retention_targets() == DEFAULT_TARGETS
+    assert retention_targets(None, {"d1": 0.6})["d1"] == 0.6
     with pytest.raises(ValueError, match="unknown target"):
-        tg.retention_targets(None, {"d2": 0.5})
+        retention_targets(None, {"d2": 0.5})
 
 
 def test_targets_follow_the_projects_kpi_targets_file(tmp_path):
@@ -19,6 +86,6 @@ def test_targets_follow_the_projects_kpi_targets_file(tmp_path):
     (tmp_path / "targets.yml").write_text("kpis:\n  d1_retention: {target: 0.5}\n  dau_mau: 0.2\n")
     (tmp_path / "opsbook.yml").write_text("reports:\n  kpi_dashboard:\n    targets: targets.yml\n")
     config = load_config(tmp_path / "opsbook.yml")
-    targets = tg.retention_targets(config, {"d7": 0.45})
+    targets = retention_targets(config, {"d7": 0.45})
     assert (targets["d1"], targets["dau_mau"], targets["d7"]) == (0.5, 0.2, 0.45)
     assert targets["d30"] == 0.25

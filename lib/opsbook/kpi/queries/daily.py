@@ -1,0 +1,52 @@
+"""The daily pulse's engine work: active users, paid orders, revenue (with the sum of squared
+order amounts) and new users per local day over the trend's days."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from opsbook.data import Source
+from opsbook.kpi.queries.periods import Periods, _days_in
+from opsbook.retention import active_periods, paid_orders, period_start
+
+
+def daily_counts(
+    source: Source, periods: Periods
+) -> tuple[dict[str, pd.DataFrame], pd.Series | None]:
+    """Per daily metric (``active_users``, ``paid_orders``, ``revenue``, ``new_users``; those the
+    source has tables for) a frame of ``day, value``, and the sum of squared paid order amounts
+    per day (None without orders), for :func:`opsbook.kpi.analysis.trends.daily_pulse`."""
+    span = periods.span()
+    lo, hi = span.utc_bounds(source)
+    frames: dict[str, pd.DataFrame] = {}
+    if source.has("events"):
+        days = _days_in(source, periods, active_periods(source, "any", hi, "day"))
+        active = days.group_by("p").aggregate(value=days.count()).execute()
+        active["day"] = [period_start(p, "day") for p in active["p"]]
+        frames["active_users"] = active[["day", "value"]]
+    squares = None
+    if source.has("orders"):
+        orders = periods.number(source, paid_orders(source, since=lo, until=hi))
+        daily = (
+            orders.group_by(day=source.local_date(orders.ts))
+            .aggregate(
+                paid_orders=orders.count(),
+                revenue=orders.amount.sum(),
+                squares=(orders.amount * orders.amount).sum(),
+            )
+            .execute()
+        )
+        frames["paid_orders"] = daily[["day", "paid_orders"]].rename(
+            columns={"paid_orders": "value"}
+        )
+        frames["revenue"] = daily[["day", "revenue"]].rename(columns={"revenue": "value"})
+        squares = daily.set_index("day")["squares"].astype(float)
+        squares.index = pd.to_datetime(squares.index)
+    if source.has("users"):
+        users = periods.number(source, source.table("users", since=lo, until=hi), "signup_ts")
+        frames["new_users"] = (
+            users.group_by(day=source.local_date(users.signup_ts))
+            .aggregate(value=users.count())
+            .execute()
+        )
+    return frames, squares

@@ -20,7 +20,7 @@ from opsbook.kpi.queries.periods import Period, Periods, _as_date, default_perio
 from opsbook.kpi.queries.rows import _row
 from opsbook.kpi.queries.users import acquisition, activation_rows, revenue_rows
 from opsbook.report import Report
-from opsbook.retention import keep_active_days
+from opsbook.retention.queries import keep_active_days
 from opsbook.targets import KNOWN_KPIS, KpiTarget, load_targets, missing
 
 

@@ -12,12 +12,8 @@ from opsbook.data import Source
 from opsbook.kpi.queries.campaigns import campaign_count, events_before
 from opsbook.kpi.queries.periods import Periods, _period_of
 from opsbook.kpi.queries.rows import _ratio, _row, _rows
-from opsbook.retention import (
-    day_n_retention,
-    first_order_counts,
-    repeat_purchase_counts,
-    stickiness,
-)
+from opsbook.retention.analysis import day_n_retention, stickiness
+from opsbook.retention.queries import first_order_counts, repeat_purchase_counts
 from opsbook.targets import missing
 
 RETENTION_DAYS = {"d1_retention": 1, "d7_retention": 7, "d30_retention": 30}

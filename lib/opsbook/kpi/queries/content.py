@@ -14,7 +14,7 @@ import pandas as pd
 from opsbook.data import Source
 from opsbook.kpi.queries.periods import Periods, _period_of
 from opsbook.kpi.queries.rows import _key_like, _Part, _ratio, _rows
-from opsbook.retention import paid_orders
+from opsbook.retention.queries import paid_orders
 
 CONTENT_EVENTS = {
     "content_view": "views",

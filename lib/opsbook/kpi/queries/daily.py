@@ -7,7 +7,7 @@ import pandas as pd
 
 from opsbook.data import Source
 from opsbook.kpi.queries.periods import Periods, _days_in
-from opsbook.retention import active_periods, paid_orders, period_start
+from opsbook.retention.queries import active_periods, paid_orders, period_start
 
 
 def daily_counts(

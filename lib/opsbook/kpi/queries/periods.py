@@ -11,7 +11,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from opsbook.data import DAY_MICROSECONDS, Source
-from opsbook.retention import number_of
+from opsbook.retention.queries import number_of
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import pandas as pd
 from opsbook.data import Source
 from opsbook.kpi.queries.periods import Periods, _days_in, _period_of
 from opsbook.kpi.queries.rows import _counts, _key_like, _Part, _ratio, _rows
-from opsbook.retention import activity, check_event, kept_active_days, paid_orders
+from opsbook.retention.queries import activity, check_event, kept_active_days, paid_orders
 
 YEAR_DAYS = 364  # 52 weeks: the same weekdays a year earlier
 

@@ -15,7 +15,7 @@ Conventions (``conventions()`` returns them as a dict a report can print):
   1e-12 is treated as zero variance. For metrics with a huge mean and a tiny spread, have the
   engine centre the values first.
 - Winsorising (capping outliers at a percentile) is the caller's job and happens in the engine
-  before the sums are taken; this module assumes the sums already describe capped values.
+  before the sums are taken; ``opsbook.stats`` assumes the sums already describe capped values.
 - Degenerate data (too few users, zero variance, zero control mean, non-finite sums) return a
   result with ``valid=False``, a ``flag`` naming the reason and NaN for what cannot be computed.
   Bad parameters (alpha outside (0, 1), unknown method, negative counts) raise ``ValueError``.

@@ -18,15 +18,15 @@ from opsbook.stats._common import _check_count
 _ZERO_TOLERANCE = 1e-12
 
 
+# --------------------------------------------------------------------------------------------
+# sufficient statistics
+
+
 def _as_sum(value: Any, n: int) -> float:
     # SQL SUM over no rows is NULL: an empty variant may arrive with None sums.
     if value is None:
         return 0.0 if n == 0 else math.nan
     return float(value)
-
-
-# --------------------------------------------------------------------------------------------
-# sufficient statistics
 
 
 def _centered(sum_ab: float, sum_a: float, sum_b: float, n: int) -> float:

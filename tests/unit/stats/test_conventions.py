@@ -1,7 +1,4 @@
-"""conventions() and CONVENTIONS.
-
-Each test names its reference call in a comment; tolerances are stated in the assertion.
-"""
+"""conventions() and CONVENTIONS: the codes a report prints, JSON-safe."""
 
 from __future__ import annotations
 

@@ -80,9 +80,16 @@ from opsbook.i18n import t as translate
 from opsbook.plots import PALETTE, STATUS_COLOURS, figure, signed_percent_ticks
 from opsbook.report import Report, jsonable
 from opsbook.retention import paid_orders
-from opsbook.stats import SampleStats, adjust_pvalues, compare_means
+from opsbook.stats import (
+    CausalImpactResult,
+    DidResult,
+    SampleStats,
+    adjust_pvalues,
+    causal_impact,
+    compare_means,
+    diff_in_diff,
+)
 from opsbook.stats.attribution import attribution
-from opsbook.stats.counterfactual import CausalImpactResult, DidResult, causal_impact, diff_in_diff
 from opsbook.stats.timeseries import complete_days, flag_anomalies, weekday_factors
 
 __all__ = [

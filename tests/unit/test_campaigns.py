@@ -14,7 +14,7 @@ from scipy import stats as sps
 from opsbook import campaigns as cr
 from opsbook.config import load_config
 from opsbook.data import open_source
-from opsbook.stats.counterfactual import causal_impact
+from opsbook.stats import causal_impact
 from opsbook.stats.timeseries import weekday_factors
 from tests.conftest import dataset
 

@@ -18,7 +18,7 @@ from opsbook.stats.attribution import (
 )
 
 REAL_PATHS = (
-    Path(__file__).resolve().parents[3]
+    Path(__file__).resolve().parents[4]
     / "shared"
     / "datasets"
     / "channel_attribution"

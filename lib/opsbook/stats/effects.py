@@ -1,0 +1,409 @@
+"""Treatment vs control on one metric: the effect, its intervals and p-value.
+
+``compare_means``, ``compare_ratios`` and ``cuped`` share one machinery: each kind of statistics
+becomes a pair of arms (an estimate with its per-user variance; the delta method for ratios,
+the pooled θ for CUPED), and ``_infer`` turns the pair into an ``EffectResult`` by Welch, z or
+the always-valid normal mixture (``method="sequential"``, see ``confidence_sequence``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from opsbook.stats._common import (
+    Alternative,
+    Method,
+    MetricKind,
+    _check_alpha,
+    _check_choice,
+    _check_positive,
+    _Result,
+    _t_cdf,
+    _t_ppf,
+)
+from opsbook.stats.sufficient import (
+    AnyStats,
+    CupedStats,
+    RatioStats,
+    SampleStats,
+    _centered,
+)
+
+DEFAULT_TUNING_N = 10_000
+
+
+@dataclass(frozen=True)
+class EffectResult(_Result):
+    """Treatment vs control on one metric.
+
+    ``abs_lift = treatment_mean - control_mean``; ``rel_lift = treatment_mean/control_mean - 1``.
+    For a ratio metric the means are the ratios Σnum/Σden, for CUPED the adjusted means.
+    ``p_value`` tests H0: abs_lift = 0 against ``alternative`` ("greater": treatment higher).
+    One-sided intervals have an infinite open end. ``df`` is None for normal-based methods.
+    ``theta``/``variance_reduction`` are set by ``cuped``, ``tuning_n`` by the sequential method.
+    """
+
+    metric_kind: MetricKind
+    method: Method
+    alternative: Alternative
+    alpha: float
+    control_n: int
+    treatment_n: int
+    control_mean: float
+    treatment_mean: float
+    abs_lift: float
+    abs_se: float
+    abs_ci: tuple[float, float]
+    rel_lift: float
+    rel_se: float
+    rel_ci: tuple[float, float]
+    statistic: float
+    df: float | None
+    p_value: float
+    flag: str | None
+    valid: bool
+    theta: float | None = None
+    variance_reduction: float | None = None
+    tuning_n: float | None = None
+
+    @property
+    def significant(self) -> bool:
+        """Valid and ``p_value < alpha``."""
+        return bool(self.valid and self.p_value < self.alpha)
+
+    def conf_int(self, scale: Literal["abs", "rel"] = "abs") -> tuple[float, float]:
+        return (
+            self.abs_ci
+            if _check_choice(scale, Literal["abs", "rel"], "scale") == "abs"
+            else self.rel_ci
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# the shared inference machinery
+
+
+@dataclass(frozen=True)
+class _Arm:
+    """An estimate (a mean, a ratio, an adjusted mean) with per-user variance: var = unit_var/n."""
+
+    n: int
+    mean: float
+    unit_var: float
+
+
+@dataclass(frozen=True)
+class _Pair:
+    kind: MetricKind
+    control: _Arm
+    treatment: _Arm
+    flag: str | None = None
+    theta: float | None = None
+    variance_reduction: float | None = None
+
+
+def _arm_from_sample(stats: SampleStats) -> _Arm:
+    return _Arm(stats.n, stats.mean, stats.variance)
+
+
+def _pair_means(control: SampleStats, treatment: SampleStats) -> _Pair:
+    return _Pair("mean", _arm_from_sample(control), _arm_from_sample(treatment))
+
+
+def _arm_from_ratio(stats: RatioStats) -> tuple[_Arm, bool]:
+    den_mean = stats.den_mean
+    if stats.n == 0 or den_mean == 0 or not math.isfinite(den_mean):
+        return _Arm(stats.n, math.nan, math.nan), stats.n > 0
+    ratio = stats.num_sum / stats.den_sum
+    # delta method: Var(R̂)·n ≈ (σ²_num − 2R σ_num,den + R² σ²_den) / μ²_den
+    unit_var = (
+        stats.num_variance - 2 * ratio * stats.covariance + ratio**2 * stats.den_variance
+    ) / den_mean**2
+    return _Arm(stats.n, ratio, max(unit_var, 0.0) if math.isfinite(unit_var) else unit_var), False
+
+
+def _pair_ratios(control: RatioStats, treatment: RatioStats) -> _Pair:
+    arm_c, zero_c = _arm_from_ratio(control)
+    arm_t, zero_t = _arm_from_ratio(treatment)
+    return _Pair("ratio", arm_c, arm_t, flag="zero_denominator" if zero_c or zero_t else None)
+
+
+def _pair_cuped(control: CupedStats, treatment: CupedStats) -> _Pair:
+    # θ from pooled within-arm sums = the OLS slope of y ~ treatment + x
+    sxx = sum(_centered(s.x_sum_squares, s.x_sum, s.x_sum, s.n) for s in (control, treatment))
+    sxy = sum(_centered(s.xy_sum, s.x_sum, s.y_sum, s.n) for s in (control, treatment))
+    theta = sxy / sxx if sxx > 0 else 0.0
+    total_n = control.n + treatment.n
+    x_bar = (control.x_sum + treatment.x_sum) / total_n if total_n > 0 else math.nan
+
+    def adjusted(s: CupedStats) -> _Arm:
+        if s.n == 0:
+            return _Arm(0, math.nan, math.nan)
+        mean = s.y_mean - theta * (s.x_mean - x_bar)
+        if s.n < 2:
+            return _Arm(s.n, mean, math.nan)
+        var = s.y_variance - 2 * theta * s.covariance + theta**2 * s.x_variance
+        return _Arm(s.n, mean, max(var, 0.0))
+
+    arm_c, arm_t = adjusted(control), adjusted(treatment)
+    reduction = math.nan
+    if control.n >= 2 and treatment.n >= 2:
+        raw = control.y_variance / control.n + treatment.y_variance / treatment.n
+        adj = arm_c.unit_var / arm_c.n + arm_t.unit_var / arm_t.n
+        reduction = 1 - adj / raw if raw > 0 else math.nan
+    return _Pair("cuped", arm_c, arm_t, theta=theta, variance_reduction=reduction)
+
+
+def _pair_any(control: AnyStats, treatment: AnyStats) -> _Pair:
+    if type(control) is not type(treatment):
+        raise TypeError(
+            f"control and treatment must be the same kind of statistics, got "
+            f"{type(control).__name__} and {type(treatment).__name__}"
+        )
+    if isinstance(control, SampleStats):
+        return _pair_means(control, treatment)  # type: ignore[arg-type]
+    if isinstance(control, RatioStats):
+        return _pair_ratios(control, treatment)  # type: ignore[arg-type]
+    if isinstance(control, CupedStats):
+        return _pair_cuped(control, treatment)  # type: ignore[arg-type]
+    raise TypeError(f"expected SampleStats, RatioStats or CupedStats, got {type(control).__name__}")
+
+
+def _sequential_ratio(n_per_variant: float, tuning_n: float, alpha: float) -> float:
+    """τ²/V: the mixture variance relative to the estimate's current variance.
+
+    Fixing τ² = V(tuning_n)·c makes the boundary tightest at ``tuning_n`` users per variant
+    (Waudby-Smith et al. 2023, ρ² = (−2 ln α + ln(1 − 2 ln α)) / t*); τ² must not depend on
+    the data's size, so with V ∝ 1/n the ratio grows linearly with n.
+    """
+    c = -2 * math.log(alpha) + math.log(1 - 2 * math.log(alpha))
+    return c * n_per_variant / tuning_n
+
+
+def _sequential_radius(variance: float, ratio: float, alpha: float) -> float:
+    # {θ0 : Λ(θ0) < 1/α} for the normal-mixture likelihood ratio Λ, see confidence_sequence
+    return math.sqrt(variance * 2 * (1 + ratio) / ratio * math.log(math.sqrt(1 + ratio) / alpha))
+
+
+def _welch_df(var_c: float, n_c: int, var_t: float, n_t: int) -> float:
+    denominator = var_c**2 / (n_c - 1) + var_t**2 / (n_t - 1)
+    return (var_c + var_t) ** 2 / denominator if denominator > 0 else math.nan
+
+
+def _interval(estimate: float, half_width: float, alternative: Alternative) -> tuple[float, float]:
+    if alternative == "greater":
+        return (estimate - half_width, math.inf)
+    if alternative == "less":
+        return (-math.inf, estimate + half_width)
+    return (estimate - half_width, estimate + half_width)
+
+
+def _check_method_params(
+    alpha: float, alternative: str, method: str, tuning_n: float
+) -> tuple[float, Alternative, Method]:
+    alpha = _check_alpha(alpha)
+    _check_choice(alternative, Alternative, "alternative")
+    _check_choice(method, Method, "method")
+    _check_positive(tuning_n, "tuning_n")
+    return alpha, alternative, method  # type: ignore[return-value]
+
+
+def _infer(
+    pair: _Pair,
+    *,
+    alpha: float,
+    alternative: Alternative,
+    method: Method,
+    tuning_n: float,
+) -> EffectResult:
+    c, t = pair.control, pair.treatment
+    nan_ci = (math.nan, math.nan)
+    inputs = (c.mean, t.mean, c.unit_var, t.unit_var)
+    flag = pair.flag
+    if flag is None and (c.n < 2 or t.n < 2):
+        flag = "too_few_users"
+    if flag is None and not all(math.isfinite(v) for v in inputs):
+        flag = "non_finite_input"
+
+    abs_lift = t.mean - c.mean
+    rel_lift = t.mean / c.mean - 1 if c.mean != 0 else math.nan
+    var_c = c.unit_var / c.n if c.n > 0 else math.nan
+    var_t = t.unit_var / t.n if t.n > 0 else math.nan
+    se2 = var_c + var_t
+    if flag is None and not se2 > 0:
+        flag = "zero_variance"
+
+    common = {
+        "metric_kind": pair.kind,
+        "method": method,
+        "alternative": alternative,
+        "alpha": alpha,
+        "control_n": c.n,
+        "treatment_n": t.n,
+        "control_mean": c.mean,
+        "treatment_mean": t.mean,
+        "abs_lift": abs_lift,
+        "theta": pair.theta,
+        "variance_reduction": pair.variance_reduction,
+        "tuning_n": float(tuning_n) if method == "sequential" else None,
+    }
+    if flag is not None:
+        return EffectResult(
+            **common,
+            abs_se=math.nan,
+            abs_ci=nan_ci,
+            rel_lift=rel_lift if math.isfinite(rel_lift) else math.nan,
+            rel_se=math.nan,
+            rel_ci=nan_ci,
+            statistic=math.nan,
+            df=None,
+            p_value=math.nan,
+            flag=flag,
+            valid=False,
+        )
+
+    se = math.sqrt(se2)
+    statistic = abs_lift / se
+    rel_se = math.nan
+    if c.mean != 0:
+        # delta method on the ratio of two independent means
+        rel_se = math.sqrt(var_t / c.mean**2 + t.mean**2 * var_c / c.mean**4)
+    else:
+        flag = "zero_control_mean"
+
+    df: float | None = None
+    if method == "sequential":
+        ratio = _sequential_ratio((c.n + t.n) / 2, tuning_n, alpha)
+        tau2 = se2 * ratio
+        log_lr = 0.5 * math.log(se2 / (se2 + tau2)) + tau2 * abs_lift**2 / (2 * se2 * (se2 + tau2))
+        p_value = min(1.0, math.exp(-log_lr))
+        # one-sided: the two-sided boundary's one side (valid, slightly conservative)
+        if (alternative == "greater" and abs_lift <= 0) or (
+            alternative == "less" and abs_lift >= 0
+        ):
+            p_value = 1.0
+        abs_half = _sequential_radius(se2, ratio, alpha)
+        rel_half = _sequential_radius(rel_se**2, ratio, alpha) if flag is None else math.nan
+    else:
+        if method == "welch":
+            df = _welch_df(var_c, c.n, var_t, t.n)
+        if alternative == "two-sided":
+            p_value = 2 * _t_cdf(-abs(statistic), df)
+            crit = _t_ppf(1 - alpha / 2, df)
+        else:
+            p_value = _t_cdf(-statistic if alternative == "greater" else statistic, df)
+            crit = _t_ppf(1 - alpha, df)
+        abs_half, rel_half = crit * se, crit * rel_se
+
+    return EffectResult(
+        **common,
+        abs_se=se,
+        abs_ci=_interval(abs_lift, abs_half, alternative),
+        rel_lift=rel_lift,
+        rel_se=rel_se,
+        rel_ci=_interval(rel_lift, rel_half, alternative) if flag is None else nan_ci,
+        statistic=statistic,
+        df=df,
+        p_value=p_value,
+        flag=flag,
+        valid=flag is None,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# public tests
+
+
+def compare_means(
+    control: SampleStats,
+    treatment: SampleStats,
+    *,
+    alpha: float = 0.05,
+    alternative: Alternative = "two-sided",
+    method: Method = "welch",
+    tuning_n: float = DEFAULT_TUNING_N,
+) -> EffectResult:
+    """Is the treatment's per-user mean different from control's?
+
+    H0: μ_t = μ_c. ``method="welch"``: Welch's t-test with Welch–Satterthwaite df (matches
+    ``scipy.stats.ttest_ind(equal_var=False)``); ``"z"``: the same statistic with normal
+    quantiles; ``"sequential"``: the always-valid normal-mixture confidence sequence of
+    ``confidence_sequence`` (``tuning_n`` users per variant is where it is tightest).
+    Proportions: ``SampleStats(n, conversions, conversions)``.
+
+    The relative interval is the delta method on the ratio of means,
+    var(rel) ≈ var_t/(n_t m_c²) + m_t² var_c/(n_c m_c⁴). Degenerate data → ``valid=False``.
+    """
+    alpha, alternative, method = _check_method_params(alpha, alternative, method, tuning_n)
+    if not isinstance(control, SampleStats) or not isinstance(treatment, SampleStats):
+        raise TypeError("compare_means takes two SampleStats")
+    return _infer(
+        _pair_means(control, treatment),
+        alpha=alpha,
+        alternative=alternative,
+        method=method,
+        tuning_n=tuning_n,
+    )
+
+
+def compare_ratios(
+    control: RatioStats,
+    treatment: RatioStats,
+    *,
+    alpha: float = 0.05,
+    alternative: Alternative = "two-sided",
+    method: Method = "welch",
+    tuning_n: float = DEFAULT_TUNING_N,
+) -> EffectResult:
+    """Is the treatment's ratio Σnum/Σden (e.g. revenue per order) different from control's?
+
+    The user is the randomisation unit, so numerator and denominator are correlated within a
+    user; the delta method keeps the covariance:
+    n·Var(R̂) ≈ (σ²_num − 2R·σ_num,den + R²·σ²_den) / μ²_den. The difference of the two ratios
+    then goes through the same Welch / z / sequential machinery as ``compare_means`` (Welch df
+    from the delta variances). A variant whose denominator sums to 0 → flag "zero_denominator".
+    """
+    alpha, alternative, method = _check_method_params(alpha, alternative, method, tuning_n)
+    if not isinstance(control, RatioStats) or not isinstance(treatment, RatioStats):
+        raise TypeError("compare_ratios takes two RatioStats")
+    return _infer(
+        _pair_ratios(control, treatment),
+        alpha=alpha,
+        alternative=alternative,
+        method=method,
+        tuning_n=tuning_n,
+    )
+
+
+def cuped(
+    control: CupedStats,
+    treatment: CupedStats,
+    *,
+    alpha: float = 0.05,
+    alternative: Alternative = "two-sided",
+    method: Method = "welch",
+    tuning_n: float = DEFAULT_TUNING_N,
+) -> EffectResult:
+    """Treatment vs control on ``y``, variance reduced with the pre-period covariate ``x``.
+
+    θ = Σ_arms S_xy / Σ_arms S_xx from within-arm centred sums (one θ for both arms: the OLS
+    slope of y ~ treatment + x). Adjusted mean per arm: ȳ − θ(x̄_arm − x̄_all); adjusted variance:
+    σ²_y − 2θσ_xy + θ²σ²_x. The adjusted means then go through the same Welch/delta-method
+    machinery as ``compare_means`` (θ is treated as known, which is negligible at online sizes).
+    ``variance_reduction`` = 1 − Var(adjusted diff)/Var(raw diff) ≈ ρ²(x, y).
+
+    Users without pre-period data must be passed with ``x = 0`` (see ``CupedStats``).
+    A constant covariate gives θ = 0, i.e. the unadjusted test.
+    """
+    alpha, alternative, method = _check_method_params(alpha, alternative, method, tuning_n)
+    if not isinstance(control, CupedStats) or not isinstance(treatment, CupedStats):
+        raise TypeError("cuped takes two CupedStats")
+    return _infer(
+        _pair_cuped(control, treatment),
+        alpha=alpha,
+        alternative=alternative,
+        method=method,
+        tuning_n=tuning_n,
+    )

@@ -19,9 +19,10 @@ What lives where (every public name is re-exported here: import ``from opsbook.s
 - ``planning``: sample sizes, power, MDE, ``days_needed``, ``plan``.
 - ``conventions``: ``conventions()``, ``CONVENTIONS`` and the conventions themselves (tests,
   intervals, degenerate data, JSON-safe output).
-- ``causal_impact`` and ``did``: counterfactuals without a holdout (``causal_impact``,
-  ``diff_in_diff``); ``attribution``: multi-touch attribution; ``timeseries``: daily series and
-  their anomalies.
+- ``state_space`` and ``did``: counterfactuals without a holdout (``causal_impact``, a
+  CausalImpact-style structural time series; ``diff_in_diff``); ``attribution``: multi-touch
+  attribution (Markov removal effects); ``timeseries``: daily series and their anomalies.
+- ``survival``: Kaplan–Meier curves, median survival and the log-rank test (churn curves).
 - ``_common``: the parameters' vocabulary, flags, distributions, parameter checks and the result
   base class, shared by the modules above.
 """
@@ -30,7 +31,7 @@ from __future__ import annotations
 
 from opsbook.stats._common import FLAGS, Adjustment, Alternative, Direction, Method
 from opsbook.stats.bayes import BayesResult, bayes_normal
-from opsbook.stats.causal_impact import CausalImpactResult, causal_impact
+from opsbook.stats.state_space import CausalImpactResult, causal_impact
 from opsbook.stats.conventions import CONVENTIONS, conventions
 from opsbook.stats.did import DidResult, diff_in_diff
 from opsbook.stats.effects import (

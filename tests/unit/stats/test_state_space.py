@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from opsbook.stats.causal_impact import CausalImpactResult, causal_impact
+from opsbook.stats.state_space import CausalImpactResult, causal_impact
 
 PRE = ("2024-01-01", "2024-03-10")  # 70 days
 POST = ("2024-03-11", "2024-04-07")  # 28 days

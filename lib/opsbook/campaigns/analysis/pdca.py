@@ -1,6 +1,7 @@
 """Campaign review, analysis: the PDCA summary (plan, do, check, act) generated from the numbers,
-as i18n keys and the fields of their sentences. The sentences are part of the metrics, so their
-numbers are put into words here, with the formats of the views (opsbook.formats is the views')."""
+as i18n keys and the fields of their sentences. The sentences are part of the metrics, and the
+analysis may not use the views' opsbook.formats: the few number formats they need stay here
+(their text is that of opsbook.formats)."""
 
 from __future__ import annotations
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from opsbook.stats._common import FLAGS, Adjustment, Alternative, Direction, Method
 from opsbook.stats.bayes import BayesResult, bayes_normal
-from opsbook.stats.state_space import CausalImpactResult, causal_impact
 from opsbook.stats.conventions import CONVENTIONS, conventions
 from opsbook.stats.did import DidResult, diff_in_diff
 from opsbook.stats.effects import (
@@ -56,6 +55,7 @@ from opsbook.stats.planning import (
 from opsbook.stats.proportions import TwoProportionResult, two_proportion_test, wilson_interval
 from opsbook.stats.sequential import confidence_sequence
 from opsbook.stats.srm import SrmResult, srm_check
+from opsbook.stats.state_space import CausalImpactResult, causal_impact
 from opsbook.stats.sufficient import AnyStats, CovariateStats, CupedStats, RatioStats, SampleStats
 
 __all__ = [

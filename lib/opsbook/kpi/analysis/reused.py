@@ -8,6 +8,14 @@ from typing import Any
 
 import pandas as pd
 
+from opsbook.campaigns.analysis import METRICS_EVENTS, incremental, lift_table
+from opsbook.campaigns.queries import (
+    catalogue,
+    holdout_sums,
+    keep_campaign_events,
+    participation,
+    referral,
+)
 from opsbook.data import Source
 from opsbook.kpi.queries.campaigns import campaign_count, events_before
 from opsbook.kpi.queries.periods import Periods, _period_of
@@ -118,18 +126,6 @@ def campaign_rows(
         return [], dict.fromkeys(names, "kpi_dashboard.na.no_campaign_tables")
     if campaign_count(source) == 0:
         return [], dict.fromkeys(names, "kpi_dashboard.na.no_campaigns")
-    # statsmodels behind it: imported when campaigns exist
-    from opsbook.campaigns import (
-        METRICS_EVENTS,
-        catalogue,
-        holdout_sums,
-        incremental,
-        keep_campaign_events,
-        lift_table,
-        participation,
-        referral,
-    )
-
     frame = catalogue(source)
     kept = keep_campaign_events(source)
     rows: list[dict[str, Any]] = []

@@ -1,0 +1,253 @@
+"""Campaign review, analysis: the PDCA summary (plan, do, check, act) generated from the numbers,
+as i18n keys and the fields of their sentences. The sentences are part of the metrics, and the
+analysis may not use the views' opsbook.formats: the few number formats they need stay here
+(their text is that of opsbook.formats)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from opsbook.campaigns.analysis.channels import biggest_drop
+from opsbook.campaigns.analysis.incrementality import PROPORTIONS
+from opsbook.campaigns.queries.events import _finite
+from opsbook.i18n import t as translate
+
+if TYPE_CHECKING:
+    from opsbook.campaigns.analysis.results import CampaignReview
+
+
+def _pdca_items(rv: CampaignReview, lang: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(stage, i18n key, fields) of the PDCA summary in ``lang``, generated from the numbers."""
+    items: list[tuple[str, str, dict[str, Any]]] = []
+    k = "campaign_review.pdca."
+    sep = "、" if lang == "zh" else ", "
+    if rv.single is None:
+        table = rv.comparison()
+        spend = table["spend"].sum(min_count=1)
+        if pd.notna(spend):
+            items.append(("plan", k + "all_plan", {"n": len(table), "spend": _money(spend)}))
+        else:
+            items.append(("plan", k + "all_plan_nospend", {"n": len(table)}))
+        for r in rv.results:
+            lift = r.holdout_metrics()
+            if lift is not None:
+                metric = translate(f"campaign_review.metric.{lift['primary_metric']}", lang)
+                m = lift["primary_metric"]
+                items.append(("check", k + "all_lift", {
+                    "name": r.name, "metric": metric, "abs": _abs(m, lift["abs_lift"]),
+                    "low": _abs(m, lift["abs_lift_ci"][0]), "high": _abs(m, lift["abs_lift_ci"][1]),
+                    "lift": _signed(lift["rel_lift"]), "p": _p(lift["p_value"]),
+                }))  # fmt: skip
+            elif r.numbers.get("incremental_orders") is not None:
+                low, high = r.numbers.get("incremental_orders_ci") or [None, None]
+                items.append(("check", k + "all_cf", {
+                    "name": r.name, "method": translate(f"campaign_review.method.{r.method}", lang),
+                    "effect": _num(r.numbers["incremental_orders"]), "low": _num(low),
+                    "high": _num(high),
+                }))  # fmt: skip
+        by = "iroi" if table["iroi"].notna().any() else "incremental_revenue"
+        ranked = table.dropna(subset=[by]).sort_values(by)
+        show = (lambda v: f"{v:.2f}") if by == "iroi" else _money
+        if not ranked.empty:
+            best, worst = ranked.iloc[-1], ranked.iloc[0]
+            items.append(
+                ("check", k + f"all_best_{by}", {"name": best["name"], "value": show(best[by])})
+            )
+            if len(ranked) > 1:
+                items.append(
+                    (
+                        "check",
+                        k + f"all_worst_{by}",
+                        {"name": worst["name"], "value": show(worst[by])},
+                    )
+                )
+            items.append(("act", k + "all_act_best", {"name": best["name"]}))
+        met = int(table["targets_met"].sum())
+        scored = int(table["targets_scored"].sum())
+        items.append(("check", k + "all_targets", {"met": met, "scored": scored}))
+        below = table[(table["iroi"] < 1)]["name"].tolist()
+        if below:
+            items.append(("act", k + "act_cut", {"names": sep.join(map(str, below))}))
+        without = [r.name for r in rv.results if r.method != "holdout"]
+        if without:
+            items.append(("act", k + "act_holdout", {"names": sep.join(without)}))
+        if spend is None or pd.isna(spend):
+            items.append(("act", k + "act_record_spend", {}))
+        return items
+
+    r = rv.single
+    n = r.numbers
+    items.append(
+        (
+            "plan",
+            k + "plan",
+            {
+                "name": r.name,
+                "start": r.start.date().isoformat() if r.start is not None else "—",
+                "end": r.end.date().isoformat() if r.end is not None else "—",
+                "spend": _money(r.spend),
+            },
+        )
+    )
+    items.append(
+        (
+            "do",
+            k + "do",
+            {
+                "participants": _int(n.get("participants")),
+                "conversion": _pct(n.get("conversion_rate")),
+            },
+        )
+    )
+    card = r.scorecard[r.scorecard["status"].notna()]
+    hit = [translate(f"campaign_review.kpi.{x}", lang) for x in card[card.status == "green"].kpi]
+    missed = [translate(f"campaign_review.kpi.{x}", lang) for x in card[card.status != "green"].kpi]
+    if hit:
+        items.append(("check", k + "hit", {"kpis": sep.join(hit)}))
+    if missed:
+        items.append(("check", k + "missed", {"kpis": sep.join(missed)}))
+    lift = r.holdout_metrics()
+    if lift is not None:
+        significant = lift["p_value"] is not None and lift["p_value"] < rv.settings.alpha
+        items.append(
+            (
+                "check",
+                k + ("lift_significant" if significant else "lift_unclear"),
+                {
+                    "metric": translate(f"campaign_review.metric.{lift['primary_metric']}", lang),
+                    "abs": _abs(lift["primary_metric"], lift["abs_lift"]),
+                    "low": _abs(lift["primary_metric"], lift["abs_lift_ci"][0]),
+                    "high": _abs(lift["primary_metric"], lift["abs_lift_ci"][1]),
+                    "lift": _signed(lift["rel_lift"]),
+                    "p": _p(lift["p_value"]),
+                },
+            )
+        )
+    elif r.method != "holdout" and n.get("incremental_orders") is None:
+        items.append(("check", k + "cf_none", {}))
+    elif r.impact is not None or r.did is not None:
+        res = r.impact if r.impact is not None else r.did
+        items.append(
+            (
+                "check",
+                k + ("cf_significant" if res.significant else "cf_unclear"),
+                {
+                    "method": translate(f"campaign_review.method.{r.method}", lang),
+                    "effect": _num(n.get("incremental_orders")),
+                    "low": _num((n.get("incremental_orders_ci") or [None])[0]),
+                    "high": _num((n.get("incremental_orders_ci") or [None, None])[1]),
+                },
+            )
+        )
+    if n.get("incremental_revenue") is not None:
+        items.append(
+            (
+                "check",
+                k + "revenue",
+                {
+                    "revenue": _money(n.get("incremental_revenue")),
+                    "iroi": _num(n.get("iroi"), 2),
+                    "low": _num((n.get("iroi_ci") or [None])[0], 2),
+                    "high": _num((n.get("iroi_ci") or [None, None])[1], 2),
+                },
+            )
+        )
+    drop = biggest_drop(r.funnel)
+    if drop is not None:
+        items.append(
+            (
+                "check",
+                k + "drop",
+                {
+                    "from": translate(f"campaign_review.step.{drop[0]}", lang),
+                    "to": translate(f"campaign_review.step.{drop[1]}", lang),
+                    "share": _pct(drop[2]),
+                },
+            )
+        )
+    ranked = r.channels.dropna(subset=["value"]) if not r.channels.empty else r.channels
+    if not ranked.empty and len(ranked) > 1:
+        measure = ranked["measure"].iloc[0]
+        fmt_value = (lambda v: f"{v:.2f}") if measure == "iroi" else _pct
+        items.append(
+            (
+                "check",
+                k + f"channels_{measure}",
+                {
+                    "best": ranked["channel"].iloc[0],
+                    "best_value": fmt_value(ranked["value"].iloc[0]),
+                    "worst": ranked["channel"].iloc[-1],
+                    "worst_value": fmt_value(ranked["value"].iloc[-1]),
+                },
+            )
+        )
+        if measure == "iroi" and ranked["low"].iloc[0] <= ranked["high"].iloc[-1]:
+            items.append(("check", k + "channels_overlap", {}))
+    # Act: rules from the numbers
+    status = r.scorecard.set_index("kpi")["status"]
+    if status.get("participants") in ("red", "amber"):
+        items.append(("act", k + "act_reach", {}))
+    if drop is not None:
+        items.append(("act", k + f"act_step_{drop[1]}", {}))
+    iroi = n.get("iroi")
+    if iroi is not None and iroi < 1:
+        items.append(("act", k + "act_loss", {}))
+    elif status.get("roi") in ("red", "amber"):
+        items.append(("act", k + "act_roi", {}))
+    if lift is not None and not (
+        lift["p_value"] is not None and lift["p_value"] < rv.settings.alpha
+    ):
+        items.append(("act", k + "act_power", {}))
+    if status.get("k_factor") in ("red", "amber"):
+        items.append(("act", k + "act_referral", {}))
+    if not ranked.empty and len(ranked) > 1:
+        overlap = ranked["measure"].iloc[0] != "iroi" or (
+            ranked["low"].iloc[0] <= ranked["high"].iloc[-1]
+        )
+        items.append(
+            ("act", k + ("act_channel_test" if overlap else "act_budget"),
+             {"best": ranked["channel"].iloc[0]})
+        )  # fmt: skip
+    if r.method != "holdout":
+        items.append(("act", k + "act_keep_holdout", {}))
+    return items
+
+
+def _abs(metric: str, v: Any) -> str:
+    """An absolute lift as text: percentage points for proportions, else a number."""
+    v = _finite(v)
+    if v is None:
+        return "—"
+    return f"{v * 100:+.2f} pp" if metric in PROPORTIONS else f"{v:+,.2f}"
+
+
+def _money(v: Any) -> str:
+    v = _finite(v)
+    return "—" if v is None else f"{v:,.2f}"
+
+
+def _int(v: Any) -> str:
+    v = _finite(v)
+    return "—" if v is None else f"{round(v):,}"
+
+
+def _pct(v: Any) -> str:
+    v = _finite(v)
+    return "—" if v is None else f"{v:.1%}"
+
+
+def _signed(v: Any) -> str:
+    v = _finite(v)
+    return "—" if v is None else f"{v:+.1%}"
+
+
+def _num(v: Any, digits: int = 1) -> str:
+    v = _finite(v)
+    return "—" if v is None else f"{v:,.{digits}f}"
+
+
+def _p(v: Any) -> str:
+    v = _finite(v)
+    return "—" if v is None else ("< 0.001" if v < 0.001 else f"{v:.3f}")

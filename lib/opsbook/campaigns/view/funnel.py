@@ -1,0 +1,215 @@
+"""Campaign review, view: which steps and channels worked -- the funnel's table and chart, the
+channels' iROI (or order rate without a holdout), and the attribution's table and chart."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from opsbook.campaigns.analysis.channels import biggest_drop, steps_of
+from opsbook.campaigns.analysis.results import CampaignReview
+from opsbook.campaigns.view.overview import _num
+from opsbook.formats import fmt
+from opsbook.plots import PALETTE, figure
+from opsbook.report import Report
+
+
+def show_funnel(report: Report, rv: CampaignReview) -> None:
+    """The funnel: each step's users, step conversion and overall conversion, total and by
+    channel of first exposure (all campaigns: one total row per campaign)."""
+    tr = report.t
+    if all(r.funnel.empty for r in rv.results):
+        report.say("campaign_review.no_funnel")
+        return
+    steps = next(steps_of(r.funnel) for r in rv.results if not r.funnel.empty)
+    step_names = {s: tr(f"campaign_review.step.{s}") for s in steps}
+    if rv.single is not None:
+        f = rv.single.funnel
+        total = f[f["channel"] == "__total__"].iloc[0]
+        rows = []
+        for i, step in enumerate(steps):
+            rows.append(
+                {
+                    tr("campaign_review.col.step"): step_names[step],
+                    tr("core.users"): int(total[step]),
+                    tr("campaign_review.col.step_rate"): total.get(f"{step}_rate") if i else None,
+                    tr("campaign_review.col.drop_off"): 1 - total[f"{step}_rate"] if i else None,
+                    tr("campaign_review.col.overall"): total[step] / total["exposed"]
+                    if total["exposed"]
+                    else None,
+                }
+            )
+        report.show(
+            pd.DataFrame(rows),
+            formats={tr("campaign_review.col.step_rate"): "pct", tr("campaign_review.col.drop_off"): "pct",
+                     tr("campaign_review.col.overall"): "pct"},
+            min_cell=report.min_cell,
+            count_columns=[tr("core.users")],
+        )  # fmt: skip
+        drop = biggest_drop(f)
+        if drop is not None:
+            report.say(
+                "campaign_review.biggest_drop",
+                step_from=step_names[drop[0]],
+                step_to=step_names[drop[1]],
+                share=fmt(drop[2], "pct"),
+            )
+        frames = [f]
+        label_col = tr("campaign_review.col.channel")
+    else:
+        frames = [
+            r.funnel[r.funnel["channel"] == "__total__"].assign(channel=r.name)
+            for r in rv.results
+            if not r.funnel.empty
+        ]
+        label_col = tr("campaign_review.col.campaign")
+    wide = pd.concat(frames, ignore_index=True)
+    wide["channel"] = wide["channel"].replace("__total__", tr("core.total"))
+    columns = {"channel": label_col, **step_names}
+    rates = {f"{s}_rate": tr("campaign_review.col.rate_of", step=step_names[s]) for s in steps[1:]}
+    rates["overall"] = tr("campaign_review.col.overall")
+    shown = wide[list(columns) + list(rates)].rename(columns={**columns, **rates})
+    report.show(
+        shown,
+        formats={v: "pct" for v in rates.values()},
+        min_cell=report.min_cell,
+        count_columns=list(step_names.values()),
+    )
+    if rv.mode == "outcomes":
+        report.say("campaign_review.funnel_rule_outcomes")
+    else:
+        report.say("campaign_review.funnel_rule", window=rv.settings.conversion_window_days)
+
+
+def funnel_chart(report: Report, rv: CampaignReview):
+    """Users at each funnel step (log scale), one line per channel (all: per campaign)."""
+    if all(r.funnel.empty for r in rv.results):
+        return None
+    fig, ax = figure(8, 3.8)
+    steps = next(steps_of(r.funnel) for r in rv.results if not r.funnel.empty)
+    x = np.arange(len(steps))
+    if rv.single is not None:
+        parts = [(row["channel"], row) for _, row in rv.single.funnel.iterrows()]
+    else:
+        parts = [
+            (r.name, r.funnel[r.funnel["channel"] == "__total__"].iloc[0])
+            for r in rv.results
+            if not r.funnel.empty
+        ]
+    for i, (label, row) in enumerate(parts):
+        values = [max(float(row[s]), 0.0) for s in steps]
+        if max(values) < report.min_cell:
+            continue
+        shown = [v if v >= report.min_cell else np.nan for v in values]
+        total = label == "__total__"
+        ax.plot(
+            x, shown, marker="o", lw=2.5 if total else 1.2,
+            color="#333333" if total else PALETTE[i % len(PALETTE)],
+            label=report.t("core.total") if total else label,
+        )  # fmt: skip
+    ax.set_yscale("log")
+    ax.set_xticks(x, [report.t(f"campaign_review.step.{s}") for s in steps])
+    ax.set_ylabel(report.t("core.users"))
+    ax.legend(fontsize=8, loc="upper right")
+    ax.set_title(report.t("campaign_review.chart.funnel_title"))
+    return fig
+
+
+def show_channels(report: Report, rv: CampaignReview) -> None:
+    """Per channel of first exposure: iROI against the holdout (or the order rate without one)."""
+    r = rv.single
+    if r is None or r.channels.empty:
+        return
+    tr = report.t
+    frame = r.channels
+    measure = frame["measure"].iloc[0]
+    if measure == "iroi":
+        shown = pd.DataFrame(
+            {
+                tr("campaign_review.col.channel"): frame["channel"],
+                tr("core.users"): frame["users"],
+                tr("campaign_review.col.spend_share"): frame["spend_share"],
+                tr("campaign_review.col.revenue_per_user"): frame["revenue_per_user"],
+                tr("campaign_review.col.incremental_revenue"): frame["incremental_revenue"],
+                tr("campaign_review.col.iroi"): frame["value"],
+                tr("campaign_review.col.iroi_ci"): [
+                    f"[{_num(lo, 2)}, {_num(hi, 2)}]"
+                    for lo, hi in zip(frame["low"], frame["high"], strict=True)
+                ],
+            }
+        )
+        formats = {
+            tr("campaign_review.col.spend_share"): "pct",
+            tr("campaign_review.col.revenue_per_user"): "money",
+            tr("campaign_review.col.incremental_revenue"): "money",
+            tr("campaign_review.col.iroi"): "float",
+        }
+        report.say("campaign_review.channels_iroi")
+    else:
+        shown = pd.DataFrame(
+            {
+                tr("campaign_review.col.channel"): frame["channel"],
+                tr("core.users"): frame["users"],
+                tr("campaign_review.col.order_rate"): frame["value"],
+            }
+        )
+        formats = {tr("campaign_review.col.order_rate"): "pct"}
+        report.say("campaign_review.channels_order_rate")
+    report.show(shown, formats=formats, min_cell=report.min_cell, count_columns=[tr("core.users")])
+
+
+def show_attribution(report: Report, rv: CampaignReview) -> None:
+    """Attributed conversions per channel under each model, side by side."""
+    tr = report.t
+    table = rv.attribution
+    if table.empty:
+        report.say("campaign_review.no_attribution")
+        return
+    models = ["first_touch", "last_touch", "linear", "position_based", "time_decay", "markov"]
+    shown = table[["channel", "journeys", *models]].rename(
+        columns={"channel": tr("campaign_review.col.channel"), "journeys": tr("campaign_review.col.journeys"),
+                 **{m: tr(f"campaign_review.model.{m}") for m in models}}
+    )  # fmt: skip
+    report.show(
+        shown,
+        formats={tr(f"campaign_review.model.{m}"): "float" for m in models},
+        min_cell=report.min_cell,
+        count_columns=[tr("campaign_review.col.journeys")],
+    )
+    effects = table.attrs.get("removal_effects") or {}
+    report.say(
+        "campaign_review.attribution_rule",
+        journeys=fmt(rv.paths["conversions"].sum() + rv.paths["nulls"].sum(), "int"),
+        conversions=fmt(rv.paths["conversions"].sum(), "int"),
+        window=rv.settings.conversion_window_days,
+        half_life=f"{rv.settings.half_life:g}",
+    )
+    if effects:
+        report.say(
+            "campaign_review.removal_effects",
+            effects=", ".join(
+                f"{c} {v:.1%}" for c, v in sorted(effects.items(), key=lambda x: -x[1])
+            ),
+        )
+
+
+def attribution_chart(report: Report, rv: CampaignReview):
+    """Grouped bars: attributed conversions per channel and model."""
+    table = rv.attribution
+    if table.empty:
+        return None
+    models = ["first_touch", "last_touch", "linear", "position_based", "time_decay", "markov"]
+    table = table[table["journeys"] >= report.min_cell]
+    if table.empty:
+        return None
+    fig, ax = figure(9, 4)
+    x = np.arange(len(table))
+    width = 0.8 / len(models)
+    for i, m in enumerate(models):
+        ax.bar(x + (i - (len(models) - 1) / 2) * width, table[m].fillna(0), width,
+               color=PALETTE[i % len(PALETTE)], label=report.t(f"campaign_review.model.{m}"))  # fmt: skip
+    ax.set_xticks(x, table["channel"])
+    ax.set_ylabel(report.t("campaign_review.chart.conversions"))
+    ax.legend(fontsize=8, ncols=6, loc="upper center", bbox_to_anchor=(0.5, -0.1), frameon=False)
+    ax.set_title(report.t("campaign_review.chart.attribution_title"))
+    return fig

@@ -1,0 +1,97 @@
+"""Campaign review, view: the PDCA summary, every reviewed campaign side by side, and the
+JupyterLab widget that re-runs the attribution with another half-life and window."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import pandas as pd
+from IPython.display import HTML, display
+
+from opsbook.campaigns.analysis.channels import channel_attribution
+from opsbook.campaigns.analysis.results import CampaignReview
+from opsbook.campaigns.view.overview import _label, _num
+from opsbook.report import Report
+
+
+def show_pdca(report: Report, rv: CampaignReview) -> None:
+    """The PDCA summary, grouped by stage."""
+    items = rv.pdca(report.lang)
+    parts = []
+    for stage in ("plan", "do", "check", "act"):
+        sentences = [s for st, s in items if st == stage]
+        if not sentences:
+            continue
+        parts.append(
+            f"<h4>{html.escape(report.t(f'campaign_review.pdca.stage.{stage}'))}</h4><ul>"
+            + "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
+            + "</ul>"
+        )
+    display(HTML("<div class='ob-callout'>" + "".join(parts) + "</div>"))
+
+
+def show_comparison(report: Report, rv: CampaignReview) -> None:
+    """Every reviewed campaign in one table: spend, method, participants, K, incremental revenue,
+    iROI with interval, targets met."""
+    tr = report.t
+    if rv.single is not None and len(rv.catalogue) > 1:
+        report.say("campaign_review.comparison_hint", n=len(rv.catalogue))
+    table = rv.comparison()
+    shown = pd.DataFrame(
+        {
+            tr("campaign_review.col.campaign"): [_label(n, k) for n, k in zip(table["name"], table["campaign_id"], strict=True)],
+            tr("campaign_review.col.method"): [tr(f"campaign_review.method.{m}") for m in table["method"]],
+            tr("campaign_review.col.spend"): table["spend"],
+            tr("campaign_review.kpi.participants"): table["participants"],
+            tr("campaign_review.kpi.conversion"): table["conversion_rate"],
+            tr("campaign_review.kpi.k_factor"): table["k_factor"],
+            tr("campaign_review.col.incremental_revenue"): table["incremental_revenue"],
+            tr("campaign_review.col.iroi"): table["iroi"],
+            tr("campaign_review.col.iroi_ci"): [f"[{_num(lo, 2)}, {_num(hi, 2)}]" for lo, hi in zip(table["iroi_low"], table["iroi_high"], strict=True)],
+            tr("campaign_review.col.targets_met"): [f"{m} / {s}" for m, s in zip(table["targets_met"], table["targets_scored"], strict=True)],
+        }
+    )  # fmt: skip
+    status = [
+        None if s == 0 else "ob-green" if m == s else "ob-amber" if m else "ob-red"
+        for m, s in zip(table["targets_met"], table["targets_scored"], strict=True)
+    ]
+    report.show(
+        shown,
+        formats={tr("campaign_review.col.spend"): "money", tr("campaign_review.kpi.participants"): "int",
+                 tr("campaign_review.kpi.conversion"): "pct", tr("campaign_review.kpi.k_factor"): "float",
+                 tr("campaign_review.col.incremental_revenue"): "money", tr("campaign_review.col.iroi"): "float"},
+        classes={tr("campaign_review.col.targets_met"): status},
+    )  # fmt: skip
+
+
+def explore(report: Report, rv: CampaignReview):
+    """JupyterLab only: re-run the attribution with another half-life and window (None in batch)."""
+    from opsbook.report import is_batch
+
+    if is_batch() or rv.mode != "events":
+        return None
+    import ipywidgets as widgets
+
+    half = widgets.FloatSlider(value=rv.settings.half_life, min=0.5, max=30, step=0.5,
+                               description=report.t("campaign_review.widget.half_life"))  # fmt: skip
+    window = widgets.IntSlider(value=rv.settings.conversion_window_days, min=1, max=30,
+                               description=report.t("campaign_review.widget.window"))  # fmt: skip
+    out = widgets.Output()
+    keys = None if rv.campaign_id == "all" else [r.key for r in rv.results]
+    windows = [
+        (pd.Timestamp(r.start).to_pydatetime(), pd.Timestamp(r.end).to_pydatetime())
+        for r in rv.catalogue[rv.catalogue["key"].isin([x.key for x in rv.results])].itertuples()
+    ]
+
+    def update(_: Any = None) -> None:
+        _, table = channel_attribution(report.source, keys, windows, window.value, half.value)
+        out.clear_output()
+        with out:
+            report.show(table.drop(columns=[c for c in table.columns if c.endswith("_value")]),
+                        min_cell=report.min_cell, count_columns=["journeys"])  # fmt: skip
+
+    half.observe(update, names="value")
+    window.observe(update, names="value")
+    update()
+    return widgets.VBox([widgets.HBox([half, window]), out])

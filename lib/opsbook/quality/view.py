@@ -1,0 +1,143 @@
+"""What the data-quality report shows: the summary, null rates, findings, daily volumes and
+their anomalies, and the verdict."""
+
+from __future__ import annotations
+
+from opsbook.plots import STATUS_COLOURS, figure
+from opsbook.quality.analysis import QualityResult
+from opsbook.report import Report
+
+
+def show_summary(report: Report, result: QualityResult) -> None:
+    tr = report.t
+    frame = result.summary.assign(
+        passed=lambda d: d["accuracy"].map(
+            lambda a: tr("core.yes") if a >= result.threshold else tr("core.no")
+        )
+    )
+    status = ["ob-green" if a >= result.threshold else "ob-red" for a in frame["accuracy"]]
+    columns = {
+        "table": tr("core.table"),
+        "rows": tr("core.rows"),
+        "first": tr("data_quality.col.first"),
+        "last": tr("data_quality.col.last"),
+        "null_rate": tr("data_quality.col.null_rate"),
+        "duplicate_keys": tr("data_quality.col.duplicate_keys"),
+        "orphans": tr("data_quality.col.orphans"),
+        "out_of_range": tr("data_quality.col.out_of_range"),
+        "bad_types": tr("data_quality.col.bad_types"),
+        "accuracy": tr("data_quality.col.accuracy"),
+        "passed": tr("data_quality.col.passed", threshold=f"{result.threshold:.0%}"),
+    }
+    shown = frame[list(columns)].rename(columns=columns)
+    report.show(
+        shown,
+        formats={columns["null_rate"]: "pct2", columns["accuracy"]: "pct2"},
+        classes={columns["accuracy"]: status, columns["passed"]: status},
+    )
+
+
+def show_null_rates(report: Report, result: QualityResult) -> None:
+    tr = report.t
+    wide = result.null_rates.pivot(index="column", columns="table", values="null_rate")
+    wide = wide.reindex(columns=[t for t in result.summary["table"] if t in wide.columns])
+    wide.index.name = tr("data_quality.col.column")
+    report.show(wide, index=True, formats={c: "pct2" for c in wide.columns})
+
+
+def show_findings(report: Report, result: QualityResult) -> None:
+    if result.findings.empty:
+        report.say("data_quality.no_findings")
+        return
+    tr = report.t
+    shown = result.findings.assign(
+        rule_text=[tr(f"validation.rule.{r}") for r in result.findings["rule"]],
+        share=result.findings["rows"]
+        / result.findings["total"].where(result.findings["total"] > 0),
+    )
+    columns = {
+        "table": tr("core.table"),
+        "column": tr("data_quality.col.column"),
+        "rule": tr("core.rule"),
+        "rule_text": tr("data_quality.col.meaning"),
+        "rows": tr("core.rows"),
+        "share": tr("core.share"),
+        "example": tr("data_quality.col.example"),
+    }
+    report.show(shown[list(columns)].rename(columns=columns), formats={columns["share"]: "pct2"})
+
+
+def volume_chart(report: Report, result: QualityResult):
+    """Daily rows per table, flagged days marked (red: gap or drop, amber: spike)."""
+    tables = list(dict.fromkeys(result.daily["table"]))
+    if not tables:
+        return None
+    fig, axes = figure(9, 2.6 * len(tables), nrows=len(tables), sharex=True)
+    axes = [axes] if len(tables) == 1 else list(axes)
+    for ax, name in zip(axes, tables, strict=True):
+        part = result.daily[result.daily["table"] == name]
+        ax.plot(part["date"], part["value"], lw=1.3, label=report.t("data_quality.chart.rows"))
+        ax.plot(
+            part["date"],
+            part["baseline"],
+            lw=1,
+            ls="--",
+            color="#8c8c8c",
+            label=report.t("data_quality.chart.baseline"),
+        )
+        for flag, colour in (("gap", "red"), ("drop", "red"), ("spike", "amber")):
+            marked = part[part["flag"] == flag]
+            if not marked.empty:
+                ax.scatter(
+                    marked["date"],
+                    marked["value"],
+                    color=STATUS_COLOURS[colour],
+                    zorder=3,
+                    s=30,
+                    label=report.t(f"data_quality.flag.{flag}"),
+                )
+        ax.set_title(report.t("data_quality.chart.title", table=name))
+        ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def show_anomalies(report: Report, result: QualityResult) -> None:
+    anomalies = result.anomalies
+    if anomalies.empty:
+        report.say("data_quality.no_anomalies")
+        return
+    tr = report.t
+    shown = anomalies.assign(flag=[tr(f"data_quality.flag.{f}") for f in anomalies["flag"]])
+    columns = {
+        "table": tr("core.table"),
+        "date": tr("data_quality.col.date"),
+        "value": tr("core.rows"),
+        "baseline": tr("data_quality.chart.baseline"),
+        "z": "z",
+        "flag": tr("data_quality.col.flag"),
+    }
+    report.show(
+        shown[list(columns)].rename(columns=columns),
+        formats={columns["value"]: "int", columns["baseline"]: "int", "z": "float"},
+    )
+
+
+def conclusion(report: Report, result: QualityResult) -> None:
+    failing = result.summary[result.summary["accuracy"] < result.threshold]["table"].tolist()
+    if result.passed:
+        report.say(
+            "data_quality.verdict.pass",
+            accuracy=f"{result.overall_accuracy:.2%}",
+            threshold=f"{result.threshold:.0%}",
+        )
+    else:
+        report.say(
+            "data_quality.verdict.fail",
+            tables=", ".join(failing),
+            threshold=f"{result.threshold:.0%}",
+        )
+    if not result.anomalies.empty:
+        days = ", ".join(
+            f"{r.table} {r.date:%Y-%m-%d}" for r in result.anomalies.head(8).itertuples()
+        )
+        report.say("data_quality.verdict.anomalies", n=len(result.anomalies), days=days)

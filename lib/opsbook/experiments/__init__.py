@@ -1,6 +1,9 @@
 """A/B test evaluation: is the experiment valid, how big is the effect, how sure are we, what now?
 
 The engine does the heavy work; :mod:`opsbook.stats` does the statistics on per-variant sums.
+In layers: :mod:`.queries` (the engine step: hygiene, per-user measures, per-variant sums),
+:mod:`.analysis` (the prepared experiment, the statistics, the decision, the typed result) and
+:mod:`.view` (what the notebook shows); this facade re-exports what the notebook calls.
 
 Inputs
 ------

@@ -38,7 +38,6 @@ from opsbook.report import Report
 
 Role = Literal["primary", "secondary", "guardrail"]
 
-
 CONTROL_NAMES = ("control", "ctrl", "a", "old", "baseline", "original", "default")
 
 

@@ -2,7 +2,8 @@
 page text (p-values, intervals, suppressed counts, status classes).
 
 Views format through here, never with helpers of their own, so a p-value, a money amount or a
-small group reads the same in every report.
+small group reads the same in every report; so does an analysis that writes a sentence into the
+metrics (a campaign's PDCA summary). Nothing here displays anything.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ def finite(value: Any) -> float | None:
 
 
 def fmt(value: Any, kind: str = "auto") -> str:
-    """A number as a reader sees it: ``pct`` 12.3%, ``int`` 12,345, ``money`` 1,234.50,
-    ``float`` 3 significant decimals, ``pp`` +1.2 pp; missing values as a dash."""
+    """A number as a reader sees it: ``pct`` 12.3%, ``pct2`` 12.34%, ``signed_pct`` +12.3%,
+    ``pp`` +1.2 pp, ``int`` 12,345, ``money`` 1,234.50, ``dec1`` / ``dec2`` 1,234.5 / 1,234.56,
+    ``float`` 3 decimals (none from 1,000); missing values as a dash."""
     if value is None or (isinstance(value, float | np.floating) and not math.isfinite(value)):
         return "—"
     if isinstance(value, pd.Timestamp | datetime | date):
@@ -54,6 +56,8 @@ def fmt(value: Any, kind: str = "auto") -> str:
         return f"{round(value):,}"
     if kind == "money":
         return f"{value:,.2f}"
+    if kind in ("dec1", "dec2"):
+        return f"{value:,.{kind[-1]}f}"
     if kind == "float":
         return f"{value:,.3f}" if abs(value) < 1000 else f"{value:,.0f}"
     if kind == "signed_pct":

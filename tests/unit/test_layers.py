@@ -34,12 +34,13 @@ ALLOWED: dict[str, set[str]] = {
     "base": {"base"},
     "stats": {"stats"},
     "queries": {"base", "queries"},
-    "display": {"display"},  # formats and plots: how numbers and charts look
-    "session": {"base", "display"},  # report: the notebook's session, its tables and metrics
-    "analysis": {"base", "stats", "session", "queries", "analysis"},
-    "view": {"base", "stats", "session", "display", "analysis"},
+    "text": set(),  # formats: how a number reads (views, and sentences an analysis records)
+    "display": set(),  # plots: the chart theme
+    "session": {"base", "text", "display"},  # report: the notebook's session, tables, metrics
+    "analysis": {"base", "stats", "text", "session", "queries", "analysis"},
+    "view": {"base", "stats", "text", "display", "session", "analysis"},
     "facade": {"analysis", "view", "queries", "base"},  # re-exports only
-    "app": {"base", "session", "display", "app", "stats"},  # run, render, cli
+    "app": {"base", "text", "display", "session", "app", "stats"},  # run, render, cli
 }
 # third-party packages a layer must not import
 FORBIDDEN_PACKAGES: dict[str, set[str]] = {
@@ -73,7 +74,9 @@ def layer_of(module: str) -> tuple[str, str | None]:
         return "base", None
     if head == "stats":
         return "stats", None
-    if head in ("formats", "plots"):
+    if head == "formats":
+        return "text", None
+    if head == "plots":
         return "display", None
     if head == "report":
         return "session", None
@@ -131,7 +134,13 @@ def violations(root: Path = PACKAGE) -> list[str]:
                 problems.append(f"{module}:{line} ({layer}) imports another topic's view {target}")
             elif other != layer and other not in ALLOWED[layer]:
                 problems.append(f"{module}:{line} ({layer}) imports {target} ({other})")
-            elif other_topic is not None and layer in ("base", "stats", "display", "session"):
+            elif other_topic is not None and layer in (
+                "base",
+                "stats",
+                "text",
+                "display",
+                "session",
+            ):
                 problems.append(f"{module}:{line} ({layer}) imports topic module {target}")
     return problems
 

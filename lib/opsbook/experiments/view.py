@@ -14,7 +14,7 @@ from IPython.display import HTML, display
 
 from opsbook.experiments.analysis import ABTestResult, Experiment, evaluate
 from opsbook.experiments.analysis.effects import CORRECTIONS, METHODS
-from opsbook.formats import callout_html, fmt, interval_text, p_text
+from opsbook.formats import STATUS_CLASS, callout_html, fmt, interval_text, p_text
 from opsbook.plots import PALETTE, STATUS_COLOURS, figure
 from opsbook.report import Report, is_batch
 
@@ -206,7 +206,12 @@ def show_results(report: Report, ab: ABTestResult) -> None:
                 tr("ab_test.col.verdict"): tr(f"ab_test.verdict.{row.verdict}"),
             }
         )
-    colours = {"better": "ob-green", "worse": "ob-red", "flat": None, "invalid": "ob-amber"}
+    colours = {
+        "better": STATUS_CLASS["green"],
+        "worse": STATUS_CLASS["red"],
+        "flat": None,
+        "invalid": STATUS_CLASS["amber"],
+    }
     report.show(
         pd.DataFrame(rows),
         formats={

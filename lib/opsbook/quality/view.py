@@ -3,6 +3,7 @@ their anomalies, and the verdict."""
 
 from __future__ import annotations
 
+from opsbook.formats import STATUS_CLASS
 from opsbook.plots import STATUS_COLOURS, figure
 from opsbook.quality.analysis import QualityResult
 from opsbook.report import Report
@@ -15,7 +16,7 @@ def show_summary(report: Report, result: QualityResult) -> None:
             lambda a: tr("core.yes") if a >= result.threshold else tr("core.no")
         )
     )
-    status = ["ob-green" if a >= result.threshold else "ob-red" for a in frame["accuracy"]]
+    status = [STATUS_CLASS["green" if a >= result.threshold else "red"] for a in frame["accuracy"]]
     columns = {
         "table": tr("core.table"),
         "rows": tr("core.rows"),

@@ -1,7 +1,6 @@
 """Campaign review, analysis: the PDCA summary (plan, do, check, act) generated from the numbers,
-as i18n keys and the fields of their sentences. The sentences are part of the metrics, and the
-analysis may not use the views' opsbook.formats: the few number formats they need stay here
-(their text is that of opsbook.formats)."""
+as i18n keys and the fields of their sentences (numbers as text by :mod:`opsbook.formats`: the
+sentences are part of the metrics)."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ import pandas as pd
 
 from opsbook.campaigns.analysis.channels import biggest_drop
 from opsbook.campaigns.analysis.incrementality import PROPORTIONS
-from opsbook.campaigns.queries.events import _finite
+from opsbook.formats import finite, fmt, p_text
 from opsbook.i18n import t as translate
 
 if TYPE_CHECKING:
@@ -27,7 +26,7 @@ def _pdca_items(rv: CampaignReview, lang: str) -> list[tuple[str, str, dict[str,
         table = rv.comparison()
         spend = table["spend"].sum(min_count=1)
         if pd.notna(spend):
-            items.append(("plan", k + "all_plan", {"n": len(table), "spend": _money(spend)}))
+            items.append(("plan", k + "all_plan", {"n": len(table), "spend": fmt(spend, "money")}))
         else:
             items.append(("plan", k + "all_plan_nospend", {"n": len(table)}))
         for r in rv.results:
@@ -38,18 +37,18 @@ def _pdca_items(rv: CampaignReview, lang: str) -> list[tuple[str, str, dict[str,
                 items.append(("check", k + "all_lift", {
                     "name": r.name, "metric": metric, "abs": _abs(m, lift["abs_lift"]),
                     "low": _abs(m, lift["abs_lift_ci"][0]), "high": _abs(m, lift["abs_lift_ci"][1]),
-                    "lift": _signed(lift["rel_lift"]), "p": _p(lift["p_value"]),
+                    "lift": fmt(lift["rel_lift"], "signed_pct"), "p": p_text(lift["p_value"]),
                 }))  # fmt: skip
             elif r.numbers.get("incremental_orders") is not None:
                 low, high = r.numbers.get("incremental_orders_ci") or [None, None]
                 items.append(("check", k + "all_cf", {
                     "name": r.name, "method": translate(f"campaign_review.method.{r.method}", lang),
-                    "effect": _num(r.numbers["incremental_orders"]), "low": _num(low),
-                    "high": _num(high),
+                    "effect": fmt(r.numbers["incremental_orders"], "dec1"), "low": fmt(low, "dec1"),
+                    "high": fmt(high, "dec1"),
                 }))  # fmt: skip
         by = "iroi" if table["iroi"].notna().any() else "incremental_revenue"
         ranked = table.dropna(subset=[by]).sort_values(by)
-        show = (lambda v: f"{v:.2f}") if by == "iroi" else _money
+        show = (lambda v: f"{v:.2f}") if by == "iroi" else (lambda v: fmt(v, "money"))
         if not ranked.empty:
             best, worst = ranked.iloc[-1], ranked.iloc[0]
             items.append(
@@ -87,7 +86,7 @@ def _pdca_items(rv: CampaignReview, lang: str) -> list[tuple[str, str, dict[str,
                 "name": r.name,
                 "start": r.start.date().isoformat() if r.start is not None else "—",
                 "end": r.end.date().isoformat() if r.end is not None else "—",
-                "spend": _money(r.spend),
+                "spend": fmt(r.spend, "money"),
             },
         )
     )
@@ -96,8 +95,8 @@ def _pdca_items(rv: CampaignReview, lang: str) -> list[tuple[str, str, dict[str,
             "do",
             k + "do",
             {
-                "participants": _int(n.get("participants")),
-                "conversion": _pct(n.get("conversion_rate")),
+                "participants": fmt(n.get("participants"), "int"),
+                "conversion": fmt(n.get("conversion_rate"), "pct"),
             },
         )
     )
@@ -120,8 +119,8 @@ def _pdca_items(rv: CampaignReview, lang: str) -> list[tuple[str, str, dict[str,
                     "abs": _abs(lift["primary_metric"], lift["abs_lift"]),
                     "low": _abs(lift["primary_metric"], lift["abs_lift_ci"][0]),
                     "high": _abs(lift["primary_metric"], lift["abs_lift_ci"][1]),
-                    "lift": _signed(lift["rel_lift"]),
-                    "p": _p(lift["p_value"]),
+                    "lift": fmt(lift["rel_lift"], "signed_pct"),
+                    "p": p_text(lift["p_value"]),
                 },
             )
         )
@@ -135,9 +134,9 @@ def _pdca_items(rv: CampaignReview, lang: str) -> list[tuple[str, str, dict[str,
                 k + ("cf_significant" if res.significant else "cf_unclear"),
                 {
                     "method": translate(f"campaign_review.method.{r.method}", lang),
-                    "effect": _num(n.get("incremental_orders")),
-                    "low": _num((n.get("incremental_orders_ci") or [None])[0]),
-                    "high": _num((n.get("incremental_orders_ci") or [None, None])[1]),
+                    "effect": fmt(n.get("incremental_orders"), "dec1"),
+                    "low": fmt((n.get("incremental_orders_ci") or [None])[0], "dec1"),
+                    "high": fmt((n.get("incremental_orders_ci") or [None, None])[1], "dec1"),
                 },
             )
         )
@@ -147,10 +146,10 @@ def _pdca_items(rv: CampaignReview, lang: str) -> list[tuple[str, str, dict[str,
                 "check",
                 k + "revenue",
                 {
-                    "revenue": _money(n.get("incremental_revenue")),
-                    "iroi": _num(n.get("iroi"), 2),
-                    "low": _num((n.get("iroi_ci") or [None])[0], 2),
-                    "high": _num((n.get("iroi_ci") or [None, None])[1], 2),
+                    "revenue": fmt(n.get("incremental_revenue"), "money"),
+                    "iroi": fmt(n.get("iroi"), "dec2"),
+                    "low": fmt((n.get("iroi_ci") or [None])[0], "dec2"),
+                    "high": fmt((n.get("iroi_ci") or [None, None])[1], "dec2"),
                 },
             )
         )
@@ -163,14 +162,14 @@ def _pdca_items(rv: CampaignReview, lang: str) -> list[tuple[str, str, dict[str,
                 {
                     "from": translate(f"campaign_review.step.{drop[0]}", lang),
                     "to": translate(f"campaign_review.step.{drop[1]}", lang),
-                    "share": _pct(drop[2]),
+                    "share": fmt(drop[2], "pct"),
                 },
             )
         )
     ranked = r.channels.dropna(subset=["value"]) if not r.channels.empty else r.channels
     if not ranked.empty and len(ranked) > 1:
         measure = ranked["measure"].iloc[0]
-        fmt_value = (lambda v: f"{v:.2f}") if measure == "iroi" else _pct
+        fmt_value = (lambda v: f"{v:.2f}") if measure == "iroi" else (lambda v: fmt(v, "pct"))
         items.append(
             (
                 "check",
@@ -217,37 +216,7 @@ def _pdca_items(rv: CampaignReview, lang: str) -> list[tuple[str, str, dict[str,
 
 def _abs(metric: str, v: Any) -> str:
     """An absolute lift as text: percentage points for proportions, else a number."""
-    v = _finite(v)
+    v = finite(v)
     if v is None:
         return "—"
     return f"{v * 100:+.2f} pp" if metric in PROPORTIONS else f"{v:+,.2f}"
-
-
-def _money(v: Any) -> str:
-    v = _finite(v)
-    return "—" if v is None else f"{v:,.2f}"
-
-
-def _int(v: Any) -> str:
-    v = _finite(v)
-    return "—" if v is None else f"{round(v):,}"
-
-
-def _pct(v: Any) -> str:
-    v = _finite(v)
-    return "—" if v is None else f"{v:.1%}"
-
-
-def _signed(v: Any) -> str:
-    v = _finite(v)
-    return "—" if v is None else f"{v:+.1%}"
-
-
-def _num(v: Any, digits: int = 1) -> str:
-    v = _finite(v)
-    return "—" if v is None else f"{v:,.{digits}f}"
-
-
-def _p(v: Any) -> str:
-    v = _finite(v)
-    return "—" if v is None else ("< 0.001" if v < 0.001 else f"{v:.3f}")

@@ -8,6 +8,7 @@ import pandas as pd
 from opsbook.campaigns.analysis.daily import campaign_days
 from opsbook.campaigns.analysis.results import CampaignReview
 from opsbook.campaigns.view.overview import _label
+from opsbook.formats import STATUS_CLASS
 from opsbook.plots import PALETTE, STATUS_COLOURS, figure
 from opsbook.report import Report
 
@@ -99,7 +100,7 @@ def show_daily(report: Report, rv: CampaignReview) -> None:
         shown,
         formats={tr("campaign_review.chart.orders"): "int", tr("campaign_review.col.baseline"): "int",
                  tr("campaign_review.chart.revenue"): "money"},
-        classes={tr("campaign_review.col.flag"): ["ob-red"] * len(shown)},
+        classes={tr("campaign_review.col.flag"): [STATUS_CLASS["red"]] * len(shown)},
     )  # fmt: skip
     report.say("campaign_review.anomalies_note", n=len(anomalies))
 

@@ -8,8 +8,7 @@ import pandas as pd
 
 from opsbook.campaigns.analysis.channels import biggest_drop, steps_of
 from opsbook.campaigns.analysis.results import CampaignReview
-from opsbook.campaigns.view.overview import _num
-from opsbook.formats import fmt
+from opsbook.formats import fmt, interval_text
 from opsbook.plots import PALETTE, figure
 from opsbook.report import Report
 
@@ -133,7 +132,7 @@ def show_channels(report: Report, rv: CampaignReview) -> None:
                 tr("campaign_review.col.incremental_revenue"): frame["incremental_revenue"],
                 tr("campaign_review.col.iroi"): frame["value"],
                 tr("campaign_review.col.iroi_ci"): [
-                    f"[{_num(lo, 2)}, {_num(hi, 2)}]"
+                    interval_text(lo, hi, "dec2")
                     for lo, hi in zip(frame["low"], frame["high"], strict=True)
                 ],
             }

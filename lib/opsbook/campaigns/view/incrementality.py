@@ -13,7 +13,7 @@ from IPython.display import HTML, display
 from opsbook.campaigns.analysis import DEFAULT_TARGETS
 from opsbook.campaigns.analysis.incrementality import PROPORTIONS
 from opsbook.campaigns.analysis.results import CampaignResult, CampaignReview
-from opsbook.campaigns.view.overview import _label, _num
+from opsbook.campaigns.view.overview import _label
 from opsbook.formats import fmt, interval_text, p_text
 from opsbook.plots import PALETTE, STATUS_COLOURS, figure, signed_percent_ticks
 from opsbook.report import Report
@@ -147,9 +147,9 @@ def _show_incremental(report: Report, r: CampaignResult) -> None:
     rlo, rhi = n.get("incremental_revenue_ci") or [None, None]
     clo, chi = n.get("incremental_conversions_ci") or [None, None]
     fields = {
-        "conversions": _num(n.get("incremental_conversions")),
-        "conv_low": _num(clo),
-        "conv_high": _num(chi),
+        "conversions": fmt(n.get("incremental_conversions"), "dec1"),
+        "conv_low": fmt(clo, "dec1"),
+        "conv_high": fmt(chi, "dec1"),
         "revenue": fmt(n.get("incremental_revenue"), "money"),
         "rev_low": fmt(rlo, "money"),
         "rev_high": fmt(rhi, "money"),
@@ -161,9 +161,9 @@ def _show_incremental(report: Report, r: CampaignResult) -> None:
     report.say(
         "campaign_review.incremental",
         **fields,
-        iroi=_num(n.get("iroi"), 2),
-        low=_num(lo, 2),
-        high=_num(hi, 2),
+        iroi=fmt(n.get("iroi"), "dec2"),
+        low=fmt(lo, "dec2"),
+        high=fmt(hi, "dec2"),
         spend=fmt(r.spend, "money"),
     )
 

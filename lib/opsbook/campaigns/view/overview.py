@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from opsbook.campaigns.analysis.results import CampaignReview
-from opsbook.formats import STATUS_CLASS, finite, fmt
+from opsbook.formats import STATUS_CLASS, fmt
 from opsbook.report import Report
 
 # the shown format of each KPI row of the scorecard
@@ -26,12 +26,6 @@ KPI_FORMAT = {
 def _label(name: Any, key: Any) -> str:
     """A campaign as a reader sees it: its name and, when different, its id."""
     return str(name) if str(name) == str(key) else f"{name} ({key})"
-
-
-def _num(v: Any, digits: int = 1) -> str:
-    """A number with ``digits`` decimals and thousands separators (a dash when missing)."""
-    v = finite(v)
-    return "—" if v is None else f"{v:,.{digits}f}"
 
 
 def _status_text(report: Report, status: str | None) -> str:

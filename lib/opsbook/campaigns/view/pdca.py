@@ -11,7 +11,8 @@ from IPython.display import HTML, display
 
 from opsbook.campaigns.analysis.channels import channel_attribution
 from opsbook.campaigns.analysis.results import CampaignReview
-from opsbook.campaigns.view.overview import _label, _num
+from opsbook.campaigns.view.overview import _label
+from opsbook.formats import STATUS_CLASS, interval_text
 from opsbook.report import Report
 
 
@@ -48,12 +49,12 @@ def show_comparison(report: Report, rv: CampaignReview) -> None:
             tr("campaign_review.kpi.k_factor"): table["k_factor"],
             tr("campaign_review.col.incremental_revenue"): table["incremental_revenue"],
             tr("campaign_review.col.iroi"): table["iroi"],
-            tr("campaign_review.col.iroi_ci"): [f"[{_num(lo, 2)}, {_num(hi, 2)}]" for lo, hi in zip(table["iroi_low"], table["iroi_high"], strict=True)],
+            tr("campaign_review.col.iroi_ci"): [interval_text(lo, hi, "dec2") for lo, hi in zip(table["iroi_low"], table["iroi_high"], strict=True)],
             tr("campaign_review.col.targets_met"): [f"{m} / {s}" for m, s in zip(table["targets_met"], table["targets_scored"], strict=True)],
         }
     )  # fmt: skip
     status = [
-        None if s == 0 else "ob-green" if m == s else "ob-amber" if m else "ob-red"
+        STATUS_CLASS[None if s == 0 else "green" if m == s else "amber" if m else "red"]
         for m, s in zip(table["targets_met"], table["targets_scored"], strict=True)
     ]
     report.show(

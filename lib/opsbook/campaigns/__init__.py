@@ -59,50 +59,33 @@ Conventions (each is printed in the report):
 
 Layers: :mod:`opsbook.campaigns.queries` (the engine steps), :mod:`opsbook.campaigns.analysis`
 (the review and its typed results), :mod:`opsbook.campaigns.view` (what the notebook shows).
-This module only re-exports what the notebook, the KPI dashboard and the benchmarks call.
+This module only re-exports what the notebook and the benchmarks call (the KPI dashboard reads
+the queries and analysis layers directly).
 """
 
-# notebooks/05_campaign_review.ipynb calls review and the view's sections; the KPI dashboard
-# (opsbook.kpi) reuses catalogue, keep_campaign_events, participation, holdout_sums, lift_table,
-# METRICS_EVENTS, incremental and referral; bench/run.py times holdout_sums
+# notebooks/05_campaign_review.ipynb calls review and the view's sections; bench/run.py times
+# holdout_sums
 from opsbook.campaigns.analysis.campaign import review
-from opsbook.campaigns.analysis.incrementality import METRICS_EVENTS, incremental, lift_table
-from opsbook.campaigns.queries.events import keep_campaign_events
 from opsbook.campaigns.queries.holdout import holdout_sums
-from opsbook.campaigns.queries.reach import participation, referral
-from opsbook.campaigns.queries.sources import catalogue
-from opsbook.campaigns.view import (
+from opsbook.campaigns.view.daily import daily_chart, show_daily, show_quality
+from opsbook.campaigns.view.funnel import (
     attribution_chart,
-    daily_chart,
-    explore,
     funnel_chart,
-    incrementality_chart,
     show_attribution,
     show_channels,
-    show_comparison,
-    show_daily,
     show_funnel,
-    show_incrementality,
-    show_overview,
-    show_pdca,
-    show_quality,
-    show_scorecard,
 )
+from opsbook.campaigns.view.incrementality import incrementality_chart, show_incrementality
+from opsbook.campaigns.view.overview import show_overview, show_scorecard
+from opsbook.campaigns.view.pdca import explore, show_comparison, show_pdca
 
 __all__ = [
-    "METRICS_EVENTS",
     "attribution_chart",
-    "catalogue",
     "daily_chart",
     "explore",
     "funnel_chart",
     "holdout_sums",
-    "incremental",
     "incrementality_chart",
-    "keep_campaign_events",
-    "lift_table",
-    "participation",
-    "referral",
     "review",
     "show_attribution",
     "show_channels",

@@ -48,22 +48,24 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from opsbook.config import load_config
     from opsbook.run import RunError, parse_assignments, run_reports
 
     try:
+        lang = args.lang or load_config(args.config).lang
         result = run_reports(
             args.reports,
             config=args.config,
             data=args.data,
             out=args.out,
-            parameters=parse_assignments(args.param),
+            parameters=parse_assignments(args.param, lang),
             lang=args.lang,
             engine=args.engine,
             workers=args.workers,
         )
     except RunError as exc:
         print(f"opsbook run: {exc}", file=sys.stderr)
-        return 2
+        return 1
     for name, entry in result.manifest["reports"].items():
         line = f"{name}: {entry['status']} ({entry['duration_seconds']:.1f} s)"
         print(line + (f" - {entry['error']}" if entry["error"] else ""))
@@ -73,12 +75,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_reports(args: argparse.Namespace) -> int:
     from opsbook.config import load_config
+    from opsbook.parameters import specs
     from opsbook.run import COMMON_PARAMETERS, discover
 
     cfg = load_config(args.config)
     for name, report in discover(cfg.path_of(cfg.section("run")["notebooks"])).items():
-        params = {k: v for k, v in report.parameters.items() if k not in COMMON_PARAMETERS}
-        print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in params.items()))
+        declared = specs(name)
+        shown = []
+        for key, default in report.parameters.items():
+            if key in COMMON_PARAMETERS:
+                continue
+            spec = declared.get(key)
+            accepts = "|".join(map(str, spec.choices)) if spec and spec.choices else None
+            accepts = accepts or (spec.type if spec and spec.type != "any" else None)
+            shown.append(f"{key}={default}" + (f" ({accepts})" if accepts else ""))
+        print(f"{name}: " + ", ".join(shown))
     return 0
 
 
@@ -166,9 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError) as exc:
-        # contract, config and source errors carry their own explanation
+        # contract, config and source errors carry their own explanation; bad input exits 1
+        # (argparse's own usage errors exit 2)
         print(f"opsbook {args.command}: {exc}", file=sys.stderr)
-        return 2
+        return 1
 
 
 if __name__ == "__main__":

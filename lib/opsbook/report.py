@@ -25,6 +25,7 @@ from opsbook.config import Config, load_config
 from opsbook.data import Source, open_source
 from opsbook.formats import fmt
 from opsbook.i18n import t
+from opsbook.parameters import check_parameters
 from opsbook.validation import SourceChecks, Validation, validate
 
 METRICS_MIME = "application/vnd.opsbook.metrics+json"
@@ -244,6 +245,14 @@ def _run_checks(source: Source) -> Validation | None:
     return shared.validation
 
 
+def _notebook_values() -> dict[str, Any]:
+    """The variables of the running notebook (IPython's namespace), or nothing outside one."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return dict(shell.user_ns) if shell is not None else {}
+
+
 def start(
     name: str,
     *,
@@ -253,11 +262,14 @@ def start(
     tables: Sequence[str] = (),
     params: Mapping[str, Any] | None = None,
 ) -> Report:
-    """Open the source, run the contract checks on ``tables`` (structural failures raise with a
-    message naming table, column and rule) and show the report's header."""
+    """Check the notebook's parameters (``params``, else the notebook's variables), open the
+    source, run the contract checks on ``tables`` (structural failures raise with a message naming
+    table, column and rule) and show the report's header."""
     from opsbook.plots import use_theme
 
     cfg = load_config(config, data=data, lang=lang)
+    # the notebook's parameters, checked as `opsbook run` checks them (in JupyterLab too)
+    check_parameters(name, dict(params) if params is not None else _notebook_values(), cfg.lang)
     source = open_source(cfg)
     source.require(*tables)
     checks = _run_checks(source)

@@ -10,6 +10,7 @@ others. Earlier runs are never touched.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import secrets
@@ -21,14 +22,13 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from queue import Empty
 from typing import Any
 
 import nbformat
 import papermill
-import yaml
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.manager import AsyncKernelManager
@@ -38,6 +38,7 @@ from opsbook import __version__
 from opsbook.config import ENGINE_ENV, Config, load_config
 from opsbook.data import open_source
 from opsbook.i18n import catalogue, t
+from opsbook.parameters import ParameterError, check_parameters, suggestion
 from opsbook.render import history_html, index_html, notebook_html
 from opsbook.report import BATCH_ENV, CHECKS_ENV, METRICS_MIME, RUN_DIR_ENV, dumps
 from opsbook.validation import check_source
@@ -112,7 +113,16 @@ class RunError(ValueError):
 class ReportNotebook:
     name: str
     path: Path
-    parameters: dict[str, Any]  # name -> default from the notebook's parameters cell
+    parameters: dict[str, Any]  # name -> default value of the notebook's parameters cell
+
+
+def _literal(source: str | None) -> Any:
+    """A parameters cell's default (papermill gives its source text) as its Python value; an
+    expression that is not a literal stays text."""
+    try:
+        return ast.literal_eval(source) if source is not None else None
+    except (ValueError, SyntaxError):
+        return source
 
 
 def discover(notebooks: Path) -> dict[str, ReportNotebook]:
@@ -123,38 +133,47 @@ def discover(notebooks: Path) -> dict[str, ReportNotebook]:
         if not match:
             continue
         inspected = papermill.inspect_notebook(str(path))
-        params = {k: v.get("default") for k, v in inspected.items()}
+        params = {k: _literal(v.get("default")) for k, v in inspected.items()}
         found[match.group(2)] = ReportNotebook(match.group(2), path, params)
     return found
 
 
-def parse_assignments(items: Sequence[str]) -> dict[str, Any]:
-    """``NAME=VALUE`` pairs; values are read as YAML (numbers, booleans, lists stay typed; dates
-    stay ISO text)."""
+def parse_assignments(items: Sequence[str], lang: str = "en") -> dict[str, str]:
+    """``NAME=VALUE`` pairs, the values as text: each is read by its parameter's type when the
+    run is checked (:mod:`opsbook.parameters`), so ``criterion=on`` stays the text "on"."""
     parsed = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise RunError(f"parameter {item!r} is not NAME=VALUE")
-        typed = yaml.safe_load(value) if value.strip() else ""
-        # a date stays ISO text: papermill would write a date object into the notebook as code
-        parsed[name.strip()] = typed.isoformat() if isinstance(typed, date) else typed
+            raise RunError(t("run.not_assignment", lang, item=repr(item)))
+        parsed[name.strip()] = value.strip()
     return parsed
 
 
 def resolve_parameters(
     report: ReportNotebook, config: Config, given: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Config defaults for the report, then ``given``; unknown names are refused."""
+    """Config defaults for the report, then ``given``, each read by its type and checked against
+    what the report accepts; unknown names and refused values raise RunError."""
+    lang = config.lang
     merged = config.report_defaults(report.name) | dict(given)
     valid = sorted(set(report.parameters) - set(COMMON_PARAMETERS))
     unknown = sorted(set(merged) - set(valid))
     if unknown:
         raise RunError(
-            f"report {report.name}: unknown parameter(s) {', '.join(unknown)}; "
-            f"valid: {', '.join(valid) or '(none)'}"
+            t(
+                "run.report_unknown_parameter",
+                lang,
+                report=report.name,
+                names=", ".join(unknown),
+                valid=", ".join(valid) or "(none)",
+            )
+            + suggestion(unknown[0], valid, lang)
         )
-    return merged
+    try:
+        return check_parameters(report.name, merged, lang, defaults=report.parameters)
+    except ParameterError as exc:
+        raise RunError(str(exc)) from None
 
 
 @dataclass
@@ -306,9 +325,15 @@ def run_reports(
     available = discover(cfg.path_of(settings["notebooks"]))
     unknown = [n for n in names if n not in available]
     if unknown or not available:
+        valid = ", ".join(available) or f"(no notebooks in {settings['notebooks']})"
         raise RunError(
-            f"unknown report(s) {', '.join(unknown) or '(none found)'}; "
-            f"valid: {', '.join(available) or '(no notebooks in ' + settings['notebooks'] + ')'}"
+            t(
+                "run.unknown_report",
+                cfg.lang,
+                names=", ".join(unknown) or "(none found)",
+                valid=valid,
+            )
+            + (suggestion(unknown[0], list(available), cfg.lang) if unknown else "")
         )
     selected = [available[n] for n in (names or available)]
     given = dict(parameters or {})
@@ -316,8 +341,14 @@ def run_reports(
     stray = sorted(set(given) - declared)
     if stray:
         raise RunError(
-            f"unknown parameter(s) {', '.join(stray)} for {', '.join(r.name for r in selected)}; "
-            f"valid: {', '.join(sorted(declared))}"
+            t(
+                "run.unknown_parameter",
+                cfg.lang,
+                names=", ".join(stray),
+                reports=", ".join(r.name for r in selected),
+                valid=", ".join(sorted(declared)),
+            )
+            + suggestion(stray[0], sorted(declared), cfg.lang)
         )
     plans = {
         r.name: resolve_parameters(r, cfg, {k: v for k, v in given.items() if k in r.parameters})

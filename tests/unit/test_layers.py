@@ -26,6 +26,7 @@ BASE = (
     "validation",
     "i18n",
     "targets",
+    "parameters",
     "sample",
 )
 

@@ -218,7 +218,7 @@ def test_validate_command_exit_codes_and_messages(tmp_path, capsys):
     assert main(["validate", "--data", str(bad), "--lang", "en"]) == 1
     err = capsys.readouterr().err
     assert "orders.amount: rule amount_nonnegative" in err and "1 of 3 rows, e.g. -1.0" in err
-    assert main(["validate", "--data", str(tmp_path / "nowhere")]) == 2
+    assert main(["validate", "--data", str(tmp_path / "nowhere")]) == 1
     assert "opsbook sample" in capsys.readouterr().err
 
 

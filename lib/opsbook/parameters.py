@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from opsbook.data import Source
 from opsbook.i18n import t
 
 TYPES = ("text", "int", "float", "bool", "date", "date_or_time", "list", "mapping", "any")
@@ -234,3 +235,82 @@ def suggestion(name: str, valid: list[str], lang: str) -> str:
     """ " did you mean x?" for the closest of ``valid``, or nothing."""
     close = difflib.get_close_matches(name, valid, n=1)
     return t("run.param.did_you_mean", lang, suggestion=close[0]) if close else ""
+
+
+# -- values that must exist in the data ---------------------------------------------------------
+# parameters.yml's `in_data:` names one of these: the values a parameter may take in this source
+# (besides the `also:` words the report understands). Checked by `opsbook run` before a kernel
+# starts, only for a value given (not the notebook's default), so a typo is named at once.
+
+
+def _experiments(source: Source) -> list[str]:
+    names: set[str] = set()
+    for table in ("assignments", "experiment_results"):
+        if source.has(table) and "experiment" in source.columns(table):
+            column = source.table(table).experiment
+            names |= set(column.cast("string").name("e").as_table().distinct().execute()["e"])
+    return sorted(n for n in names if n is not None)
+
+
+def _campaigns(source: Source) -> list[str]:
+    if not source.has("campaigns"):
+        return []
+    table = source.table("campaigns")
+    keys = table.select(table.campaign_id.cast("string").name("key"))
+    found = set(keys.execute()["key"])
+    if "name" in source.columns("campaigns"):
+        found |= set(table.select(table.name.cast("string").name("n")).execute()["n"])
+    return sorted(str(k) for k in found if k is not None)
+
+
+def _events(source: Source) -> list[str]:
+    if not source.has("events"):
+        return []
+    events = source.table("events")
+    return sorted(map(str, events.select("event").distinct().execute()["event"].dropna()))
+
+
+def _user_columns(source: Source) -> list[str]:
+    if not source.has("users"):
+        return []
+    return [c for c in source.columns("users") if c not in ("user_id", "signup_ts")]
+
+
+IN_DATA = {
+    "experiments": _experiments,
+    "campaigns": _campaigns,
+    "events": _events,
+    "user_columns": _user_columns,
+}
+
+
+def check_in_data(
+    report: str,
+    values: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    source: Source,
+    lang: str,
+) -> None:
+    """Refuse a given value that the source does not hold (an experiment, campaign, event or
+    users column by a name the data do not have), naming the ones it has."""
+    entries = {**_table()["common"], **_table().get(report, {})}
+    for name, value in values.items():
+        entry = entries.get(name) or {}
+        lookup = entry.get("in_data")
+        if lookup is None or value is None or value == defaults.get(name):
+            continue
+        allowed = [str(v) for v in entry.get("also", ())]
+        if str(value) in allowed:
+            continue
+        known = IN_DATA[lookup](source)
+        if str(value) in known:
+            continue
+        candidates = allowed + known
+        listed = ", ".join(allowed + known[:30]) + (" …" if len(known) > 30 else "")
+        expected = ("run.param.expect.in_data", {"what": t(f"run.param.{lookup}", lang)})
+        text = _message(report, Spec(name, "text"), value, expected, lang)
+        text += t("run.param.known", lang, values=listed or "—")
+        close = difflib.get_close_matches(str(value), candidates, n=1)
+        if close:
+            text += t("run.param.did_you_mean", lang, suggestion=close[0])
+        raise ParameterError(text)

@@ -38,7 +38,7 @@ from opsbook import __version__
 from opsbook.config import ENGINE_ENV, Config, load_config
 from opsbook.data import open_source
 from opsbook.i18n import catalogue, t
-from opsbook.parameters import ParameterError, check_parameters, suggestion
+from opsbook.parameters import ParameterError, check_in_data, check_parameters, suggestion
 from opsbook.render import history_html, index_html, notebook_html
 from opsbook.report import BATCH_ENV, CHECKS_ENV, METRICS_MIME, RUN_DIR_ENV, dumps
 from opsbook.validation import check_source
@@ -354,6 +354,13 @@ def run_reports(
         r.name: resolve_parameters(r, cfg, {k: v for k, v in given.items() if k in r.parameters})
         for r in selected
     }
+    # values that must name something in the data (an experiment, campaign, event, column)
+    source = open_source(cfg)
+    try:
+        for r in selected:
+            check_in_data(r.name, plans[r.name], r.parameters, source, cfg.lang)
+    except ParameterError as exc:
+        raise RunError(str(exc)) from None
     injected = {
         "config": str(cfg.path) if cfg.path else None,
         "data": cfg.source,
@@ -366,7 +373,7 @@ def run_reports(
     partial.mkdir()
     started = datetime.now(UTC)
     # the contract checks and the fingerprint of the source, once for every report of the run
-    checks = check_source(open_source(cfg))
+    checks = check_source(source)
     checks_file = checks.save(Path(tempfile.mkdtemp(prefix="opsbook-checks-")) / "checks.pickle")
     timeout = int(settings["cell_timeout_seconds"])
     pool = workers or settings.get("workers") or os.cpu_count() or 1

@@ -179,3 +179,47 @@ def test_a_notebook_in_jupyterlab_is_checked_when_it_starts(workbook):
     # opens the source, so the bad value is named and the missing source is never reached
     with pytest.raises(ParameterError, match="parameter window = 'roling'.*did you mean rolling"):
         start("retention", config=str(workbook / "opsbook.yml"), params={"window": "roling"})
+
+
+def test_a_name_the_data_do_not_have_is_refused_before_any_kernel(tmp_path):
+    import pandas as pd
+
+    from opsbook.config import load_config
+    from opsbook.data import open_source
+    from opsbook.parameters import check_in_data
+
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    ts = pd.to_datetime(["2026-01-01", "2026-01-02"]).tz_localize("UTC")
+    pd.DataFrame({"user_id": [1, 2], "signup_ts": ts, "channel": ["ads", "seo"]}).to_parquet(
+        folder / "users.parquet"
+    )
+    pd.DataFrame({"user_id": [1, 2], "ts": ts, "event": ["add_to_cart", "view_item"]}).to_parquet(
+        folder / "events.parquet"
+    )
+    pd.DataFrame(
+        {"experiment": ["checkout_button", "checkout_button"], "user_id": [1, 2],
+         "variant": ["control", "b"], "ts": ts}
+    ).to_parquet(folder / "assignments.parquet")  # fmt: skip
+    source = open_source(load_config(None, data=str(folder)))
+
+    def refused(report, values, defaults=None):
+        with pytest.raises(ParameterError) as caught:
+            check_in_data(report, values, defaults or {}, source, "en")
+        return str(caught.value)
+
+    message = refused("ab_test", {"experiment": "chekout_button"})
+    assert message == (
+        "report ab_test: parameter experiment = 'chekout_button': the data have no such "
+        "experiment; the data have: checkout_button; did you mean checkout_button?"
+    )
+    assert "did you mean add_to_cart?" in refused("retention", {"return_event": "add_to_crt"})
+    assert "the data have: channel" in refused("retention", {"breakdown": "chanel"})
+    # what the data have, the words the report understands, and untouched defaults pass
+    check_in_data("ab_test", {"experiment": "checkout_button"}, {}, source, "en")
+    check_in_data("retention", {"return_event": "order", "cohort_event": None}, {}, source, "en")
+    check_in_data(
+        "kpi_dashboard", {"activation_event": "x"}, {"activation_event": "x"}, source, "en"
+    )
+    with pytest.raises(ParameterError, match="数据中没有这个实验"):
+        check_in_data("ab_test", {"experiment": "x"}, {}, source, "zh")

@@ -17,7 +17,14 @@ import numpy as np
 import pandas as pd
 
 # the CSS class of a target status (report.css colours it); n/a has none
-STATUS_CLASS = {"green": "ob-green", "amber": "ob-amber", "red": "ob-red", "n/a": None, None: None}
+STATUS_CLASS = {
+    "green": "ob-green",
+    "amber": "ob-amber",
+    "not_proven": "ob-amber",  # an estimate whose interval straddles its target
+    "red": "ob-red",
+    "n/a": None,
+    None: None,
+}
 
 
 def finite(value: Any) -> float | None:

@@ -1,6 +1,12 @@
 """Campaign review, analysis: did the campaign hit its targets -- a campaign's targets (its
 table's target_* columns, else the parameters, else the KPI system's), red/amber/green against
-them, and the scorecard of the seven KPIs."""
+them, and the scorecard of the seven KPIs.
+
+A KPI that is counted (participants, conversion among participants, ROAS, CAC) is judged on its
+value: green, amber within the band, red. A KPI that is estimated against a holdout or a
+counterfactual (the incremental ROI) is judged on its interval: met (green) when the whole
+interval meets the target, missed (red) when the whole interval misses it, and not proven when
+the interval straddles the target, so no card says "met" where the evidence does not."""
 
 from __future__ import annotations
 
@@ -17,6 +23,8 @@ from opsbook.campaigns.queries.settings import AMBER_BAND, Mode, Settings
 # KPI rows of the scorecard, in order; which way is better (the shown format: the view's)
 KPIS: tuple[str, ...] = ("participants", "conversion", "aov_lift", "k_factor", "roi", "roas", "cac")
 DIRECTION = {"cac": "lower"}
+# estimated KPIs: the numbers' key of their interval (judged met / not proven / missed)
+INTERVALS = {"roi": "iroi_ci"}
 # campaigns-table columns naming a target, and the KPI they set
 TARGET_COLUMNS = {
     "target_participants": "participants",
@@ -41,6 +49,26 @@ def status_of(
     if direction == "lower":
         return "green" if actual <= target else "amber" if actual <= target + margin else "red"
     return "green" if actual >= target else "amber" if actual >= target - margin else "red"
+
+
+def status_of_estimate(
+    interval: Any, target: float | None, direction: str = "higher"
+) -> str | None:
+    """Met (green) / not proven / missed (red) of an estimate's ``interval`` against ``target``:
+    met when the whole interval is on the target's good side, missed when it is wholly on the
+    other, not proven when it contains the target; None when either is missing."""
+    low, high = (_finite(v) for v in (interval or (None, None)))
+    if low is None or high is None or target is None or not np.isfinite(target):
+        return None
+    good, bad = (
+        (low >= target, high < target)
+        if direction == "higher"
+        else (
+            high <= target,
+            low > target,
+        )
+    )
+    return "green" if good else "red" if bad else "not_proven"
 
 
 def _targets_for(row: Mapping[str, Any], settings: Settings) -> dict[str, float | None]:
@@ -77,6 +105,12 @@ def _scorecard(
             margin = settings.amber_band * abs(target)
             amber = target + margin if direction == "lower" else target - margin
         own = mode == "outcomes" and kpi in ("participants", "conversion")
+        interval = numbers.get(INTERVALS[kpi]) if kpi in INTERVALS else None
+        status = (
+            status_of_estimate(interval, target, direction)
+            if interval is not None and value is not None
+            else status_of(value, target, direction, settings.amber_band)
+        )
         rows.append(
             {
                 "kpi": kpi,
@@ -85,7 +119,9 @@ def _scorecard(
                 "target": target,
                 "amber": amber,
                 "direction": direction,
-                "status": status_of(value, target, direction, settings.amber_band),
+                "low": _finite(interval[0]) if interval is not None else None,
+                "high": _finite(interval[1]) if interval is not None else None,
+                "status": status,
             }
         )
     return pd.DataFrame(rows)

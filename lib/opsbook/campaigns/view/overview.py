@@ -103,5 +103,14 @@ def show_scorecard(report: Report, rv: CampaignReview) -> None:
             },
         )
         report.say("campaign_review.scorecard_summary", met=r.targets_met, scored=r.targets_scored)
+        for s in r.scorecard[r.scorecard["status"] == "not_proven"].itertuples():
+            kind = KPI_FORMAT[s.kpi]
+            report.say(
+                "campaign_review.scorecard_not_proven",
+                kpi=tr(f"campaign_review.kpi.{s.kpi}"),
+                low=fmt(s.low, kind),
+                high=fmt(s.high, kind),
+                target=fmt(s.target, kind),
+            )
         if r.numbers.get("participants_definition") == "members":
             report.say("campaign_review.participants_members")

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from opsbook.campaigns.analysis.results import CampaignReview
+from opsbook.campaigns.analysis.scorecard import INTERVALS
 from opsbook.formats import STATUS_CLASS, fmt
 from opsbook.report import Report
 
@@ -78,6 +79,10 @@ def show_scorecard(report: Report, rv: CampaignReview) -> None:
             kind = KPI_FORMAT[s.kpi]
             if s.target is None or pd.isna(s.target):
                 rule = tr("campaign_review.rule.none")
+            elif s.kpi in INTERVALS:
+                rule = tr(
+                    f"campaign_review.rule.estimate_{s.direction}", target=fmt(s.target, kind)
+                )
             else:
                 rule = tr(
                     f"campaign_review.rule.{s.direction}",

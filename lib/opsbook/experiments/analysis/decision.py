@@ -36,7 +36,8 @@ def more_days_needed(
 
     The standard error shrinks as 1/sqrt(n): the sample must grow by k = ((z_α + z_β)·se/|δ|)²
     (z_α = z_{1−α/2} two-sided), i.e. (k − 1)·days_run more days at the same daily inflow.
-    Fixed-horizon arithmetic; (None, None) when the lift is 0 or not finite.
+    Fixed-horizon arithmetic, the normal approximation of :mod:`opsbook.stats.planning` (its far
+    rejection tail, ~1e-6 at power 0.8, left out); (None, None) when the lift is 0 or not finite.
     """
     if not (math.isfinite(abs_lift) and math.isfinite(abs_se)) or abs_lift == 0 or abs_se <= 0:
         return None, None

@@ -76,7 +76,11 @@ Decision: ``invalid`` when the SRM check says so; ``ship`` when a variant beats 
 primary metric (adjusted p < alpha, in the good direction) and passes every guardrail;
 ``dont_ship`` when every variant is significantly worse on the primary metric or fails a
 guardrail; otherwise ``inconclusive``, with the extra days (or users) needed to detect the
-observed primary lift with the given power at the current traffic.
+observed primary lift with the given power at the current traffic. When that is beyond the horizon
+(twice the days run so far, at least 28 and at most 56 days in all; without exposure days, twice
+the users) the report says the effect is out of reach, gives the smallest effect detectable by the
+horizon (``metrics.json``: ``mde_reachable``) and advises stopping. The Bayesian expected loss of
+shipping the variant and of keeping control is shown beside the decision.
 """
 
 from opsbook.experiments.analysis import RESULT_KEYS, evaluate, prepare

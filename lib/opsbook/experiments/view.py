@@ -1,6 +1,7 @@
 """A/B test, what the notebook shows: the experiment's summary and hygiene, the SRM check and
 the daily balance, the results table and the charts of the lift, segments, the detectable
-effect, the decision in plain words, the conventions, and the widgets to explore (built from
+effect, the decision in plain words (with what more days can or cannot settle, and the expected
+loss of each choice), the conventions, and the widgets to explore (built from
 the results only)."""
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from IPython.display import HTML, display
 
 from opsbook.experiments.analysis import ABTestResult, Experiment, evaluate
 from opsbook.experiments.analysis.effects import CORRECTIONS, METHODS
-from opsbook.formats import STATUS_CLASS, callout_html, fmt, interval_text, p_text
+from opsbook.formats import STATUS_CLASS, callout_html, finite, fmt, interval_text, p_text
 from opsbook.plots import PALETTE, STATUS_COLOURS, figure
 from opsbook.report import Report, is_batch
 
-IMPRACTICAL_DAYS = 365
 MENTION_REDUCTION = 0.01  # CUPED variance reductions below this are not worth a sentence
 
 
@@ -402,17 +402,62 @@ def show_decision(report: Report, ab: ABTestResult) -> None:
     detail = report.t(key, guardrails=", ".join(d.blocking), **fields)
     display(HTML(callout_html(f"{text} — {detail}", colour[d.decision])))
     if d.decision == "inconclusive" and d.reason == "not_significant":
-        if d.days_needed is not None:
-            key = (
-                "ab_test.reason.days_impractical"
-                if d.days_needed > IMPRACTICAL_DAYS
-                else "ab_test.reason.days"
-            )
-            report.say(key, days=f"{d.days_needed:,}", users=f"{d.users_needed or 0:,}")
-        elif d.users_needed is not None:
-            report.say("ab_test.reason.users", users=f"{d.users_needed:,}")
+        _say_more_time(report, ab, fields)
+    if row is not None and d.decision != "invalid":
+        _say_expected_loss(report, ab, row, fields)
     if ab.srm.status == "warn":
         report.say("ab_test.reason.srm_warn", p=p_text(ab.srm.p_value, 4))
+
+
+def _say_more_time(report: Report, ab: ABTestResult, fields: dict[str, Any]) -> None:
+    """Inconclusive: the days (or users) to detect the observed lift when they fit the horizon;
+    otherwise that the effect is out of reach, the MDE reachable by the horizon, and to stop."""
+    d, reach = ab.decision, ab.decision.reach
+    if reach is None or not reach.out_of_reach:
+        if d.days_needed is not None:
+            report.say(
+                "ab_test.reason.days", days=f"{d.days_needed:,}", users=f"{d.users_needed or 0:,}"
+            )
+        elif d.users_needed is not None:
+            report.say("ab_test.reason.users", users=f"{d.users_needed:,}")
+        return
+    if ab.experiment.primary.kind == "proportion":
+        absolute = f"±{fmt(reach.mde_abs * 100, 'dec2')} pp"
+    else:
+        absolute = f"±{fmt(reach.mde_abs, 'float')}"
+    mde = f"±{fmt(reach.mde_rel, 'pct')}" if reach.mde_rel is not None else absolute
+    common = fields | {
+        "mde": mde,
+        "mde_abs": absolute,
+        "power": f"{ab.settings.power:.0%}",
+        "lift": fields.get("lift", "—"),
+    }
+    if reach.horizon_days is None:
+        report.say("ab_test.reason.out_of_reach_users", users=f"{reach.more_users:,}", **common)
+    elif reach.more_days:
+        report.say(
+            "ab_test.reason.out_of_reach",
+            horizon=reach.horizon_days,
+            extra=reach.more_days,
+            **common,
+        )
+    else:
+        report.say("ab_test.reason.out_of_reach_now", days=reach.horizon_days, **common)
+
+
+def _say_expected_loss(
+    report: Report, ab: ABTestResult, row: pd.Series, fields: dict[str, Any]
+) -> None:
+    """The Bayesian expected loss of shipping the variant and of keeping control, explained."""
+    ship, keep = finite(row["expected_loss"]), finite(row.get("expected_loss_control"))
+    if not bool(row["valid"]) or ship is None or keep is None:
+        return
+    report.say(
+        "ab_test.decision.expected_loss",
+        ship=fmt(ship, "pct2"),
+        keep=fmt(keep, "pct2"),
+        **fields,
+    )
 
 
 def show_conventions(report: Report, ab: ABTestResult) -> None:
@@ -448,6 +493,7 @@ def show_conventions(report: Report, ab: ABTestResult) -> None:
         ("prior", prior),
         ("srm", tr("ab_test.conv.srm_value", warn=s.srm_warn, invalid=s.srm_invalid)),
         ("mde", tr("ab_test.conv.mde_value", power=f"{s.power:.0%}")),
+        ("horizon", tr("ab_test.conv.horizon_value")),
         ("control", tr("ab_test.conv.control_value")),
         ("hygiene", tr("ab_test.conv.hygiene_value")),
         ("decision", tr("ab_test.conv.decision_value")),

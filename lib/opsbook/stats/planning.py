@@ -1,5 +1,29 @@
 """Planning an experiment: sample size, power and minimum detectable effect, for rates and
-means, days needed, and ``plan`` (what ``opsbook plan`` prints)."""
+means, days needed, and ``plan`` (what ``opsbook plan`` prints).
+
+One model gives all three, and it is the test the A/B report runs: ``compare_means`` (Welch,
+each arm's own variance; a rate is the mean of a 0/1 value), in its large-sample normal form.
+With n users per variant, per-user variances v1 (control) and v2 (treatment) and a true
+difference d = μ2 − μ1, the report's statistic (x̄2 − x̄1) / sqrt((s²1 + s²2)/n) is close to
+normal with mean λ = d·sqrt(n)/s, s² = v1 + v2, and variance 1. It rejects beyond
+z = z_{1−α'/2} (two-sided) or z = z_{1−α'} (one-sided), α' = α/(variants − 1) (Bonferroni over
+the comparisons with control). So
+
+    power(n) = Φ(λ − z) + Φ(−λ − z)    two-sided (both rejection tails)
+    power(n) = Φ(λ − z)                 "greater"        power(n) = Φ(−λ − z)     "less"
+
+with v1 = p1(1 − p1), v2 = p2(1 − p2) for a rate and v1 = v2 = sd² for a mean.
+``sample_size_*`` is the smallest whole n with power(n) ≥ power, about ((z + z_{1−β})·s/|d|)²;
+``power_*`` is power(n); ``mde_*`` is the d with power(n) = power. They are one set:
+power(sample_size) ≥ power > power(sample_size − 1), and power(n, mde(n)) = power. This is
+statsmodels' ``NormalIndPower`` with the effect size d / sqrt(s²/2).
+
+Not the online-calculator convention, which takes the null spread from the baseline alone
+(z·sqrt(2·p1(1 − p1)) + z_β·s): 3,623 users for 10 % → 12 %, at which the report's test has
+power 0.777, not 0.80. This model gives 3,839 (power 0.800, confirmed by simulation of
+``compare_means``). Below ~30 users per variant the Welch test's t quantiles make its real
+power a little lower than stated.
+"""
 
 from __future__ import annotations
 
@@ -17,20 +41,78 @@ from opsbook.stats._common import (
     _norm_ppf,
 )
 
+_TOLERANCE = 1e-12  # power(n) ≥ power up to floating point
 
-def _check_plan(alpha: float, power: float, alternative: str, variants: int) -> tuple[float, float]:
-    """(z for α per comparison, z for power)."""
+
+def _z_alpha(alpha: float, alternative: str, variants: int) -> tuple[float, float]:
+    """(z of the test for α per comparison, α per comparison)."""
     alpha = _check_alpha(alpha)
-    power = _check_alpha(power, "power")
     _check_choice(alternative, Alternative, "alternative")
     variants = _check_count(variants, "variants")
     if variants < 2:
         raise ValueError("variants counts control too and must be at least 2")
     per_comparison = alpha / (variants - 1)
-    z_alpha = _norm_ppf(
-        1 - per_comparison / 2 if alternative == "two-sided" else 1 - per_comparison
+    z = _norm_ppf(1 - per_comparison / 2 if alternative == "two-sided" else 1 - per_comparison)
+    return z, per_comparison
+
+
+def _power_at(drift: float, z: float, alternative: str) -> float:
+    """Power of the test when its statistic has mean ``drift`` = d·sqrt(n)/s (signed)."""
+    if alternative == "greater":
+        return _norm_cdf(drift - z)
+    if alternative == "less":
+        return _norm_cdf(-drift - z)
+    return _norm_cdf(drift - z) + _norm_cdf(-drift - z)
+
+
+def _drift_for(power: float, alpha: float, alternative: str, variants: int) -> tuple[float, float]:
+    """(z of the test, the |λ| at which the test reaches ``power``): z + z_{1−β} one-sided; for
+    two-sided the root of Φ(λ − z) + Φ(−λ − z) = power (the far tail moves it by ~1e-6)."""
+    z, per_comparison = _z_alpha(alpha, alternative, variants)
+    power = _check_alpha(power, "power")
+    if power <= per_comparison:
+        raise ValueError(f"power must exceed alpha per comparison ({per_comparison:g}): {power}")
+    one_tail = z + _norm_ppf(power)
+    if alternative != "two-sided":
+        return z, one_tail
+    from scipy import optimize  # a root finder for this one function: not at import
+
+    lam = optimize.brentq(
+        lambda x: _power_at(x, z, "two-sided") - power,
+        0.0,
+        one_tail,
+        xtol=1e-14,
+        rtol=1e-15,
     )
-    return z_alpha, _norm_ppf(power)
+    return z, lam
+
+
+def _check_direction(delta: float, alternative: str) -> None:
+    if (alternative == "greater" and delta < 0) or (alternative == "less" and delta > 0):
+        way = "an increase" if alternative == "greater" else "a decrease"
+        raise ValueError(
+            f"alternative {alternative!r} tests for {way}; an mde of {delta:+g} goes the other way"
+        )
+
+
+def _smallest_n(
+    spread: float, delta: float, z: float, lam: float, alternative: str, power: float
+) -> int:
+    """The smallest whole n ≥ 2 (the test needs two users per arm) with power(n) ≥ power."""
+
+    def reached(n: int) -> bool:
+        return _power_at(delta * math.sqrt(n) / spread, z, alternative) >= power - _TOLERANCE
+
+    n = max(math.ceil((lam * spread / abs(delta)) ** 2 - 1e-9), 2)
+    while not reached(n):
+        n += 1
+    while n > 2 and reached(n - 1):
+        n -= 1
+    return n
+
+
+# --------------------------------------------------------------------------------------------
+# rates
 
 
 def _check_rate(baseline: float) -> float:
@@ -51,16 +133,10 @@ def _treatment_rate(baseline: float, mde: float, relative: bool) -> tuple[float,
     return baseline, target
 
 
-def _n_proportions(p1: float, p2: float, z_alpha: float, z_beta: float) -> float:
-    # H0 spread from the baseline alone (both arms at p1), H1 spread from both arms
-    spread_h0 = math.sqrt(2 * p1 * (1 - p1))
-    spread_h1 = math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
-    return (z_alpha * spread_h0 + z_beta * spread_h1) ** 2 / (p2 - p1) ** 2
-
-
-def _ceil(x: float) -> int:
-    # guard against 3623.0000000001 from floating point
-    return math.ceil(x - 1e-9)
+def _rate_spread(p1: float, p2: float) -> float:
+    """s = sqrt(p1(1 − p1) + p2(1 − p2)): the per-user spread of the difference, both arms'
+    own variances, as in the Welch/unpooled test."""
+    return math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
 
 
 def sample_size_proportions(
@@ -73,26 +149,21 @@ def sample_size_proportions(
     alternative: Alternative = "two-sided",
     variants: int = 2,
 ) -> int:
-    """Users per variant to detect a change from ``baseline`` to ``baseline + mde`` (or
-    ``baseline·(1 + mde)`` when ``relative``) in a conversion rate.
+    """Users per variant at which the report's test detects a change of a conversion rate from
+    p1 = ``baseline`` to p2 = ``baseline + mde`` (``baseline·(1 + mde)`` when ``relative``) with
+    ``power``: the smallest whole n with power(n) ≥ power, where (see the module)
 
-    The common online-calculator convention (the H0 spread from the baseline alone):
+        power(n) = Φ(λ − z) + Φ(−λ − z),  λ = (p2 − p1)·sqrt(n) / sqrt(p1(1 − p1) + p2(1 − p2)),
 
-        n = (z_{1−α/2}·sqrt(2·p1(1−p1)) + z_{1−β}·sqrt(p1(1−p1) + p2(1−p2)))² / (p2 − p1)²,
-
-    rounded up (z_{1−α} for one-sided). 0.10 → 0.12, α = 0.05 two-sided, power 0.8: 3,623.
-    With ``variants`` > 2 (control included) α is Bonferroni-split over the variants − 1
-    comparisons against control. Power ignores the far rejection tail (negligible).
-
-    Caveat, kept because it is what calculators print and what readers compare against: the
-    Welch/unpooled test that ``compare_means`` runs has a null spread from both arms, so its
-    real power at this n is Φ((δ√n − z·s1)/s1), s1² = p1q1 + p2q2 — 0.777 at the example, not
-    0.80 (confirmed by simulation). A 2·p̄(1−p̄) null spread (Fleiss, no continuity correction)
-    would give 3,841 and 0.80.
+    z = z_{1−α'/2}; one-sided Φ(λ − z) ("greater") or Φ(−λ − z) ("less"), z = z_{1−α'};
+    α' = α/(variants − 1). Close to n = (z + z_{1−β})²·(p1q1 + p2q2)/(p2 − p1)².
+    0.10 → 0.12, α = 0.05 two-sided, power 0.8: 3,839 (power 0.8001). A one-sided ``mde`` must
+    point the way of ``alternative`` (negative for "less").
     """
-    z_alpha, z_beta = _check_plan(alpha, power, alternative, variants)
+    z, lam = _drift_for(power, alpha, alternative, variants)
     p1, p2 = _treatment_rate(baseline, mde, relative)
-    return _ceil(_n_proportions(p1, p2, z_alpha, z_beta))
+    _check_direction(p2 - p1, alternative)
+    return _smallest_n(_rate_spread(p1, p2), p2 - p1, z, lam, alternative, power)
 
 
 def power_proportions(
@@ -105,13 +176,13 @@ def power_proportions(
     alternative: Alternative = "two-sided",
     variants: int = 2,
 ) -> float:
-    """Power with ``n`` users per variant; the inverse of ``sample_size_proportions``."""
-    z_alpha, _ = _check_plan(alpha, 0.5, alternative, variants)
+    """Power of the report's test with ``n`` users per variant against the change ``mde``:
+    power(n) of ``sample_size_proportions`` (both tails when two-sided; a one-sided test
+    against a change the other way has power below α)."""
+    z, _ = _z_alpha(alpha, alternative, variants)
     p1, p2 = _treatment_rate(baseline, mde, relative)
     n = _check_positive(n, "n")
-    spread_h0 = math.sqrt(2 * p1 * (1 - p1))
-    spread_h1 = math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
-    return _norm_cdf((abs(p2 - p1) * math.sqrt(n) - z_alpha * spread_h0) / spread_h1)
+    return _power_at((p2 - p1) * math.sqrt(n) / _rate_spread(p1, p2), z, alternative)
 
 
 def mde_proportions(
@@ -124,38 +195,47 @@ def mde_proportions(
     alternative: Alternative = "two-sided",
     variants: int = 2,
 ) -> float:
-    """Smallest upward change detectable with ``n`` users per variant (absolute, or relative to
-    the baseline when ``relative``). Solves the ``sample_size_proportions`` formula for p2;
-    NaN when no rate below 1 is detectable with so few users."""
-    z_alpha, z_beta = _check_plan(alpha, power, alternative, variants)
+    """The change the report's test detects with ``power`` at ``n`` users per variant: the d with
+    power(n) = power (absolute, or relative to the baseline when ``relative``). Upward for
+    two-sided and "greater", downward (negative) for "less". With λ the drift at which the test
+    reaches ``power`` (z + z_{1−β}, two-sided a hair less) d solves d·sqrt(n) = λ·s(d):
+
+        |d| = (λ²·u + sqrt(λ⁴u² + 8(n + λ²)·λ²·p1(1 − p1))) / (2(n + λ²)),
+
+    u = 1 − 2p1 upward, 2p1 − 1 downward. NaN when no rate inside (0, 1) is detectable."""
+    _, lam = _drift_for(power, alpha, alternative, variants)
     p1 = _check_rate(baseline)
     n = _check_positive(n, "n")
-
-    def gap(delta: float) -> float:
-        return _n_proportions(p1, p1 + delta, z_alpha, z_beta) - n
-
-    upper = (1 - p1) * (1 - 1e-12)
-    if gap(upper) > 0:
+    sign = -1.0 if alternative == "less" else 1.0
+    u = sign * (1 - 2 * p1)
+    lam2 = lam * lam
+    size = (lam2 * u + math.sqrt(lam2 * lam2 * u * u + 8 * (n + lam2) * lam2 * p1 * (1 - p1))) / (
+        2 * (n + lam2)
+    )
+    delta = sign * size
+    if not 0 < p1 + delta < 1:
         return math.nan
-    from scipy import optimize  # a root finder for this one function: not at import
-
-    delta = optimize.brentq(gap, 1e-12, upper, xtol=1e-14, rtol=1e-12)
     return delta / p1 if relative else delta
 
 
+# --------------------------------------------------------------------------------------------
+# means
+
+
 def _mean_effect(mde: float, baseline_mean: float | None, relative: bool) -> float:
+    """The planned difference of means, signed: ``mde``, or ``mde·|baseline_mean|``."""
     mde = float(mde)
     if mde == 0 or not math.isfinite(mde):
         raise ValueError(f"mde must be a non-zero number, got {mde!r}")
     if not relative:
-        return abs(mde)
+        return mde
     if (
         baseline_mean is None
         or float(baseline_mean) == 0
         or not math.isfinite(float(baseline_mean))
     ):
         raise ValueError("a relative mde needs a non-zero baseline_mean")
-    return abs(mde * float(baseline_mean))
+    return mde * abs(float(baseline_mean))
 
 
 def sample_size_means(
@@ -169,13 +249,16 @@ def sample_size_means(
     alternative: Alternative = "two-sided",
     variants: int = 2,
 ) -> int:
-    """Users per variant to detect a change ``mde`` in a mean with per-user standard deviation
-    ``sd`` (equal in both arms): n = 2·sd²·(z_{1−α/2} + z_{1−β})² / δ², rounded up; δ = mde, or
-    mde·baseline_mean when ``relative``. Bonferroni over variants − 1 comparisons."""
-    z_alpha, z_beta = _check_plan(alpha, power, alternative, variants)
+    """Users per variant at which the report's test detects a change d = ``mde`` in a mean
+    (d = mde·|baseline_mean| when ``relative``) with per-user standard deviation ``sd`` in both
+    arms: the smallest whole n with power(n) ≥ power, power(n) as in ``sample_size_proportions``
+    with λ = d·sqrt(n)/(sd·sqrt(2)); close to n = 2·sd²·(z + z_{1−β})²/d². Bonferroni over
+    variants − 1 comparisons; a one-sided ``mde`` must point the way of ``alternative``."""
+    z, lam = _drift_for(power, alpha, alternative, variants)
     sd = _check_positive(sd, "sd")
     delta = _mean_effect(mde, baseline_mean, relative)
-    return _ceil(2 * sd**2 * (z_alpha + z_beta) ** 2 / delta**2)
+    _check_direction(delta, alternative)
+    return _smallest_n(sd * math.sqrt(2), delta, z, lam, alternative, power)
 
 
 def power_means(
@@ -189,12 +272,13 @@ def power_means(
     alternative: Alternative = "two-sided",
     variants: int = 2,
 ) -> float:
-    """Power with ``n`` users per variant; the inverse of ``sample_size_means``."""
-    z_alpha, _ = _check_plan(alpha, 0.5, alternative, variants)
+    """Power of the report's test with ``n`` users per variant: power(n) of
+    ``sample_size_means``, λ = d·sqrt(n)/(sd·sqrt(2))."""
+    z, _ = _z_alpha(alpha, alternative, variants)
     sd = _check_positive(sd, "sd")
     n = _check_positive(n, "n")
     delta = _mean_effect(mde, baseline_mean, relative)
-    return _norm_cdf(delta * math.sqrt(n / 2) / sd - z_alpha)
+    return _power_at(delta * math.sqrt(n / 2) / sd, z, alternative)
 
 
 def mde_means(
@@ -208,12 +292,13 @@ def mde_means(
     alternative: Alternative = "two-sided",
     variants: int = 2,
 ) -> float:
-    """Smallest detectable change in a mean with ``n`` users per variant:
-    (z_{1−α/2} + z_{1−β})·sd·sqrt(2/n), divided by ``baseline_mean`` when ``relative``."""
-    z_alpha, z_beta = _check_plan(alpha, power, alternative, variants)
+    """The change in a mean the report's test detects with ``power`` at ``n`` users per variant:
+    λ·sd·sqrt(2/n), λ = z + z_{1−β} (two-sided: a hair less, the far tail counted), divided by
+    |baseline_mean| when ``relative``; negative for "less"."""
+    _, lam = _drift_for(power, alpha, alternative, variants)
     sd = _check_positive(sd, "sd")
     n = _check_positive(n, "n")
-    delta = (z_alpha + z_beta) * sd * math.sqrt(2 / n)
+    delta = (-1.0 if alternative == "less" else 1.0) * lam * sd * math.sqrt(2 / n)
     if relative:
         if baseline_mean is None or float(baseline_mean) == 0:
             raise ValueError("a relative mde needs a non-zero baseline_mean")
@@ -229,7 +314,27 @@ def days_needed(n_per_variant: int, variants: int, daily_users: float) -> int:
     if variants < 1:
         raise ValueError("variants must be at least 1")
     daily = _check_positive(daily_users, "daily_users")
-    return _ceil(n * variants / daily)
+    return math.ceil(n * variants / daily - 1e-9)
+
+
+_POWER_TEXT = {
+    "two-sided": "power(n) = Phi(lambda - z) + Phi(-lambda - z), z = z_(1 - alpha_per_comparison/2)",
+    "greater": "power(n) = Phi(lambda - z), z = z_(1 - alpha_per_comparison)",
+    "less": "power(n) = Phi(-lambda - z), z = z_(1 - alpha_per_comparison)",
+}
+
+
+def _formula(alternative: str, metric_type: str) -> str:
+    if metric_type == "proportion":
+        effect = "lambda = (p2 - p1)*sqrt(n)/s, s^2 = p1*(1-p1) + p2*(1-p2)"
+        approx = "n ~ (z + z_power)^2 * s^2 / (p2 - p1)^2"
+    else:
+        effect = "lambda = mde*sqrt(n)/s, s^2 = 2*sd^2"
+        approx = "n ~ (z + z_power)^2 * 2*sd^2 / mde^2"
+    return (
+        f"n = smallest whole n with power(n) >= power; {_POWER_TEXT[alternative]}; {effect} "
+        f"(the Welch/unpooled test the A/B report runs, normal approximation); {approx}"
+    )
 
 
 def plan(
@@ -248,23 +353,35 @@ def plan(
 
     Without ``sd`` the metric is a conversion rate and ``baseline`` its current value
     (``sample_size_proportions``); with ``sd`` it is a mean, ``baseline`` its current mean
-    (``sample_size_means``). Keys: metric_type, baseline, mde_absolute, mde_relative, alpha,
-    alpha_per_comparison, power, alternative, variants, n_per_variant, total_n, formula and, with
-    ``daily_users``, daily_users and days.
+    (``sample_size_means``). Keys: metric_type, baseline, mde_absolute, mde_relative, sd, alpha,
+    alpha_per_comparison, correction, power, achieved_power (power at n_per_variant, ≥ power),
+    alternative, variants, n_per_variant, total_n, test, formula and, with ``daily_users``,
+    daily_users and days.
     """
     settings = {"alpha": alpha, "power": power, "alternative": alternative, "variants": variants}
     if sd is None:
         p1, p2 = _treatment_rate(baseline, mde, relative)
         n = sample_size_proportions(p1, p2 - p1, **settings)
+        achieved = power_proportions(
+            p1, p2 - p1, n, alpha=alpha, alternative=alternative, variants=variants
+        )
         metric_type = "proportion"
         absolute = p2 - p1
-        formula = "n = (z_alpha*sqrt(2*p1*(1-p1)) + z_beta*sqrt(p1*(1-p1)+p2*(1-p2)))^2 / (p2-p1)^2"
     else:
         baseline = float(baseline)
         n = sample_size_means(sd, mde, baseline_mean=baseline, relative=relative, **settings)
+        achieved = power_means(
+            sd,
+            mde,
+            n,
+            baseline_mean=baseline,
+            relative=relative,
+            alpha=alpha,
+            alternative=alternative,
+            variants=variants,
+        )
         metric_type = "mean"
-        absolute = mde * baseline if relative else float(mde)
-        formula = "n = 2*sd^2*(z_alpha + z_beta)^2 / mde^2"
+        absolute = _mean_effect(mde, baseline, relative)
     result: dict[str, Any] = {
         "metric_type": metric_type,
         "baseline": float(baseline),
@@ -276,11 +393,13 @@ def plan(
         "alpha_per_comparison": float(alpha) / (variants - 1),
         "correction": "bonferroni" if variants > 2 else "none",
         "power": float(power),
+        "achieved_power": achieved,
         "alternative": alternative,
         "variants": int(variants),
         "n_per_variant": n,
         "total_n": n * int(variants),
-        "formula": formula,
+        "test": "welch_unpooled_normal_approximation",
+        "formula": _formula(alternative, metric_type),
     }
     if daily_users is not None:
         result["daily_users"] = float(daily_users)

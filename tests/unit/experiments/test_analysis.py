@@ -175,6 +175,63 @@ def test_decision_inconclusive_and_days():
     assert (degenerate.decision, degenerate.reason) == ("inconclusive", "degenerate")
 
 
+def test_horizon_days():
+    # twice the run so far, at least 28 and at most 56 days in all, never less than the run
+    days = (1, 3, 14, 23, 28, 43, 60)
+    assert [analysis.horizon_days(d) for d in days] == [28, 28, 28, 46, 56, 56, 60]
+    with pytest.raises(ValueError):
+        analysis.horizon_days(0)
+
+
+def test_flat_result_is_out_of_reach_with_the_mde_reachable_by_the_horizon():
+    # a flat result: lift 0.05 pp, se 1 pp after 14 days, 1,000 users per variant. Detecting
+    # such a lift would take ((z_.975 + z_.8)·0.01/0.0005)² − 1 ≈ 3,138 times the run so far
+    z = 1.959963984540054 + 0.8416212335729143
+    flat = decide(
+        result_rows(primary(lift=0.0005, p=0.96, control_mean=0.10)), srm_status="ok", days_run=14
+    )
+    assert flat.days_needed == math.ceil(14 * ((z * 0.01 / 0.0005) ** 2 - 1))
+    reach = flat.reach
+    assert reach.out_of_reach and (reach.horizon_days, reach.more_days) == (28, 14)
+    assert reach.more_users == 1000
+    # by the horizon the sample doubles: the MDE shrinks by sqrt(2)
+    assert reach.mde_abs == pytest.approx(z * 0.01 / math.sqrt(2), rel=1e-12)
+    assert reach.mde_rel == pytest.approx(reach.mde_abs / 0.10, rel=1e-12)
+    # one set with the days: a lift as large as the reachable MDE needs exactly the days allowed
+    assert more_days_needed(reach.mde_abs * (1 + 1e-9), 0.01, days_run=14)[0] == 14
+    assert more_days_needed(reach.mde_abs * (1 - 1e-6), 0.01, days_run=14)[0] == 15
+    # reference: NormalIndPower().power(mde/sd, nobs1=2000, alpha=0.05) at the horizon's 2,000
+    # users per variant, sd = se·sqrt(n/2) per user: the stated power (far tail ~1e-6)
+    sd = 0.01 * math.sqrt(1000 / 2)
+    assert NormalIndPower().power(reach.mde_abs / sd, nobs1=2000, alpha=0.05) == pytest.approx(
+        0.8, abs=1e-5
+    )
+    as_dict = flat.to_dict()["reach"]
+    assert as_dict["out_of_reach"] is True and as_dict["abs"] == reach.mde_abs
+    json.dumps(flat.to_dict())
+
+
+def test_reach_within_and_beyond_the_horizon():
+    # lift 2.5 pp, se 1 pp after 14 days: 4 more days, inside the 14 allowed
+    near = decide(result_rows(primary(lift=0.025, p=0.06)), srm_status="ok", days_run=14)
+    assert near.days_needed == 4 and not near.reach.out_of_reach
+    assert near.reach.mde_rel is None  # no control mean given
+    # a lift of exactly 0: never detectable, out of reach
+    zero = decide(result_rows(primary(lift=0.0, p=1.0)), srm_status="ok", days_run=14)
+    assert zero.days_needed is None and zero.reach.out_of_reach
+    # already past the 8-week horizon: no more days, the MDE is today's
+    late = decide(result_rows(primary(lift=0.005, p=0.6)), srm_status="ok", days_run=60)
+    assert (late.reach.horizon_days, late.reach.more_days) == (60, 0) and late.reach.out_of_reach
+    assert late.reach.mde_abs == pytest.approx(2.8016 * 0.01, rel=1e-4)
+    # without exposure days the horizon is doubling the users
+    users = decide(result_rows(primary(lift=0.005, p=0.6)), srm_status="ok")
+    assert users.reach.horizon_days is None and users.reach.more_users == 1000
+    assert users.reach.out_of_reach  # (2.8/0.5)² − 1 ≈ 30 times the users
+    assert users.reach.mde_abs == pytest.approx(2.8016 * 0.01 / math.sqrt(2), rel=1e-4)
+    # decided tests have no reach
+    assert decide(result_rows(primary()), srm_status="ok", days_run=14).reach is None
+
+
 def test_decision_several_variants():
     rows = result_rows(primary("B", lift=0.02), primary("C", lift=0.05), primary("D", p=0.4))
     best = decide(rows, srm_status="ok")

@@ -131,6 +131,7 @@ def _effect_row(
         "p_value": effect.p_value,
         "chance_to_win": bayes.chance_to_beat_control,
         "expected_loss": bayes.expected_loss,
+        "expected_loss_control": bayes.expected_loss_control,
         "valid": effect.valid,
         "flag": effect.flag,
         "cuped_applied": adjust,

@@ -72,6 +72,7 @@ class ABTestResult:
             "families": "primary_across_variants; other_metrics_across_variants",
             "guardrail_rule": "unadjusted_harm_or_non_inferiority_at_alpha_over_2",
             "power": self.settings.power,
+            "horizon": "twice_days_run_within_28_to_56_days_else_twice_users",
             "control_rule": "parameter_or_named_control_else_first_sorted",
         }
         return conventions
@@ -94,6 +95,7 @@ class ABTestResult:
                 "abs_ci_low": jsonable(row.abs_ci_low),
                 "abs_ci_high": jsonable(row.abs_ci_high),
                 "expected_loss": jsonable(row.expected_loss),
+                "expected_loss_control": jsonable(row.expected_loss_control),
                 "cuped_applied": bool(row.cuped_applied),
                 "variance_reduction": jsonable(row.variance_reduction),
                 "rel_ci_low_unadjusted": jsonable(row.rel_ci_low_unadjusted),
@@ -128,6 +130,9 @@ class ABTestResult:
             "decision_reason": decision.reason,
             "days_needed": decision.days_needed,
             "users_needed_per_variant": decision.users_needed,
+            "mde_reachable": (
+                None if decision.reach is None else jsonable(decision.reach.to_dict())
+            ),
             "primary_metric": exp.primary.name,
             "metrics": [m.name for m in exp.metrics],
             "guardrails": [m.name for m in exp.metrics if m.guardrail],

@@ -105,6 +105,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         variants=args.variants,
         sd=args.sd,
         daily_users=args.daily_users,
+        alternative=args.alternative,
     )
     print(json.dumps(result, indent=2))
     return 0
@@ -168,6 +169,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--variants", type=int, default=2, help="arms including control")
     p.add_argument("--sd", type=float, help="standard deviation: plan for a mean, not a rate")
     p.add_argument("--daily-users", type=float, help="users entering the test per day")
+    p.add_argument(
+        "--alternative",
+        choices=["two-sided", "greater", "less"],
+        default="two-sided",
+        help="the test's alternative (one-sided: the MDE's sign must match)",
+    )
     p.set_defaults(func=_cmd_plan)
     return main
 

@@ -69,7 +69,7 @@ def conventions(
             "warn_below": srm_warn_below,
             "invalid_below": srm_invalid_below,
         },
-        "planning": "two_proportion_h0_baseline_variance; bonferroni_over_variants",
+        "planning": "welch_unpooled_normal_both_tails; bonferroni_over_variants",
     }
 
 

@@ -255,3 +255,19 @@ def test_planned_mean_delivers_its_power():
     print(f"\nmean: n = {n}, power {power:.4f}, alpha {size:.4f}")
     assert abs(power - 0.8) < TOL_POWER
     assert abs(size - 0.05) < TOL_ALPHA
+
+
+def test_the_command_line_plans_a_one_sided_test(capsys):
+    import json
+
+    from opsbook.cli import main
+    from opsbook.stats import sample_size_proportions
+
+    assert main(["plan", "--baseline", "0.10", "--mde", "0.02", "--alternative", "greater"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["alternative"] == "greater"
+    assert out["n_per_variant"] == sample_size_proportions(0.10, 0.02, alternative="greater")
+    assert out["n_per_variant"] < sample_size_proportions(0.10, 0.02)  # one tail needs fewer
+    # a decrease tested for an increase is refused with a message, exit 1
+    assert main(["plan", "--baseline", "0.10", "--mde", "0.02", "--alternative", "less"]) == 1
+    assert "tests for a decrease" in capsys.readouterr().err

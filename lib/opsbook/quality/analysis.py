@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from opsbook.contract import TABLES
@@ -26,6 +27,8 @@ FLOW_TABLES = ("events", "orders", "users", "spend")
 # a flagged drop to below this share of its baseline is a collapse: an outage, not a slow day
 COLLAPSED = 0.5
 DAY = pd.Timedelta(days=1)
+# rows a day is expected to have before a day without any is a gap: P(0 | Poisson) < 1e-4
+GAP_LEVEL = -np.log(1e-4)
 
 
 @dataclass(frozen=True)
@@ -329,7 +332,14 @@ def daily_volume(report: Report, threshold: float) -> tuple[pd.DataFrame, pd.Dat
         closed = closed_days(counts)
         # weekday-adjusted over the open days, with a counting-noise floor: busy weekends and
         # the days a shop never trades are not anomalies
-        flagged = flag_daily(counts[~closed], threshold=threshold, edges_partial=True)
+        open_days = counts[~closed]
+        flagged = flag_daily(open_days, threshold=threshold, edges_partial=True)
+        # a day without rows is a gap only where a zero is implausible: its level (the larger
+        # of the weekly baseline and the median of about a month of open days, so that the
+        # middle of a long closure keeps its level) makes 0 rows a less than 1 in 10,000 chance
+        month = open_days.rolling(29, center=True, min_periods=7).median()
+        level = np.fmax(flagged["baseline"].to_numpy(), month.to_numpy())
+        flagged.loc[(flagged["flag"] == "gap") & ~(level >= GAP_LEVEL), "flag"] = ""
         flagged = flagged.reindex(counts.index)
         flagged["value"] = counts
         flagged["flag"] = flagged["flag"].fillna("")

@@ -132,12 +132,13 @@ def show_outages(report: Report, result: QualityResult) -> None:
     weekdays and dates learned from the data (not anomalies)."""
     tr = report.t
     for r in result.closures.itertuples() if result.closures is not None else ():
-        report.say(
-            "data_quality.closed",
-            table=r.table,
-            weekdays=_weekdays(report, r.weekdays) or "—",
-            dates=", ".join(f"{d:%Y-%m-%d}" for d in r.dates[:6]) or "—",
-        )
+        if r.weekdays:
+            report.say(
+                "data_quality.closed.weekly", table=r.table, weekdays=_weekdays(report, r.weekdays)
+            )
+        if r.dates:
+            dates = ", ".join(sorted({f"{d:%m-%d}" for d in r.dates}))
+            report.say("data_quality.closed.annual", table=r.table, dates=dates)
     outages = result.outages
     if outages is None or outages.empty:
         report.say("data_quality.no_outages")

@@ -45,7 +45,8 @@ def test_sample_shop_passes_accuracy_and_its_outage_day_is_the_verdict(sample_di
     page = (result.folder / "data_quality.html").read_text()
     assert "Data quality report" in page and "<script" not in page
     assert f"Outage: events, orders had no or collapsed rows on {outage}" in page
-    assert "can be trusted" not in page
+    assert "Verdict: the data can be trusted" not in page
+    assert "Verdict: do not use the data as they are" in page
 
 
 def test_planted_problems_are_counted_and_escaped(tmp_path):

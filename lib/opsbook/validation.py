@@ -2,7 +2,8 @@
 
 Rules (each failure names the table, column, rule, row count and an example value):
 
-- ``column_missing``: a required column is absent (structural: the reports cannot run);
+- ``column_missing``: a required column is absent (structural: the reports cannot run); every
+  row of the table fails it, so the table's accuracy is 0;
 - ``key_not_null`` / ``required_not_null``: keys and other required values are present;
 - ``type_castable``: values cast to the contract type (numbers, dates);
 - ``timestamp_parseable``: timestamps parse;
@@ -187,11 +188,7 @@ def _check_table(
 ) -> tuple[TableCheck, list[Finding]]:
     raw = source.mapped(spec.name)
     present = set(raw.columns)
-    missing = [
-        Finding(spec.name, c, "column_missing", 0, 0, None, "error")
-        for c in spec.required
-        if c not in present
-    ]
+    absent = [c for c in spec.required if c not in present]
     rules: dict[tuple[str | None, str], ir.BooleanValue] = {}
     typed_cols: dict[str, ir.Value] = {}
     backend = backend_name(raw)
@@ -265,6 +262,10 @@ def _check_table(
     duplicates = next((f.rows for f in findings if f.rule == "key_unique"), 0)
     null_rates = {c: float(result[f"null_{c}"] or 0) for c in raw.columns} if rows else {}
     passing = int(result["_passing"] or 0) if rows else 0
+    # a required column that is absent is absent from every row: no row passes the contract
+    missing = [Finding(spec.name, c, "column_missing", rows, rows, None, "error") for c in absent]
+    if missing:
+        passing = 0
     return TableCheck(spec.name, rows, passing, tuple(findings), null_rates, duplicates), missing
 
 

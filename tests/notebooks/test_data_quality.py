@@ -13,7 +13,7 @@ def metrics_of(result, name="data_quality"):
     return json.loads((result.folder / f"{name}.metrics.json").read_text())
 
 
-def test_sample_shop_passes_and_the_outage_day_is_flagged(sample_dir, tmp_path):
+def test_sample_shop_passes_accuracy_and_its_outage_day_is_the_verdict(sample_dir, tmp_path):
     result = run_reports(["data_quality"], data=str(sample_dir), out=tmp_path, lang="en")
     assert result.ok, result.manifest["reports"]["data_quality"]["error"]
     m = metrics_of(result)
@@ -28,8 +28,25 @@ def test_sample_shop_passes_and_the_outage_day_is_flagged(sample_dir, tmp_path):
     assert {"table": "orders", "date": outage, "flag": "gap"} in [
         {k: a[k] for k in ("table", "date", "flag")} for a in m["anomalies"]
     ]
+    # every row passes the contract, but the outage day makes the data unfit as they are
+    # (this test used to accept the verdict "the data can be trusted" over the outage)
+    assert m["usable"] is False
+    assert m["problems"][0] == {
+        "kind": "outage",
+        "tables": ["events", "orders"],
+        "start": outage,
+        "end": outage,
+        "days": 1,
+    }
+    assert m["outages"] == [
+        {"tables": ["events", "orders"], "start": outage, "end": outage, "days": [outage]}
+    ]
+    assert {"newest", "age_days", "behind_days"} <= set(m["tables"]["orders"])
     page = (result.folder / "data_quality.html").read_text()
     assert "Data quality report" in page and "<script" not in page
+    assert f"Outage: events, orders had no or collapsed rows on {outage}" in page
+    assert "Verdict: the data can be trusted" not in page
+    assert "Verdict: do not use the data as they are" in page
 
 
 def test_planted_problems_are_counted_and_escaped(tmp_path):
@@ -86,3 +103,22 @@ def test_online_retail_through_a_column_mapping(tmp_path):
     )
     page = (result.folder / "data_quality.html").read_text()
     assert "no CustomerID" in page or "CustomerID" in page  # the mapping's exclusion is shown
+    # the shop never trades on Saturdays: the pattern, not 53 anomalies per table
+    assert m["closed_weekdays"] == {"orders": [5], "users": [5]}
+    saturdays = [a for a in m["anomalies"] if pd.Timestamp(a["date"]).dayofweek == 5]
+    assert saturdays == []
+    # the Christmas closure is one outage; the others are the UK bank holidays of 2011
+    christmas = m["outages"][0]
+    assert (christmas["start"], christmas["end"], len(christmas["days"])) == (
+        "2010-12-24",
+        "2011-01-03",
+        9,
+    )
+    assert [o["start"] for o in m["outages"][1:]] == [
+        "2011-04-22",
+        "2011-04-29",
+        "2011-05-02",
+        "2011-05-30",
+        "2011-08-29",
+    ]
+    assert len(m["anomalies"]) < 45 and m["usable"] is False

@@ -190,6 +190,11 @@ def test_missing_required_column_is_structural(tmp_path):
     assert [f.rule for f in result.structural] == ["column_missing"]
     with pytest.raises(ContractError, match=r"orders\.amount: rule column_missing"):
         result.raise_for_errors()
+    # the column is absent from every row: every row fails (not "0 of 0 rows"), accuracy 0
+    rows = len(tables["orders"])
+    assert (result.structural[0].rows, result.structural[0].total) == (rows, rows) != (0, 0)
+    assert result.tables["orders"].passing == 0 and result.tables["orders"].accuracy == 0.0
+    assert f"failed for {rows} of {rows} rows" in result.messages()[0]
 
 
 def test_future_tolerance_is_a_setting(tmp_path):

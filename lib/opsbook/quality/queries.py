@@ -1,5 +1,6 @@
-"""The data-quality report's engine step: rows per local day of a table, counted where the data
-lives (the rest of the report reads the validation, which has run its own queries)."""
+"""The data-quality report's engine steps: rows per local day of a table and a table's newest
+timestamp, counted where the data live (the rest of the report reads the validation, which has
+run its own queries)."""
 
 from __future__ import annotations
 
@@ -23,3 +24,11 @@ def daily_counts(source: Source, name: str) -> pd.Series | None:
         .execute()
         .set_index("day")["n"]
     )
+
+
+def newest(source: Source, name: str) -> pd.Timestamp | None:
+    """The newest value (naive UTC) of table ``name``'s time column; None when it has none."""
+    column = TABLES[name].time_column
+    if not column or column not in source.table(name).columns:
+        return None
+    return source.latest(name, column)

@@ -3,6 +3,10 @@ their anomalies, and the verdict."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pandas as pd
+
 from opsbook.formats import STATUS_CLASS
 from opsbook.plots import STATUS_COLOURS, figure
 from opsbook.quality.analysis import QualityResult
@@ -123,22 +127,120 @@ def show_anomalies(report: Report, result: QualityResult) -> None:
     )
 
 
+def show_outages(report: Report, result: QualityResult) -> None:
+    """Outages (runs of open days with no or collapsed rows, one row per run) and the closed
+    weekdays and dates learned from the data (not anomalies)."""
+    tr = report.t
+    for r in result.closures.itertuples() if result.closures is not None else ():
+        if r.weekdays:
+            report.say(
+                "data_quality.closed.weekly", table=r.table, weekdays=_weekdays(report, r.weekdays)
+            )
+        if r.dates:
+            dates = ", ".join(sorted({f"{d:%m-%d}" for d in r.dates}))
+            report.say("data_quality.closed.annual", table=r.table, dates=dates)
+    outages = result.outages
+    if outages is None or outages.empty:
+        report.say("data_quality.no_outages")
+        return
+    columns = {
+        "tables": tr("data_quality.col.tables"),
+        "period": tr("data_quality.col.period"),
+        "days": tr("data_quality.col.days"),
+        "dates": tr("data_quality.col.dates"),
+    }
+    shown = pd.DataFrame(
+        {
+            "tables": [", ".join(t) for t in outages["tables"]],
+            "period": [_period(r.start, r.end) for r in outages.itertuples()],
+            "days": outages["days"],
+            "dates": [", ".join(f"{d:%Y-%m-%d}" for d in ds) for ds in outages["dates"]],
+        }
+    )
+    report.show(
+        shown[list(columns)].rename(columns=columns),
+        formats={columns["days"]: "int"},
+        classes={columns["period"]: [STATUS_CLASS["red"]] * len(shown)},
+    )
+
+
+def show_freshness(report: Report, result: QualityResult) -> None:
+    """Each table's newest row against the run time and against the newest daily table."""
+    tr = report.t
+    fresh = result.freshness
+    if fresh is None or fresh.empty:
+        return
+    late = set(result.lagging["table"])
+    columns = {
+        "table": tr("core.table"),
+        "newest": tr("data_quality.col.newest"),
+        "age_days": tr("data_quality.col.age_days"),
+        "behind_days": tr("data_quality.col.behind_days"),
+    }
+    shown = fresh.assign(newest=[f"{t:%Y-%m-%d %H:%M}" for t in fresh["newest"]])
+    status = [STATUS_CLASS["red" if t in late else None] for t in fresh["table"]]
+    report.show(
+        shown[list(columns)].rename(columns=columns),
+        formats={columns["age_days"]: "float", columns["behind_days"]: "float"},
+        classes={columns["behind_days"]: status},
+    )
+    if result.age_days is not None:
+        report.say(
+            "data_quality.age",
+            days=f"{result.age_days:.1f}",
+            now=f"{result.now:%Y-%m-%d %H:%M}",
+            limit=f"{result.stale_after_days:g}",
+        )
+
+
 def conclusion(report: Report, result: QualityResult) -> None:
-    failing = result.summary[result.summary["accuracy"] < result.threshold]["table"].tolist()
-    if result.passed:
+    """The verdict: what is wrong first (missing columns, outages, stale or lagging tables,
+    accuracy); "can be used" only when nothing is."""
+    problems = result.problems
+    if not problems:
         report.say(
             "data_quality.verdict.pass",
             accuracy=f"{result.overall_accuracy:.2%}",
             threshold=f"{result.threshold:.0%}",
         )
     else:
+        report.say("data_quality.verdict.unusable", n=len(problems))
+        for problem in problems:
+            _say_problem(report, problem)
+    spikes = result.anomalies[~result.anomalies["outage"].astype(bool)]
+    if not spikes.empty:
+        days = ", ".join(f"{r.table} {r.date:%Y-%m-%d}" for r in spikes.head(8).itertuples())
+        report.say("data_quality.verdict.anomalies", n=len(spikes), days=days)
+
+
+def _say_problem(report: Report, problem: dict[str, Any]) -> None:
+    kind = problem["kind"]
+    key = f"data_quality.problem.{kind}"
+    if kind == "missing_column":
+        report.say(key, table=problem["table"], column=problem["column"])
+    elif kind == "outage":
         report.say(
-            "data_quality.verdict.fail",
-            tables=", ".join(failing),
-            threshold=f"{result.threshold:.0%}",
+            key,
+            tables=", ".join(problem["tables"]),
+            period=_period(problem["start"], problem["end"]),
+            days=problem["days"],
         )
-    if not result.anomalies.empty:
-        days = ", ".join(
-            f"{r.table} {r.date:%Y-%m-%d}" for r in result.anomalies.head(8).itertuples()
+    elif kind == "stale":
+        report.say(key, days=f"{problem['age_days']:.1f}", newest=problem["newest"])
+    elif kind == "lagging":
+        report.say(
+            key,
+            table=problem["table"],
+            newest=problem["newest"],
+            days=f"{problem['behind_days']:.1f}",
         )
-        report.say("data_quality.verdict.anomalies", n=len(result.anomalies), days=days)
+    else:
+        report.say(key, tables=", ".join(problem["tables"]))
+
+
+def _period(start, end) -> str:
+    return f"{start:%Y-%m-%d}" if start == end else f"{start:%Y-%m-%d} – {end:%Y-%m-%d}"
+
+
+def _weekdays(report: Report, days) -> str:
+    return ", ".join(report.t(f"data_quality.weekday.{d}") for d in days)

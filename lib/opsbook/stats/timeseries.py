@@ -58,18 +58,21 @@ def weekday_factors(series: pd.Series, exclude: np.ndarray | pd.Series | None = 
     """Per day, the usual ratio of its weekday to the surrounding week: the median over the
     weeks of value / centred 7-day mean, normalised to mean 1 (clipped to 0.5-2). Days in
     ``exclude`` (campaigns, known outages) do not shape the pattern. 1 for series shorter than
-    four weeks, where a weekday pattern cannot be told from noise."""
+    four weeks, where a weekday pattern cannot be told from noise. ``series`` may leave out
+    closed days (see :func:`closed_days`): a week is then its open weekdays."""
     ones = pd.Series(1.0, index=series.index)
-    if len(series) < 28:
+    weekday = pd.Series(pd.DatetimeIndex(series.index).dayofweek, index=series.index)
+    # a series of open days only (closed weekdays left out) has fewer weekdays per week
+    week = max(int(weekday.nunique()), 1)
+    if len(series) < 4 * week:
         return ones
     values = series.astype(float)
     if exclude is not None:
         values = values.where(~np.asarray(exclude, dtype=bool))
-    level = values.rolling(7, center=True, min_periods=7).mean()
+    level = values.rolling(week, center=True, min_periods=week).mean()
     ratio = (values / level.where(level > 0)).replace([np.inf, -np.inf], np.nan)
-    weekday = pd.Series(pd.DatetimeIndex(series.index).dayofweek, index=series.index)
     by_day = ratio.groupby(weekday).median()
-    if by_day.notna().sum() < 7:
+    if by_day.notna().sum() < week:
         return ones
     by_day = (by_day / by_day.mean()).clip(0.5, 2.0)
     return weekday.map(by_day).astype(float)
@@ -101,3 +104,35 @@ def flag_daily(
         quiet = (flagged["value"] - flagged["baseline"]).abs() < threshold * sd
         flagged.loc[quiet & (flagged["flag"] != "gap"), "flag"] = ""
     return flagged
+
+
+def closed_days(
+    series: pd.Series, *, near_empty: float = 0.1, share: float = 0.75, min_weeks: int = 4
+) -> pd.Series:
+    """Per day of a complete daily series, True where the day is closed by a recurring pattern
+    learned from the data, not by an outage:
+
+    - a weekday that is empty or near-empty (below ``near_empty`` x its week's mean day) in at
+      least ``share`` of the weeks (a shop closed on Saturdays), given ``min_weeks`` weeks;
+    - a calendar date (month and day) that is near-empty in every year of at least two years of
+      data (a shop closed on 25 December).
+    """
+    closed = pd.Series(False, index=series.index)
+    if series.empty:
+        return closed
+    index = pd.DatetimeIndex(series.index)
+    values = series.astype(float)
+    level = values.rolling(7, center=True, min_periods=7).mean()
+    empty = (values <= near_empty * level).where(level > 0)  # NaN where the week is unknown
+    weekday = pd.Series(index.dayofweek, index=series.index)
+    judged = empty.groupby(weekday).count()
+    rate = empty.groupby(weekday).mean()
+    pattern = rate[(judged >= min_weeks) & (rate >= share)].index
+    closed |= weekday.isin(pattern)
+    year = pd.Series(index.year, index=series.index)
+    if year.nunique() >= 2:
+        date = pd.Series(index.strftime("%m-%d"), index=series.index)
+        by_date = empty.groupby(date)
+        annual = by_date.count().ge(2) & by_date.min().eq(1)
+        closed |= date.isin(annual[annual].index)
+    return closed

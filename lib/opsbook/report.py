@@ -261,10 +261,12 @@ def start(
     lang: str | None = None,
     tables: Sequence[str] = (),
     params: Mapping[str, Any] | None = None,
+    strict: bool = True,
 ) -> Report:
     """Check the notebook's parameters (``params``, else the notebook's variables), open the
     source, run the contract checks on ``tables`` (structural failures raise with a message naming
-    table, column and rule) and show the report's header."""
+    table, column and rule; with ``strict=False`` they are shown instead, for the data-quality
+    report, whose subject they are) and show the report's header."""
     from opsbook.plots import use_theme
 
     cfg = load_config(config, data=data, lang=lang)
@@ -277,7 +279,8 @@ def start(
         checks = validate(source, tables or None)
     elif tables:
         checks = checks.of_tables(tables)
-    checks.raise_for_errors(cfg.lang)
+    if strict:
+        checks.raise_for_errors(cfg.lang)
     use_theme()
     report = Report(
         name=name, config=cfg, source=source, validation=checks, params=dict(params or {})

@@ -78,6 +78,25 @@ def test_planted_problems_are_counted_and_escaped(tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
+def test_a_missing_required_column_is_shown_as_a_failure_not_a_crash(tmp_path):
+    # the other reports stop on a missing column; data quality shows it (accuracy 0, verdict)
+    data = tmp_path / "data"
+    data.mkdir()
+    ts = pd.date_range("2026-01-01", periods=40, freq="1D", tz="UTC")
+    pd.DataFrame({"user_id": range(40), "signup_ts": ts}).to_parquet(data / "users.parquet")
+    orders = pd.DataFrame({"order_id": range(40), "user_id": range(40), "ts": ts})  # no amount
+    orders.to_parquet(data / "orders.parquet")
+    result = run_reports(["data_quality"], data=str(data), out=tmp_path / "out", lang="en")
+    assert result.ok, result.manifest["reports"]["data_quality"]["error"]
+    m = metrics_of(result)
+    assert m["tables"]["orders"]["accuracy"] == 0.0
+    assert m["tables"]["orders"]["missing_columns"] == ["amount"]
+    assert m["usable"] is False
+    assert m["problems"][0] == {"kind": "missing_column", "table": "orders", "column": "amount"}
+    page = (result.folder / "data_quality.html").read_text()
+    assert "Verdict: do not use the data as they are" in page
+
+
 def test_strict_threshold_fails_the_check(tmp_path, sample_dir):
     result = run_reports(
         ["data_quality"], data=str(sample_dir), out=tmp_path, parameters={"accuracy_threshold": 1.0}

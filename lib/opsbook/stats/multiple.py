@@ -67,6 +67,9 @@ def adjust_effects(
         if not (math.isfinite(r.p_value) and math.isfinite(p_adj)):
             out.append(replace(r, p_adjusted=float(p_adj)))
             continue
+        if p_adj <= r.p_value:  # not adjusted (a family of one, "none"): the nominal level
+            out.append(replace(r, p_adjusted=float(p_adj)))
+            continue
         level = r.alpha * r.p_value / p_adj if p_adj > 0 else r.alpha / max(m, 1)
         out.append(replace(r.at_level(min(level, r.alpha)), p_adjusted=float(p_adj)))
     return out

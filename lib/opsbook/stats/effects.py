@@ -4,6 +4,12 @@
 becomes a pair of arms (an estimate with its per-user variance; the delta method for ratios,
 the pooled θ for CUPED), and ``_infer`` turns the pair into an ``EffectResult`` by Welch, z or
 the always-valid normal mixture (``method="sequential"``, see ``confidence_sequence``).
+
+One test per result: each method is a test of |z| (or z) against a critical value (Welch's t
+quantile, the normal quantile, the mixture boundary); the p-value, the absolute interval and
+the relative interval (Fieller, ``_relative_interval``) all invert that one test, so
+significant ⇔ either interval excludes 0, two- and one-sided. ``EffectResult.at_level`` gives
+the intervals of the same test at another level (``adjust_effects`` uses it for a family).
 """
 
 from __future__ import annotations
@@ -483,7 +489,7 @@ def compare_ratios(
     user; the delta method keeps the covariance:
     n·Var(R̂) ≈ (σ²_num − 2R·σ_num,den + R²·σ²_den) / μ²_den. The difference of the two ratios
     then goes through the same Welch / z / sequential machinery as ``compare_means`` (Welch df
-    from the delta variances). A variant whose denominator sums to 0 → flag "zero_denominator".
+    from the delta variances; Fieller's relative interval on the two ratios). A variant whose denominator sums to 0 → flag "zero_denominator".
     """
     alpha, alternative, method = _check_method_params(alpha, alternative, method, tuning_n)
     if not isinstance(control, RatioStats) or not isinstance(treatment, RatioStats):

@@ -57,8 +57,8 @@ def non_inferiority(
     +margin). The test is the one behind the result's relative interval (Fieller): the
     statistic (m_t − (1 ∓ margin)·m_c)/sqrt(v_t + (1 ∓ margin)²·v_c) with the result's df (t) or
     the normal, and the bound is the one-sided Fieller end, so non-inferior ⇔ p < α ⇔ the bound
-    clears the margin. ``rel_se`` is the delta-method standard error (descriptive). The default one-sided α = 0.025 matches reading the lower end of a two-sided 95 %
-    interval. Takes an ``EffectResult`` or a ``(control, treatment)`` pair of stats (then a Welch
+    clears the margin. ``rel_se`` is the delta-method standard error (descriptive). The default
+    one-sided α = 0.025 matches reading the lower end of a two-sided 95 % interval. Takes an ``EffectResult`` or a ``(control, treatment)`` pair of stats (then a Welch
     comparison is run). The bound is fixed-horizon even for a sequential result.
     """
     alpha = _check_alpha(alpha)

@@ -169,8 +169,16 @@ def test_hillstrom_mens_and_womens_e_mails_against_no_e_mail(tmp_path):
             assert got["holdout_mean"] == pytest.approx(holdout[column].mean())
             welch = sps.ttest_ind(treated[column], holdout[column], equal_var=False)
             assert got["p_value"] == pytest.approx(welch.pvalue, rel=1e-6, abs=1e-12)
-            low, high = welch.confidence_interval(0.95)
+            # the shown intervals are at the level the raw p is judged at under Holm (changed on
+            # purpose): alpha·p/p_holm (alpha/m where p_holm is 0), so they exclude 0 ⇔ p_holm < α
+            m_family = len(hold["metrics"])
+            p_raw, p_holm = got["p_value"], got["p_holm"]
+            level = (
+                0.05 if p_holm <= p_raw else 0.05 * p_raw / p_holm if p_holm else 0.05 / m_family
+            )
+            low, high = welch.confidence_interval(1 - level)
             assert got["abs_lift_ci"] == pytest.approx([low, high], rel=1e-6)
+            assert (p_holm < 0.05) == (low > 0 or high < 0)
         assert hold["revenue_per_user_treatment"] == pytest.approx(treated.spend.mean())
         increment = (treated.spend.mean() - holdout.spend.mean()) * len(treated)
         assert hold["incremental_revenue"] == pytest.approx(increment)

@@ -178,11 +178,20 @@ def balance_chart(report: Report, ab: ABTestResult):
     return fig
 
 
+def _rel_ci_header(report: Report, ab: ABTestResult) -> str:
+    """The header of the results' interval column: under a correction the intervals are at the
+    adjusted level (they exclude 0 exactly when the adjusted p-value is below alpha)."""
+    level = f"{1 - ab.settings.alpha:.0%}"
+    if ab.settings.correction == "none":
+        return report.t("ab_test.col.rel_ci", level=level)
+    return report.t("ab_test.col.rel_ci_adjusted", level=level)
+
+
 def show_results(report: Report, ab: ABTestResult) -> None:
     """Per metric and variant: means, lifts with intervals, p-values, chance to beat control."""
     tr = report.t
     frame = ab.results
-    level = f"{1 - ab.settings.alpha:.0%}"
+    rel_ci = _rel_ci_header(report, ab)
     rows = []
     for row in frame.itertuples():
         mean_fmt, diff_fmt = _metric_format(row.kind)
@@ -197,9 +206,7 @@ def show_results(report: Report, ab: ABTestResult) -> None:
                 tr("ab_test.col.variant_mean"): fmt(row.variant_mean, mean_fmt),
                 tr("ab_test.col.abs_lift"): fmt(row.abs_lift, diff_fmt),
                 tr("ab_test.col.rel_lift"): row.rel_lift,
-                tr("ab_test.col.rel_ci", level=level): interval_text(
-                    row.rel_ci_low, row.rel_ci_high
-                ),
+                rel_ci: interval_text(row.rel_ci_low, row.rel_ci_high),
                 tr("ab_test.col.p_value"): p_text(row.p_value, 4),
                 tr("ab_test.col.p_adjusted"): p_text(row.p_adjusted, 4),
                 tr("ab_test.col.chance_to_win"): row.chance_to_win,
@@ -271,7 +278,12 @@ def forest_chart(report: Report, ab: ABTestResult):
     ax.axvline(0, color="#333333", lw=1)
     ax.set_yticks(y, labels)
     ax.xaxis.set_major_formatter(lambda v, _: f"{v:+.0%}")
-    ax.set_title(report.t("ab_test.chart.forest", level=f"{1 - ab.settings.alpha:.0%}"))
+    key = (
+        "ab_test.chart.forest"
+        if ab.settings.correction == "none"
+        else "ab_test.chart.forest_adjusted"
+    )
+    ax.set_title(report.t(key, level=f"{1 - ab.settings.alpha:.0%}"))
     return fig
 
 

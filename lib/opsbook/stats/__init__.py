@@ -14,7 +14,8 @@ What lives where (every public name is re-exported here: import ``from opsbook.s
 - ``noninferiority``: ``non_inferiority``, ``NonInferiorityResult``.
 - ``bayes``: ``bayes_normal``, ``BayesResult`` (chance to beat control, expected loss).
 - ``srm``: ``srm_check``, ``SrmResult`` (sample ratio mismatch).
-- ``multiple``: ``adjust_pvalues`` (Holm, Benjamini–Hochberg).
+- ``multiple``: ``adjust_pvalues`` (Holm, Benjamini–Hochberg) and ``adjust_effects`` (the
+  intervals of a family at the adjusted level).
 - ``proportions``: ``wilson_interval``, ``two_proportion_test``, ``TwoProportionResult``.
 - ``planning``: sample sizes, power, MDE, ``days_needed``, ``plan``.
 - ``conventions``: ``conventions()``, ``CONVENTIONS`` and the conventions themselves (tests,
@@ -40,7 +41,7 @@ from opsbook.stats.effects import (
     compare_ratios,
     cuped,
 )
-from opsbook.stats.multiple import adjust_pvalues
+from opsbook.stats.multiple import adjust_effects, adjust_pvalues
 from opsbook.stats.noninferiority import NonInferiorityResult, non_inferiority
 from opsbook.stats.planning import (
     days_needed,
@@ -78,6 +79,7 @@ __all__ = [
     "SampleStats",
     "SrmResult",
     "TwoProportionResult",
+    "adjust_effects",
     "adjust_pvalues",
     "bayes_normal",
     "causal_impact",

@@ -4,12 +4,19 @@
 becomes a pair of arms (an estimate with its per-user variance; the delta method for ratios,
 the pooled θ for CUPED), and ``_infer`` turns the pair into an ``EffectResult`` by Welch, z or
 the always-valid normal mixture (``method="sequential"``, see ``confidence_sequence``).
+
+One test per result: each method is a test of |z| (or z) against a critical value (Welch's t
+quantile, the normal quantile, the mixture boundary); the p-value, the absolute interval and
+the relative interval (Fieller, ``_relative_interval``) all invert that one test, so
+significant ⇔ either interval excludes 0, two- and one-sided. ``EffectResult.at_level`` gives
+the intervals of the same test at another level (``adjust_effects`` uses it for a family).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from opsbook.stats._common import (
@@ -40,9 +47,15 @@ class EffectResult(_Result):
 
     ``abs_lift = treatment_mean - control_mean``; ``rel_lift = treatment_mean/control_mean - 1``.
     For a ratio metric the means are the ratios Σnum/Σden, for CUPED the adjusted means.
-    ``p_value`` tests H0: abs_lift = 0 against ``alternative`` ("greater": treatment higher).
+    ``p_value`` tests H0: abs_lift = 0 (equivalently rel_lift = 0) against ``alternative``
+    ("greater": treatment higher). Both intervals invert that same test at ``interval_alpha``
+    (see ``_relative_interval``), so ``significant`` ⇔ ``abs_ci`` excludes 0 ⇔ ``rel_ci``
+    excludes 0. ``rel_se`` is the delta-method standard error (descriptive only).
     One-sided intervals have an infinite open end. ``df`` is None for normal-based methods.
-    ``theta``/``variance_reduction`` are set by ``cuped``, ``tuning_n`` by the sequential method.
+    ``theta``/``variance_reduction`` are set by ``cuped``, ``tuning_n`` and ``mixture_ratio``
+    (τ²/V) by the sequential method. ``control_se``/``treatment_se``: each arm's standard error.
+    ``p_adjusted``/``interval_alpha`` are set by ``adjust_effects`` (a multiple-testing
+    family): the intervals are then at the level at which the raw p-value is judged.
     """
 
     metric_kind: MetricKind
@@ -67,11 +80,37 @@ class EffectResult(_Result):
     theta: float | None = None
     variance_reduction: float | None = None
     tuning_n: float | None = None
+    control_se: float = math.nan
+    treatment_se: float = math.nan
+    mixture_ratio: float | None = None
+    interval_alpha: float | None = None
+    p_adjusted: float | None = None
 
     @property
     def significant(self) -> bool:
-        """Valid and ``p_value < alpha``."""
-        return bool(self.valid and self.p_value < self.alpha)
+        """Valid and ``p_adjusted`` (or, outside a family, ``p_value``) ``< alpha``."""
+        p = self.p_value if self.p_adjusted is None else self.p_adjusted
+        return bool(self.valid and p < self.alpha)
+
+    def at_level(self, interval_alpha: float) -> EffectResult:
+        """The same test with its intervals at ``interval_alpha`` (same df, same mixture τ²):
+        the interval excludes 0 exactly when ``p_value < interval_alpha``."""
+        interval_alpha = _check_alpha(interval_alpha, "interval_alpha")
+        if not math.isfinite(self.abs_se):
+            return replace(self, interval_alpha=interval_alpha)
+        crit = _critical(self.method, self.alternative, interval_alpha, self.df, self.mixture_ratio)
+        abs_ci = _interval(self.abs_lift, crit * self.abs_se, self.alternative)
+        rel_ci = self.rel_ci
+        if self.flag is None:
+            rel_ci = _relative_interval(
+                self.control_mean,
+                self.control_se**2,
+                self.treatment_mean,
+                self.treatment_se**2,
+                crit,
+                self.alternative,
+            )
+        return replace(self, abs_ci=abs_ci, rel_ci=rel_ci, interval_alpha=interval_alpha)
 
     def conf_int(self, scale: Literal["abs", "rel"] = "abs") -> tuple[float, float]:
         return (
@@ -182,9 +221,89 @@ def _sequential_ratio(n_per_variant: float, tuning_n: float, alpha: float) -> fl
     return c * n_per_variant / tuning_n
 
 
-def _sequential_radius(variance: float, ratio: float, alpha: float) -> float:
-    # {θ0 : Λ(θ0) < 1/α} for the normal-mixture likelihood ratio Λ, see confidence_sequence
-    return math.sqrt(variance * 2 * (1 + ratio) / ratio * math.log(math.sqrt(1 + ratio) / alpha))
+def _sequential_critical(ratio: float, alpha: float) -> float:
+    # {θ0 : Λ(θ0) < 1/α} for the normal-mixture likelihood ratio Λ (see confidence_sequence)
+    # is {θ0 : |θ̂ − θ0|/sqrt(V) < c}: the mixture test is a z-test with this critical value
+    return math.sqrt(2 * (1 + ratio) / ratio * math.log(math.sqrt(1 + ratio) / alpha))
+
+
+def _critical(
+    method: str, alternative: str, alpha: float, df: float | None, ratio: float | None
+) -> float:
+    """The critical value of |z| (two-sided) or z (one-sided) of the test that was run."""
+    if method == "sequential":
+        # one-sided: one side of the two-sided boundary (valid, slightly conservative)
+        return _sequential_critical(float(ratio), alpha)  # type: ignore[arg-type]
+    return _t_ppf(1 - alpha / 2 if alternative == "two-sided" else 1 - alpha, df)
+
+
+def _relative_interval(
+    control_mean: float,
+    var_c: float,
+    treatment_mean: float,
+    var_t: float,
+    crit: float,
+    alternative: str,
+) -> tuple[float, float]:
+    """Fieller's interval for rel = m_t/m_c − 1: every r at which the *same* test is not
+    rejected when run on H0: μ_t − (1 + r)·μ_c = 0, i.e. z(s) = (m_t − s·m_c)/sqrt(v_t + s²v_c)
+    with s = 1 + r against the same critical value. At r = 0 this is exactly the test behind
+    the p-value, so the interval excludes 0 ⇔ the test is significant.
+
+    The boundary solves (m_t − s·m_c)² = crit²(v_t + s²v_c). When the control mean is itself
+    well away from 0 (m_c² > crit²·v_c, practically always) the set is one interval. Otherwise
+    the set is unbounded: we report the piece that holds the estimate, or (−∞, ∞) when that
+    piece would leave out 0 although the test is not significant.
+    """
+    a, b = treatment_mean, control_mean
+
+    def accepted(s: float) -> bool:
+        var = var_t + s * s * var_c
+        diff = a - b * s
+        z = diff / math.sqrt(var) if var > 0 else math.copysign(math.inf, diff) if diff else 0.0
+        if alternative == "greater":
+            return z < crit
+        if alternative == "less":
+            return z > -crit
+        return abs(z) < crit
+
+    qa, qb, qc = b * b - crit**2 * var_c, -2 * a * b, a * a - crit**2 * var_t
+    roots: list[float] = []
+    if qa == 0:
+        if qb != 0:
+            roots = [-qc / qb]
+    else:
+        disc = qb * qb - 4 * qa * qc
+        if disc >= 0:
+            q = -0.5 * (qb + math.copysign(math.sqrt(disc), qb))
+            roots = sorted({q / qa, qc / q} if q != 0 else {0.0})
+    edges = [-math.inf, *roots, math.inf]
+    pieces = []
+    for lo, hi in itertools.pairwise(edges):
+        if math.isinf(lo) and math.isinf(hi):
+            probe = a / b
+        elif math.isinf(lo):
+            probe = hi - max(1.0, abs(hi))
+        elif math.isinf(hi):
+            probe = lo + max(1.0, abs(lo))
+        else:
+            probe = (lo + hi) / 2
+        pieces.append((lo, hi, accepted(probe)))
+    estimate = a / b
+    holding = [i for i, (lo, hi, ok) in enumerate(pieces) if lo <= estimate <= hi and ok]
+    if not holding:
+        # a zero-variance arm at 0 (e.g. no conversions): the set is the estimate alone
+        return (estimate - 1, estimate - 1)
+    k = holding[0]
+    first = last = k
+    while first > 0 and pieces[first - 1][2]:
+        first -= 1
+    while last < len(pieces) - 1 and pieces[last + 1][2]:
+        last += 1
+    low, high = pieces[first][0], pieces[last][1]
+    if not low < 1 < high and accepted(1.0):
+        low, high = -math.inf, math.inf
+    return (low - 1, high - 1)
 
 
 def _welch_df(var_c: float, n_c: int, var_t: float, n_t: int) -> float:
@@ -262,6 +381,7 @@ def _infer(
             p_value=math.nan,
             flag=flag,
             valid=False,
+            interval_alpha=alpha,
         )
 
     se = math.sqrt(se2)
@@ -274,6 +394,7 @@ def _infer(
         flag = "zero_control_mean"
 
     df: float | None = None
+    ratio: float | None = None
     if method == "sequential":
         ratio = _sequential_ratio((c.n + t.n) / 2, tuning_n, alpha)
         tau2 = se2 * ratio
@@ -284,31 +405,34 @@ def _infer(
             alternative == "less" and abs_lift >= 0
         ):
             p_value = 1.0
-        abs_half = _sequential_radius(se2, ratio, alpha)
-        rel_half = _sequential_radius(rel_se**2, ratio, alpha) if flag is None else math.nan
     else:
         if method == "welch":
             df = _welch_df(var_c, c.n, var_t, t.n)
         if alternative == "two-sided":
             p_value = 2 * _t_cdf(-abs(statistic), df)
-            crit = _t_ppf(1 - alpha / 2, df)
         else:
             p_value = _t_cdf(-statistic if alternative == "greater" else statistic, df)
-            crit = _t_ppf(1 - alpha, df)
-        abs_half, rel_half = crit * se, crit * rel_se
+    crit = _critical(method, alternative, alpha, df, ratio)
+    rel_ci = nan_ci
+    if flag is None:
+        rel_ci = _relative_interval(c.mean, var_c, t.mean, var_t, crit, alternative)
 
     return EffectResult(
         **common,
         abs_se=se,
-        abs_ci=_interval(abs_lift, abs_half, alternative),
+        abs_ci=_interval(abs_lift, crit * se, alternative),
         rel_lift=rel_lift,
         rel_se=rel_se,
-        rel_ci=_interval(rel_lift, rel_half, alternative) if flag is None else nan_ci,
+        rel_ci=rel_ci,
         statistic=statistic,
         df=df,
         p_value=p_value,
         flag=flag,
         valid=flag is None,
+        control_se=math.sqrt(var_c),
+        treatment_se=math.sqrt(var_t),
+        mixture_ratio=ratio,
+        interval_alpha=alpha,
     )
 
 
@@ -333,7 +457,9 @@ def compare_means(
     ``confidence_sequence`` (``tuning_n`` users per variant is where it is tightest).
     Proportions: ``SampleStats(n, conversions, conversions)``.
 
-    The relative interval is the delta method on the ratio of means,
+    The relative interval is Fieller's: the relative lifts r at which the same test of
+    H0: μ_t = (1 + r)·μ_c is not rejected (asymmetric; it excludes 0 exactly when p < alpha).
+    ``rel_se`` is the delta-method standard error on the ratio of means,
     var(rel) ≈ var_t/(n_t m_c²) + m_t² var_c/(n_c m_c⁴). Degenerate data → ``valid=False``.
     """
     alpha, alternative, method = _check_method_params(alpha, alternative, method, tuning_n)
@@ -363,7 +489,7 @@ def compare_ratios(
     user; the delta method keeps the covariance:
     n·Var(R̂) ≈ (σ²_num − 2R·σ_num,den + R²·σ²_den) / μ²_den. The difference of the two ratios
     then goes through the same Welch / z / sequential machinery as ``compare_means`` (Welch df
-    from the delta variances). A variant whose denominator sums to 0 → flag "zero_denominator".
+    from the delta variances; Fieller's relative interval on the two ratios). A variant whose denominator sums to 0 → flag "zero_denominator".
     """
     alpha, alternative, method = _check_method_params(alpha, alternative, method, tuning_n)
     if not isinstance(control, RatioStats) or not isinstance(treatment, RatioStats):

@@ -14,7 +14,13 @@ from opsbook.stats._common import (
     _t_cdf,
     _t_ppf,
 )
-from opsbook.stats.effects import DEFAULT_TUNING_N, EffectResult, _infer, _pair_any
+from opsbook.stats.effects import (
+    DEFAULT_TUNING_N,
+    EffectResult,
+    _infer,
+    _pair_any,
+    _relative_interval,
+)
 from opsbook.stats.sufficient import AnyStats
 
 
@@ -48,9 +54,11 @@ def non_inferiority(
 
     higher_is_better: H0 rel_lift ≤ −margin vs H1 rel_lift > −margin; non-inferior when the
     one-sided (1 − α) lower bound exceeds −margin. lower_is_better mirrors it (upper bound below
-    +margin). Uses the delta-method relative lift and its SE with the result's df (t) or the
-    normal. The default one-sided α = 0.025 matches reading the lower end of a two-sided 95 %
-    interval. Takes an ``EffectResult`` or a ``(control, treatment)`` pair of stats (then a Welch
+    +margin). The test is the one behind the result's relative interval (Fieller): the
+    statistic (m_t − (1 ∓ margin)·m_c)/sqrt(v_t + (1 ∓ margin)²·v_c) with the result's df (t) or
+    the normal, and the bound is the one-sided Fieller end, so non-inferior ⇔ p < α ⇔ the bound
+    clears the margin. ``rel_se`` is the delta-method standard error (descriptive). The default
+    one-sided α = 0.025 matches reading the lower end of a two-sided 95 % interval. Takes an ``EffectResult`` or a ``(control, treatment)`` pair of stats (then a Welch
     comparison is run). The bound is fixed-horizon even for a sequential result.
     """
     alpha = _check_alpha(alpha)
@@ -79,16 +87,20 @@ def non_inferiority(
             rel, se, margin, direction, alpha, math.nan, math.nan, df, math.nan, False, flag, False
         )
     crit = _t_ppf(1 - alpha, df)
+    var_c, var_t = result.control_se**2, result.treatment_se**2
+    m_c, m_t = result.control_mean, result.treatment_mean
     if direction == "higher_is_better":
-        bound = rel - crit * se
-        statistic = (rel + margin) / se
+        # H0: μ_t ≤ (1 − margin)·μ_c, the same test as the relative interval (Fieller)
+        s0 = 1 - margin
+        bound = _relative_interval(m_c, var_c, m_t, var_t, crit, "greater")[0]
+        statistic = (m_t - s0 * m_c) / math.sqrt(var_t + s0**2 * var_c)
         p_value = _t_cdf(-statistic, df)
-        verdict = bound > -margin
     else:
-        bound = rel + crit * se
-        statistic = (rel - margin) / se
+        s0 = 1 + margin
+        bound = _relative_interval(m_c, var_c, m_t, var_t, crit, "less")[1]
+        statistic = (m_t - s0 * m_c) / math.sqrt(var_t + s0**2 * var_c)
         p_value = _t_cdf(statistic, df)
-        verdict = bound < margin
+    verdict = p_value < alpha
     return NonInferiorityResult(
         rel, se, margin, direction, alpha, bound, statistic, df, p_value, bool(verdict), None, True
     )

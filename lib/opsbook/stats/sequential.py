@@ -36,8 +36,11 @@ def confidence_sequence(
     P(the interval ever misses the truth, at any look) ≤ α: look as often as you like. Each
     look is valid on its own; a report may also keep the running minimum of the p-value and
     the running intersection of the intervals. One-sided alternatives use one side of the
-    two-sided boundary (valid, slightly conservative). The relative interval applies the same
-    boundary to the delta-method variance of the relative lift. ``statistic`` is the z value.
+    two-sided boundary (valid, slightly conservative). Λ(θ0) < 1/α is |θ̂ − θ0|/sqrt(V) < c with
+    c² = 2(1 + ρ)/ρ · ln(sqrt(1 + ρ)/α), ρ = τ²/V (``mixture_ratio``): the mixture test is a
+    z-test with critical value c, so p < α ⇔ the interval excludes 0. The relative interval
+    inverts the same mixture test of H0: μ_t = (1 + r)·μ_c (Fieller, τ² = ρ·V(r)), so it too
+    excludes 0 ⇔ p < α. ``statistic`` is the z value.
     """
     alpha = _check_alpha(alpha)
     _check_choice(alternative, Alternative, "alternative")

@@ -4,7 +4,6 @@ truths."""
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pandas as pd
@@ -49,14 +48,51 @@ def test_lift_table_against_scipy_welch():
     assert row.abs_lift == pytest.approx(t.mean() - h.mean())
     low, high = oracle.confidence_interval(0.95)
     assert (row.abs_low, row.abs_high) == pytest.approx((low, high), rel=1e-9)
-    # delta method on the ratio of means
-    se = math.sqrt(
-        t.var(ddof=1) / (t.size * h.mean() ** 2)
-        + t.mean() ** 2 * h.var(ddof=1) / (h.size * h.mean() ** 4)
-    )
+    # changed on purpose (was the delta method): Fieller's interval inverts the same Welch
+    # test -- at each end r, the Welch statistic of t against (1 + r)·h is ∓ the critical value
+    # (scipy.stats.ttest_ind(t, (1 + r)·h, equal_var=False).statistic; df of the test run)
     z = sps.t.ppf(0.975, oracle.df)
     assert row.rel_lift == pytest.approx(t.mean() / h.mean() - 1)
-    assert row.rel_high - row.rel_lift == pytest.approx(z * se, rel=1e-9)
+    for end, sign in ((row.rel_low, 1), (row.rel_high, -1)):
+        statistic = sps.ttest_ind(t, (1 + end) * h, equal_var=False).statistic
+        assert statistic == pytest.approx(sign * z, rel=1e-9)
+    assert (row.p_value < 0.05) == (row.rel_low > 0 or row.rel_high < 0)
+
+
+def test_lift_table_verdict_colour_and_intervals_follow_holm():
+    # the issue's case: 50 / 5,000 vs 75 / 5,000 converted, p = 0.024 -- beside two flat metrics
+    # Holm makes it 0.073: not significant, and the shown intervals (at the Holm level) hold 0
+    def arm(n, conversions, orders_mean):
+        orders = np.full(n, orders_mean)
+        orders[: n // 2] += 0.5
+        orders[n // 2 :] -= 0.5
+        return {
+            "n": n,
+            "conversion": conversions,
+            "conversion_sq": conversions,
+            "orders": orders.sum(),
+            "orders_sq": orders @ orders,
+            "revenue": orders.sum() * 10,
+            "revenue_sq": (orders @ orders) * 100,
+        }
+
+    sums = pd.DataFrame(
+        [{"grp": "treatment", **arm(5000, 75, 1.0)}, {"grp": "holdout", **arm(5000, 50, 1.0)}]
+    )
+    lifts = analysis.lift_table(sums, ["conversion", "revenue", "orders"], alpha=0.05)
+    conv = lifts.set_index("metric").loc["conversion"]
+    assert conv.p_value == pytest.approx(0.0244, abs=1e-4)
+    assert conv.p_holm == pytest.approx(3 * conv.p_value, rel=1e-9)
+    assert not conv.significant
+    assert conv.abs_low < 0 < conv.abs_high and conv.rel_low < 0 < conv.rel_high
+    assert conv.interval_alpha == pytest.approx(0.05 / 3, rel=1e-12)
+    for row in lifts.itertuples():
+        assert row.significant == (row.p_holm < 0.05)
+        assert row.significant == (row.abs_low > 0 or row.abs_high < 0)
+        assert row.significant == (row.rel_low > 0 or row.rel_high < 0)
+    # alone, the same conversion lift is significant and its intervals exclude 0
+    alone = analysis.lift_table(sums, ["conversion"], alpha=0.05).iloc[0]
+    assert alone.significant and alone.rel_low > 0 and alone.abs_low > 0
 
 
 def test_incremental_roi_and_its_interval_by_hand():

@@ -346,3 +346,33 @@ def test_planted_effects_are_recovered(big_sample):
     assert srm.srm.p_value == pytest.approx(sps.chisquare(counts).pvalue)
     assert srm.srm.status == "invalid" and not srm.valid
     assert srm.decision.decision == "invalid"
+
+
+@pytest.mark.parametrize("method", ["welch", "z", "sequential"])
+@pytest.mark.parametrize("correction", ["holm", "bh", "none"])
+def test_verdicts_agree_with_the_shown_intervals(sample_report, method, correction):
+    """Every row of the report: the verdict (adjusted p < alpha) ⇔ the shown absolute and
+    relative intervals exclude 0; cumulative and segment rows: p < alpha ⇔ rel_ci excludes 0."""
+    excludes = lambda lo, hi: lo > 0 or hi < 0  # noqa: E731
+    for name in ("checkout_button", "homepage_aa"):
+        exp = prepare(sample_report, experiment=name, segments=["channel"])
+        for alternative in ("two-sided", "greater"):
+            ab = evaluate(
+                exp, method=method, correction=correction, alternative=alternative, tuning_n=2000
+            )
+            for row in ab.results[ab.results.valid].itertuples():
+                significant = row.verdict in ("better", "worse")
+                assert significant == (row.p_adjusted < ab.settings.alpha)
+                assert significant == excludes(row.abs_ci_low, row.abs_ci_high), row
+                assert significant == excludes(row.rel_ci_low, row.rel_ci_high), row
+                if correction == "none":
+                    assert row.interval_alpha == ab.settings.alpha
+            for frame in (ab.cumulative, ab.segments):
+                shown = frame.dropna(subset=["rel_ci_low", "p_value"])
+                assert (
+                    (shown.p_value < ab.settings.alpha)
+                    == [
+                        excludes(lo, hi)
+                        for lo, hi in zip(shown.rel_ci_low, shown.rel_ci_high, strict=True)
+                    ]
+                ).all()

@@ -15,7 +15,7 @@ def test_conventions_describe_the_defaults():
     conv = stats.conventions()
     assert conv == stats.CONVENTIONS
     assert conv["test"] == "welch_t" and conv["sidedness"] == "two-sided" and conv["alpha"] == 0.05
-    assert conv["interval_relative"] == "delta_method_ratio_of_means"
+    assert conv["interval_relative"] == "fieller_inverting_the_same_test"
     assert conv["multiple_comparisons"] == "holm" and conv["bayesian_prior"] == "flat"
     json.dumps(conv, allow_nan=False)
     seq = stats.conventions(method="sequential", tuning_n=5000, correction="bh", prior_var=0.09)

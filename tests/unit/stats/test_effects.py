@@ -76,7 +76,7 @@ class TestCompareMeans:
         )
         assert r.abs_ci == pytest.approx((low, high), rel=1e-7)
 
-    def test_relative_interval_is_delta_method_on_ratio_of_means(self):
+    def test_relative_interval_is_fieller_and_rel_se_is_delta_method(self):
         # hand-derived: m_c = 10, s²_c = 4, m_t = 11, s²_t = 9, n = 1000 each
         # var(rel) = 9/(1000·10²) + 11²·4/(1000·10⁴) = 9e-5 + 4.84e-5 = 1.384e-4
         c = _stats_with(n=1000, mean=10.0, var=4.0)
@@ -84,11 +84,18 @@ class TestCompareMeans:
         r = stats.compare_means(c, t, method="z")
         assert r.rel_lift == pytest.approx(0.1, rel=1e-12)
         assert r.rel_se == pytest.approx(math.sqrt(1.384e-4), rel=1e-10)
-        half = 1.959963984540054 * math.sqrt(1.384e-4)
-        assert r.rel_ci == pytest.approx((0.1 - half, 0.1 + half), rel=1e-9)
+        # changed on purpose (was the symmetric delta interval 0.1 ± 1.96·sqrt(1.384e-4)):
+        # Fieller, the roots s of (11 − 10s)² = z²(9/1000 + s²·4/1000), minus 1
+        z = 1.959963984540054
+        qa, qb, qc = 100 - z**2 * 0.004, -220.0, 121 - z**2 * 0.009
+        root = math.sqrt(qb**2 - 4 * qa * qc)
+        fieller = ((-qb - root) / (2 * qa) - 1, (-qb + root) / (2 * qa) - 1)
+        assert r.rel_ci == pytest.approx(fieller, rel=1e-9)
+        half = z * math.sqrt(1.384e-4)
+        assert abs(r.rel_ci[0] - (0.1 - half)) < 5e-4  # close to the delta interval here
         # ... and not the absolute interval divided by the control mean
         naive = (r.abs_ci[0] / 10, r.abs_ci[1] / 10)
-        assert abs(r.rel_ci[0] - naive[0]) > 5e-4  # 0.07694 vs 0.07765
+        assert abs(r.rel_ci[0] - naive[0]) > 5e-4
 
     def test_relative_se_matches_numeric_gradient(self):
         # independent check of the delta method: gradient of m_t/m_c − 1 by finite differences

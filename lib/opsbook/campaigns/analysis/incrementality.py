@@ -1,7 +1,7 @@
 """Campaign review, analysis: what the campaign really added -- the lift against the holdout
-(Welch, a delta-method interval for the relative lift, Holm across the metrics), incremental
-conversions and revenue, iROI and the cost per incremental conversion, per channel too; without
-a holdout, the counterfactual of the site's daily series."""
+(Welch, Fieller's interval for the relative lift, Holm across the metrics, intervals at the
+Holm level), incremental conversions and revenue, iROI and the cost per incremental conversion,
+per channel too; without a holdout, the counterfactual of the site's daily series."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from opsbook.campaigns.queries.settings import Settings
 from opsbook.stats import (
     CausalImpactResult,
     SampleStats,
-    adjust_pvalues,
+    adjust_effects,
     causal_impact,
     compare_means,
 )
@@ -37,12 +37,22 @@ def lift_table(
     sums: pd.DataFrame, metrics: Sequence[str], *, alpha: float, holdout: str = "holdout"
 ) -> pd.DataFrame:
     """Treatment (every group but ``holdout``, summed) vs holdout on each metric: means,
-    absolute and relative lift with intervals, Welch p-value and Holm-adjusted p-value."""
+    absolute and relative lift with intervals, Welch p-value and Holm-adjusted p-value.
+
+    The metrics are one Holm family: ``significant`` is ``p_holm < alpha`` and both intervals
+    are at the level at which the metric's raw p-value is judged (``stats.adjust_effects``:
+    alpha·p/p_holm), so an interval excludes 0 exactly when the row is significant; the
+    relative interval inverts the same Welch test (Fieller). ``interval_alpha`` is that level.
+    """
     control = sums[sums["grp"] == holdout]
     treated = sums[sums["grp"] != holdout]
+    effects = [
+        compare_means(_sample(control, metric), _sample(treated, metric), alpha=alpha)
+        for metric in metrics
+    ]
+    # metrics without a p-value pass through as NaN and do not count in the family
     rows = []
-    for metric in metrics:
-        effect = compare_means(_sample(control, metric), _sample(treated, metric), alpha=alpha)
+    for metric, effect in zip(metrics, adjust_effects(effects, "holm"), strict=True):
         rows.append(
             {
                 "metric": metric,
@@ -58,13 +68,12 @@ def lift_table(
                 "rel_high": effect.rel_ci[1],
                 "p_value": effect.p_value,
                 "flag": effect.flag,
+                "p_holm": effect.p_adjusted,
+                "significant": effect.significant,
+                "interval_alpha": effect.interval_alpha,
             }
         )
-    frame = pd.DataFrame(rows)
-    # metrics without a p-value pass through as NaN and do not count in the family
-    frame["p_holm"] = adjust_pvalues(frame["p_value"].to_numpy(dtype=float), "holm")
-    frame["significant"] = frame["p_value"] < alpha
-    return frame
+    return pd.DataFrame(rows)
 
 
 def incremental(lifts: pd.DataFrame, spend: float | None) -> dict[str, Any]:

@@ -109,7 +109,10 @@ def _pdca_items(rv: CampaignReview, lang: str) -> list[tuple[str, str, dict[str,
         items.append(("check", k + "missed", {"kpis": sep.join(missed)}))
     lift = r.holdout_metrics()
     if lift is not None:
-        significant = lift["p_value"] is not None and lift["p_value"] < rv.settings.alpha
+        # the lift table's Holm family: the interval below is at the Holm level, so the verdict
+        # follows the Holm-adjusted p-value
+        p_holm = lift["metrics"][lift["primary_metric"]]["p_holm"]
+        significant = p_holm is not None and p_holm < rv.settings.alpha
         items.append(
             (
                 "check",
@@ -120,7 +123,7 @@ def _pdca_items(rv: CampaignReview, lang: str) -> list[tuple[str, str, dict[str,
                     "low": _abs(lift["primary_metric"], lift["abs_lift_ci"][0]),
                     "high": _abs(lift["primary_metric"], lift["abs_lift_ci"][1]),
                     "lift": fmt(lift["rel_lift"], "signed_pct"),
-                    "p": p_text(lift["p_value"]),
+                    "p": p_text(p_holm),
                 },
             )
         )

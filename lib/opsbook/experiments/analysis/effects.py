@@ -93,7 +93,7 @@ def _effect_row(
     t_row: pd.Series,
     settings: Settings,
     has_covariate: bool,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], stats.EffectResult, stats.EffectResult]:
     adjust = settings.cuped and has_covariate and metric.kind != "ratio"
     c_stats = _row_stats(metric, i, c_row, adjust)
     t_stats = _row_stats(metric, i, t_row, adjust)
@@ -116,18 +116,14 @@ def _effect_row(
         level = settings.alpha / 2 if settings.alternative == "two-sided" else settings.alpha
         test = stats.non_inferiority(effect, metric.margin, metric.direction, alpha=level)
         non_inferior = bool(test.non_inferior) if test.valid else False
-    return {
+    row = {
         "control_n": effect.control_n,
         "variant_n": effect.treatment_n,
         "control_mean": raw.control_mean,
         "variant_mean": raw.treatment_mean,
         "abs_lift": effect.abs_lift,
         "abs_se": effect.abs_se,
-        "abs_ci_low": effect.abs_ci[0],
-        "abs_ci_high": effect.abs_ci[1],
         "rel_lift": effect.rel_lift,
-        "rel_ci_low": effect.rel_ci[0],
-        "rel_ci_high": effect.rel_ci[1],
         "p_value": effect.p_value,
         "chance_to_win": bayes.chance_to_beat_control,
         "expected_loss": bayes.expected_loss,
@@ -137,16 +133,35 @@ def _effect_row(
         "cuped_applied": adjust,
         "theta": effect.theta,
         "variance_reduction": effect.variance_reduction if adjust else None,
-        "rel_ci_low_unadjusted": raw.rel_ci[0],
-        "rel_ci_high_unadjusted": raw.rel_ci[1],
         "non_inferior": non_inferior,
         "margin": metric.margin,
+    }
+    return row, effect, raw
+
+
+def _interval_columns(effect: stats.EffectResult, raw: stats.EffectResult) -> dict[str, Any]:
+    """The shown intervals: at ``effect.interval_alpha`` (the adjusted level in a family), the
+    CUPED-free ones at the same level."""
+    level = effect.interval_alpha if effect.interval_alpha is not None else effect.alpha
+    raw = raw.at_level(level) if raw is not effect and raw.valid else raw
+    return {
+        "abs_ci_low": effect.abs_ci[0],
+        "abs_ci_high": effect.abs_ci[1],
+        "rel_ci_low": effect.rel_ci[0],
+        "rel_ci_high": effect.rel_ci[1],
+        "interval_alpha": level,
+        "rel_ci_low_unadjusted": raw.rel_ci[0],
+        "rel_ci_high_unadjusted": raw.rel_ci[1],
     }
 
 
 def _results(exp: Experiment, settings: Settings) -> pd.DataFrame:
+    """One row per metric and treatment variant. Two families (the primary metric across the
+    variants; every other metric) are adjusted with ``settings.correction``: the verdict uses
+    ``p_adjusted`` and the intervals are at the level each raw p-value is judged at
+    (``stats.adjust_effects``), so verdict, colour and interval agree."""
     totals = exp.totals()
-    rows = []
+    rows, effects, raws = [], [], []
     for i, metric in enumerate(exp.metrics):
         for variant in exp.variants[1:]:
             row = {
@@ -156,7 +171,7 @@ def _results(exp: Experiment, settings: Settings) -> pd.DataFrame:
                 "kind": metric.kind,
                 "direction": metric.direction,
             }
-            row |= _effect_row(
+            values, effect, raw = _effect_row(
                 metric,
                 i,
                 totals.loc[exp.control],
@@ -164,18 +179,27 @@ def _results(exp: Experiment, settings: Settings) -> pd.DataFrame:
                 settings,
                 exp.covariates[i] is not None,
             )
-            rows.append(row)
+            rows.append(row | values)
+            effects.append(effect)
+            raws.append(raw)
     frame = pd.DataFrame(rows)
     frame["family"] = np.where(frame["role"] == "primary", "primary", "other")
-    frame["p_adjusted"] = np.nan
+    adjusted: list[stats.EffectResult | None] = [None] * len(frame)
     for _family, part in frame.groupby("family"):
-        frame.loc[part.index, "p_adjusted"] = stats.adjust_pvalues(
-            part["p_value"].to_numpy(dtype=float), settings.correction
-        )
+        members = stats.adjust_effects([effects[k] for k in part.index], settings.correction)
+        for k, member in zip(part.index, members, strict=True):
+            adjusted[k] = member
+    shown = [
+        _interval_columns(a, raws[k] if raws[k] is not effects[k] else a)  # type: ignore[arg-type]
+        for k, a in enumerate(adjusted)
+    ]
+    for column in shown[0]:
+        frame[column] = [row[column] for row in shown]
+    frame["p_adjusted"] = [a.p_adjusted for a in adjusted]  # type: ignore[union-attr]
     better = np.where(frame["direction"] == "higher_is_better", 1, -1) * np.sign(
         frame["abs_lift"].fillna(0)
     )
-    significant = frame["valid"] & (frame["p_adjusted"] < settings.alpha)
+    significant = np.array([a.significant for a in adjusted], dtype=bool)  # type: ignore[union-attr]
     frame["verdict"] = np.where(
         ~frame["valid"],
         "invalid",

@@ -159,6 +159,7 @@ class QualityResult:
                     "behind_days": _round(r.behind_days),
                 }
         return {
+            "scope": {"key": "data_quality.scope", "fields": {"tables": len(tables)}},
             "passed": self.passed,
             "usable": self.usable,
             "problems": [_jsonable(p) for p in self.problems],

@@ -237,7 +237,16 @@ class CampaignReview:
             "pdca": {lang: [s for _, s in self.pdca(lang)] for lang in ("zh", "en")},
         }
         if self.single is not None:
-            return jsonable({**self.single.metrics(), **common})
+            r = self.single
+            scope = {
+                "key": "campaign_review.scope",
+                "fields": {
+                    "name": r.name if str(r.name) == str(r.key) else f"{r.name} ({r.key})",
+                    "start": str(r.start)[:10],
+                    "end": str(r.end)[:10],
+                },
+            }
+            return jsonable({"scope": scope, **r.metrics(), **common})
         comparison = self.comparison()
         participants = [r.numbers.get("participants") for r in self.results]
         spends = [r.spend for r in self.results if r.spend is not None]
@@ -247,6 +256,7 @@ class CampaignReview:
         ]
         return jsonable(
             {
+                "scope": {"key": "campaign_review.scope_all", "fields": {"n": len(self.results)}},
                 "campaign_id": "all",
                 "method": None,
                 "participants": sum(p for p in participants if p) if any(participants) else None,

@@ -118,6 +118,7 @@ class ABTestResult:
             for row in exp.hygiene.itertuples()
         }
         return {
+            "scope": {"key": "ab_test.scope", "fields": {"experiment": exp.name}},
             "experiment": exp.name,
             "control": exp.control,
             "variants": exp.users,

@@ -88,6 +88,10 @@ class KpiDashboard:
             }
         statuses = self.scorecard["status"].value_counts()
         return {
+            "scope": {
+                "key": "kpi_dashboard.scope",
+                "fields": {"start": str(self.period.start), "end": str(self.period.end)},
+            },
             "period_start": self.period.start,
             "period_end": self.period.end,
             "previous_start": self.previous.start,
@@ -132,7 +136,7 @@ class KpiDashboard:
             row = self.kpi(name)
             entries.append(
                 {
-                    "label": f"kpi_dashboard.kpi.{name}",
+                    "label": HEADLINE_LABELS.get(name, f"kpi_dashboard.kpi.{name}"),
                     "value": row["value"],
                     "format": self.targets[name].format,
                     "status": None if row["status"] == "n/a" else row["status"],
@@ -142,6 +146,10 @@ class KpiDashboard:
 
 
 # ============================================================================== computation
+# a card label that could be read as another report's number says which one it is
+HEADLINE_LABELS = {"d7_retention": "kpi_dashboard.h.d7_retention"}
+
+
 def dashboard(
     report: Report,
     *,

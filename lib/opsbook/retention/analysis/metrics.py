@@ -60,6 +60,11 @@ def report_metrics(
     }
     metrics["settings"] = {k: v for k, v in matrix.settings.items() if k != "as_of"}
     metrics["as_of"] = matrix.settings.get("as_of")
+    # what the index card describes: every cohort of the matrix, pooled
+    metrics["scope"] = {
+        "key": f"retention.scope.{base['period']}",
+        "fields": {"cohorts": base["cohorts"], "as_of": str(metrics["as_of"] or "")[:10]},
+    }
     if conversion is not None:
         metrics["first_order"] = conversion.metrics()
     if repeat is not None:

@@ -257,6 +257,10 @@ class Segmentation:
             }
 
         return {
+            "scope": {
+                "key": "segmentation.scope" if s.lookback_days else "segmentation.scope_all",
+                "fields": {"as_of": s.as_of.isoformat(), "days": s.lookback_days},
+            },
             "customers": self.customers,
             "as_of": s.as_of.isoformat(),
             "as_of_default": s.as_of_default,

@@ -20,7 +20,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from opsbook.data import to_type
-from opsbook.engine import keep
+from opsbook.engine import exact_sum, keep
 from opsbook.expressions import evaluate as evaluate_expression
 
 SourceTable = Literal["auto", "assignments", "experiment_results"]
@@ -332,7 +332,7 @@ def _measure_columns(
             if prefix and pre is None:
                 continue
             aggs[f"{prefix}orders"] = ibis.ifelse(when, 1.0, 0.0).sum()
-            aggs[f"{prefix}revenue"] = ibis.ifelse(when, j._amt, 0.0).sum()
+            aggs[f"{prefix}revenue"] = exact_sum(ibis.ifelse(when, j._amt, 0.0))
         attach(j.group_by(_k=j._xid).aggregate(**aggs))
         fills |= {name: 0.0 for name in aggs}
     event_names = sorted(m[len(EVENT_PREFIX) :] for m in measures if m.startswith(EVENT_PREFIX))
@@ -475,11 +475,11 @@ def _sums(per_user: ir.Table, n_metrics: int, by: list[str]) -> pd.DataFrame:
         a, b = per_user[f"_a{i}"], per_user[f"_b{i}"]
         aggs |= {
             f"m{i}_n": a.count(),
-            f"m{i}_a": a.sum(),
-            f"m{i}_aa": (a * a).sum(),
-            f"m{i}_b": b.sum(),
-            f"m{i}_bb": (b * b).sum(),
-            f"m{i}_ab": (a * b).sum(),
+            f"m{i}_a": exact_sum(a),
+            f"m{i}_aa": exact_sum(a * a),
+            f"m{i}_b": exact_sum(b),
+            f"m{i}_bb": exact_sum(b * b),
+            f"m{i}_ab": exact_sum(a * b),
         }
     frame = per_user.group_by(by).aggregate(**aggs).execute()
     numeric = [c for c in frame.columns if c not in by]

@@ -360,11 +360,12 @@ def _event_column(measure: str, event_names: Sequence[str]) -> str:
     return measure
 
 
-def _value(column: ir.Value, kind: MetricKind) -> ir.FloatingValue:
+def _value(column: ir.Value, kind: MetricKind) -> ir.NumericValue:
+    """A user's value of a metric: a proportion's 0 or 1 as an integer (summed as integers, exact
+    and cheaper than the exact sum of a float), any other value as a float."""
     if kind == "proportion":
-        if column.type().is_boolean():
-            return column.cast("float64")
-        return (column > 0).cast("float64")
+        hit = column if column.type().is_boolean() else column > 0
+        return hit.cast("int64")
     return column.cast("float64")
 
 
@@ -420,10 +421,10 @@ def _per_user_values(
             a = ibis.ifelse(b.isnull(), ibis.null("float64"), a)
             b = ibis.ifelse(a.isnull(), ibis.null("float64"), b)
         elif covariates[i] is not None:
-            x = _value(per_user[covariates[i]], d.kind).fill_null(0.0)
-            b = ibis.ifelse(a.isnull(), ibis.null("float64"), x)
-        else:
-            b = ibis.null("float64")
+            x = _value(per_user[covariates[i]], d.kind).fill_null(0)
+            b = ibis.ifelse(a.isnull(), ibis.null(x.type()), x)
+        else:  # no covariate: its sums are null (an integer null costs no exact float sum)
+            b = ibis.null("int64")
         values[f"_a{i}"], values[f"_b{i}"] = a, b
     day = source.local_date(per_user.ts) if has_ts else ibis.null("date")
     per_user = per_user.select("user_id", "variant", _day=day, **values)

@@ -164,6 +164,41 @@ def keep(table: ir.Table) -> ir.Table:
     return table.cache() if backend in KEEPING_ENGINES else table
 
 
+# -- sums that do not depend on the order of the rows -----------------------------------------
+# An engine adds a float column's values in the order its threads happen to finish (DuckDB's
+# parallel aggregation, Spark's partitions), and float addition is not associative: the last
+# digits of a sum, and of every number computed from it, differed between two runs of the same
+# report on the same data. A float is therefore summed as a decimal of SUM_SCALE places: integer
+# additions, exact in any order, cast back to float64 once. Each value is rounded to 1e-12 before
+# it is added (an amount's cents are kept exactly); the sum holds 26 digits before the point.
+SUM_SCALE = 12
+SUM_TYPE = dt.Decimal(38, SUM_SCALE)
+# the largest magnitude a value may have to be summed; beyond it (and NaN, +-inf) it is left out,
+# as a null is: the contract checks name such amounts
+SUM_LIMIT = 1e26
+
+
+def exact_sum(value: ir.NumericValue, where: ir.BooleanValue | None = None) -> ir.NumericScalar:
+    """The sum of ``value`` (the rows where ``where`` holds), the same whatever order the engine
+    adds the rows in: a float column is summed as an exact decimal (:data:`SUM_TYPE`) and the
+    result is a float64. Integers, booleans and decimals are summed as they are (exactly).
+    Portable Ibis: DuckDB, Spark and SQL warehouses all add decimals exactly."""
+    if not value.type().is_floating():
+        return value.sum(where=where)
+    finite = value.between(-SUM_LIMIT, SUM_LIMIT)  # false for NaN and +-inf on every engine
+    exact = ibis.ifelse(finite, value, ibis.null()).cast(SUM_TYPE)
+    return exact.sum(where=where).cast("float64")
+
+
+def exact_mean(value: ir.NumericValue, where: ir.BooleanValue | None = None) -> ir.FloatingScalar:
+    """The mean of ``value`` over the values :func:`exact_sum` adds (the same for any order of
+    the rows); integers' mean as the engine takes it (from an exact integer sum)."""
+    if not value.type().is_floating():
+        return value.mean(where=where)
+    counted = value.between(-SUM_LIMIT, SUM_LIMIT).cast("int64").sum(where=where)
+    return exact_sum(value, where) / counted.cast("float64")
+
+
 def backend_name(table: ir.Expr) -> str | None:
     """The name of the engine an expression is bound to (None: an unbound expression)."""
     try:

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import ast
 import operator
+from functools import partial
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+
+from opsbook.engine import exact_mean, exact_sum
 
 # Column methods a config may call: string, numeric, temporal and aggregate verbs of Ibis.
 ALLOWED_METHODS = frozenset(
@@ -105,6 +108,11 @@ _COMPARE = {
 }
 
 
+# aggregates of a float column taken exactly, so that a mapped table (an invoice's amount, the
+# sum of its lines) is the same whatever order the engine adds the rows in (opsbook.engine)
+EXACT_AGGREGATES = {"sum": exact_sum, "mean": exact_mean}
+
+
 class ExpressionError(ValueError):
     """A config expression that cannot be parsed or uses something not allowed."""
 
@@ -167,7 +175,10 @@ def evaluate(text: str, table: ir.Table) -> ir.Value:
                 subject = ev(target)
                 if not isinstance(subject, ir.Value):
                     subject = ibis.literal(subject)
-                return getattr(subject, method)(*map(ev, args), **{k.arg: ev(k.value) for k in kw})
+                call = getattr(subject, method)
+                if method in EXACT_AGGREGATES and subject.type().is_floating():
+                    call = partial(EXACT_AGGREGATES[method], subject)
+                return call(*map(ev, args), **{k.arg: ev(k.value) for k in kw})
             case ast.Call(func=ast.Name(id=name), args=args, keywords=kw) if name in functions:
                 return functions[name](*map(ev, args), **{k.arg: ev(k.value) for k in kw})
         raise ExpressionError(

@@ -33,6 +33,15 @@ BATCH_ENV = "OPSBOOK_BATCH"  # set by the runner: no widgets in batch runs
 RUN_DIR_ENV = "OPSBOOK_RUN_DIR"  # set by the runner: the run folder being written
 CHECKS_ENV = "OPSBOOK_CHECKS"  # set by the runner: its SourceChecks of the run's source
 
+# The metrics that read the wall clock (the moment of the run, not the data), per report: their
+# paths in ``<report>.metrics.json``, keys joined by dots. Every other value is the same, byte for
+# byte, in two runs of the same code on the same data and config (the engine's float sums are
+# exact: ``opsbook.engine.exact_sum``; tests/notebooks/test_determinism.py). The KPI data
+# freshness's status follows its value when the data's age crosses the target between two runs.
+WALL_CLOCK_METRICS: Mapping[str, tuple[str, ...]] = {
+    "kpi_dashboard": ("freshness_hours", "kpis.data_freshness_hours.value"),
+}
+
 
 def is_batch() -> bool:
     """True inside ``opsbook run`` (papermill), False in JupyterLab."""

@@ -15,15 +15,17 @@ from typing import Any
 import pytest
 import yaml
 
+from opsbook.report import WALL_CLOCK_METRICS
 from opsbook.run import discover, run_reports
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
-# values that depend on the wall clock at run time, not on the engine: hours since the newest
-# event, measured when each run's KPI dashboard ran
+# values that depend on the wall clock at run time, not on the engine (hours since the newest
+# event, measured when each run's KPI dashboard ran): the one list, as /-paths
 CLOCK_DEPENDENT = {
-    "kpi_dashboard": {"/freshness_hours", "/kpis/data_freshness_hours/value"},
+    report: {"/" + path.replace(".", "/") for path in paths}
+    for report, paths in WALL_CLOCK_METRICS.items()
 }
 
 

@@ -56,3 +56,21 @@ def test_expressions_evaluate_in_the_engine(text, expected):
 def test_unsafe_or_wrong_expressions_are_refused(text, message):
     with pytest.raises(ExpressionError, match=message):
         run(text)
+
+
+def test_aggregates_of_floats_are_exact_sums():
+    """A mapping's ``sum`` and ``mean`` of a float column (an invoice's amount from its lines)
+    are exact decimal sums, the same for the rows in any order (opsbook.engine.exact_sum); of an
+    integer column, the engine's own."""
+    table = ibis.memtable(FRAME)
+    amount = (table.Quantity * table.UnitPrice).name("amount")
+    lines = table.mutate(amount=amount)
+    for text in ("amount.sum()", "amount.mean()", "Quantity.sum()"):
+        sql = ibis.to_sql(lines.aggregate(x=evaluate(text, lines)), dialect="duckdb")
+        assert ("DECIMAL(38, 12)" in sql) == text.startswith("amount"), text
+    got = lines.aggregate(
+        s=evaluate("amount.sum()", lines),
+        m=evaluate("amount.mean()", lines),
+        q=evaluate("Quantity.sum()", lines),
+    ).execute()
+    assert got.iloc[0].tolist() == [-8.5, -8.5 / 3, 7]

@@ -20,7 +20,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from opsbook.data import to_type
-from opsbook.engine import keep
+from opsbook.engine import exact_sum, keep
 from opsbook.expressions import evaluate as evaluate_expression
 
 SourceTable = Literal["auto", "assignments", "experiment_results"]
@@ -332,7 +332,7 @@ def _measure_columns(
             if prefix and pre is None:
                 continue
             aggs[f"{prefix}orders"] = ibis.ifelse(when, 1.0, 0.0).sum()
-            aggs[f"{prefix}revenue"] = ibis.ifelse(when, j._amt, 0.0).sum()
+            aggs[f"{prefix}revenue"] = exact_sum(ibis.ifelse(when, j._amt, 0.0))
         attach(j.group_by(_k=j._xid).aggregate(**aggs))
         fills |= {name: 0.0 for name in aggs}
     event_names = sorted(m[len(EVENT_PREFIX) :] for m in measures if m.startswith(EVENT_PREFIX))
@@ -360,11 +360,12 @@ def _event_column(measure: str, event_names: Sequence[str]) -> str:
     return measure
 
 
-def _value(column: ir.Value, kind: MetricKind) -> ir.FloatingValue:
+def _value(column: ir.Value, kind: MetricKind) -> ir.NumericValue:
+    """A user's value of a metric: a proportion's 0 or 1 as an integer (summed as integers, exact
+    and cheaper than the exact sum of a float), any other value as a float."""
     if kind == "proportion":
-        if column.type().is_boolean():
-            return column.cast("float64")
-        return (column > 0).cast("float64")
+        hit = column if column.type().is_boolean() else column > 0
+        return hit.cast("int64")
     return column.cast("float64")
 
 
@@ -420,10 +421,10 @@ def _per_user_values(
             a = ibis.ifelse(b.isnull(), ibis.null("float64"), a)
             b = ibis.ifelse(a.isnull(), ibis.null("float64"), b)
         elif covariates[i] is not None:
-            x = _value(per_user[covariates[i]], d.kind).fill_null(0.0)
-            b = ibis.ifelse(a.isnull(), ibis.null("float64"), x)
-        else:
-            b = ibis.null("float64")
+            x = _value(per_user[covariates[i]], d.kind).fill_null(0)
+            b = ibis.ifelse(a.isnull(), ibis.null(x.type()), x)
+        else:  # no covariate: its sums are null (an integer null costs no exact float sum)
+            b = ibis.null("int64")
         values[f"_a{i}"], values[f"_b{i}"] = a, b
     day = source.local_date(per_user.ts) if has_ts else ibis.null("date")
     per_user = per_user.select("user_id", "variant", _day=day, **values)
@@ -475,11 +476,11 @@ def _sums(per_user: ir.Table, n_metrics: int, by: list[str]) -> pd.DataFrame:
         a, b = per_user[f"_a{i}"], per_user[f"_b{i}"]
         aggs |= {
             f"m{i}_n": a.count(),
-            f"m{i}_a": a.sum(),
-            f"m{i}_aa": (a * a).sum(),
-            f"m{i}_b": b.sum(),
-            f"m{i}_bb": (b * b).sum(),
-            f"m{i}_ab": (a * b).sum(),
+            f"m{i}_a": exact_sum(a),
+            f"m{i}_aa": exact_sum(a * a),
+            f"m{i}_b": exact_sum(b),
+            f"m{i}_bb": exact_sum(b * b),
+            f"m{i}_ab": exact_sum(a * b),
         }
     frame = per_user.group_by(by).aggregate(**aggs).execute()
     numeric = [c for c in frame.columns if c not in by]

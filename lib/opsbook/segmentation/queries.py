@@ -12,6 +12,8 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from opsbook.engine import exact_sum
+
 Frequency = Literal["orders", "days"]
 Monetary = Literal["total", "mean"]
 
@@ -69,7 +71,7 @@ def rfm_expression(
     paid = window.filter(_status(window) == "paid")
     aggs: dict[str, Any] = {
         "orders": paid.count(),
-        "revenue": paid.amount.sum(),
+        "revenue": exact_sum(paid.amount),
         "last_ts": paid.ts.max(),
     }
     if frequency == "days":

@@ -96,6 +96,15 @@ def test_attribution_paths_and_time_decay_from_events(shop):
     assert decay.loc["sms", "time_decay"] == pytest.approx(sms)
     assert decay.loc["push", "time_decay"] == pytest.approx(3 - sms)
     assert decay.loc["sms", "time_decay_value"] == pytest.approx(80 * sms)
+    # a half-life of a minute: every weight 2^-(age / 1 min) is below 1e-12, yet the newest
+    # touch of each order weighs 1 (ages counted from it), so the exact sums keep the credit
+    minute = 1 / 1440
+    steep = queries.time_decay_credit(shop, ["1"], windows, 7, half_life=minute)
+    steep = steep.set_index("channel")
+    # (user 2's sms, 24 h 1 min before the newest touch, weighs 2^-1441: nothing)
+    assert steep.loc["sms", "time_decay"] == pytest.approx(0.0, abs=1e-12)
+    assert steep.loc["push", "time_decay"] == pytest.approx(3.0, rel=1e-12)
+    assert steep.loc["push", "time_decay_value"] == pytest.approx(230.0, rel=1e-12)
     table = analysis.attribution_table(paths.reset_index(), decay.reset_index()).set_index(
         "channel"
     )

@@ -14,6 +14,7 @@ import pandas as pd
 
 from opsbook.campaigns.queries.events import TOUCH_EVENTS, _events, _id_equals
 from opsbook.data import Source
+from opsbook.engine import exact_sum
 from opsbook.retention.queries import paid_orders
 
 LN2 = math.log(2.0)
@@ -82,7 +83,7 @@ def attribution_paths(
         return empty
     j = _conversions(source, touches, windows, window_days)
     conv = _journeys(j, ["oid", "amount"], separator)
-    conv = conv.group_by("path").aggregate(conversions=conv.count(), value=conv.amount.sum())
+    conv = conv.group_by("path").aggregate(conversions=conv.count(), value=exact_sum(conv.amount))
     buyers = j.select(bid=j.buyer).distinct()
     lost = touches.left_join(buyers, touches.user_id == buyers.bid)
     lost = _journeys(lost.filter(lost.bid.isnull()), ["user_id"], separator)
@@ -108,14 +109,19 @@ def time_decay_credit(
         return pd.DataFrame(columns=["channel", "time_decay", "time_decay_value"])
     j = _conversions(source, touches, windows, window_days)
     # to the microsecond on every engine (Spark's epoch seconds are whole seconds)
-    age = j.ots.delta(j.tts, unit="microsecond").cast("float64") / 86_400e6
-    j = j.mutate(w=(-LN2 * age / float(half_life)).exp())
-    total = j.group_by("oid").aggregate(wsum=j.w.sum())
+    j = j.mutate(age=j.ots.delta(j.tts, unit="microsecond"))
+    # ages counted from the order's newest touch, which weighs 1: the same credit (a common
+    # factor cancels), and weights an exact sum keeps (no order's weights all near 0)
+    newest = j.group_by("oid").aggregate(_newest=j.age.min())
+    j = j.join(newest, "oid")
+    days = (j.age - j._newest).cast("float64") / 86_400e6
+    j = j.mutate(w=(-LN2 * days / float(half_life)).exp())
+    total = j.group_by("oid").aggregate(wsum=exact_sum(j.w))
     j = j.join(total, "oid")
     j = j.mutate(credit=j.w / j.wsum)
     out = (
         j.group_by("channel")
-        .aggregate(time_decay=j.credit.sum(), time_decay_value=(j.credit * j.amount).sum())
+        .aggregate(time_decay=exact_sum(j.credit), time_decay_value=exact_sum(j.credit * j.amount))
         .execute()
     )
     return out

@@ -11,6 +11,7 @@ import pandas as pd
 
 from opsbook.campaigns.queries.events import _events, _id_equals, _members
 from opsbook.data import Source
+from opsbook.engine import exact_sum
 from opsbook.retention.queries import paid_orders
 
 DID_BUCKETS = 40
@@ -22,7 +23,7 @@ def daily_site_counts(source: Source) -> pd.DataFrame:
     day = source.local_date(paid.ts)
     return (
         paid.group_by(date=day)
-        .aggregate(orders=paid.count(), revenue=paid.amount.sum())
+        .aggregate(orders=paid.count(), revenue=exact_sum(paid.amount))
         .execute()
         .set_index("date")
     )
@@ -77,7 +78,7 @@ def did_panel(
     paid = paid.join(pop, "user_id")
     daily = (
         paid.group_by("treated", "bucket", date=source.local_date(paid.ts))
-        .aggregate(orders=paid.count(), revenue=paid.amount.sum())
+        .aggregate(orders=paid.count(), revenue=exact_sum(paid.amount))
         .execute()
     )
     days = pd.date_range(first - pd.Timedelta(days=int(baseline_days)), last, freq="D")

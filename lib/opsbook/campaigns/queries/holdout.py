@@ -13,6 +13,7 @@ import pandas as pd
 from opsbook.campaigns.queries.events import UNKNOWN_CHANNEL, _first_exposure, _members
 from opsbook.campaigns.queries.settings import Settings
 from opsbook.data import Source, inclusive_end
+from opsbook.engine import exact_sum
 from opsbook.retention.queries import paid_orders
 
 
@@ -24,7 +25,9 @@ def holdout_sums(source: Source, row: Mapping[str, Any]) -> pd.DataFrame:
     members = members.select("user_id", "grp").distinct()
     # the campaign's end is the last instant it runs: orders at it count
     paid = paid_orders(source, since=row["start"], until=inclusive_end(row["end"]))
-    per_user = paid.group_by("user_id").aggregate(n_orders=paid.count(), revenue=paid.amount.sum())
+    per_user = paid.group_by("user_id").aggregate(
+        n_orders=paid.count(), revenue=exact_sum(paid.amount)
+    )
     j = members.left_join(per_user, "user_id")
     j = j.select(
         "user_id",
@@ -44,8 +47,8 @@ def holdout_sums(source: Source, row: Mapping[str, Any]) -> pd.DataFrame:
         .aggregate(
             n=j.count(),
             conversion=(j.n_orders > 0).cast("float64").sum(),
-            revenue=j.revenue.sum(),
-            revenue_sq=(j.revenue * j.revenue).sum(),
+            revenue=exact_sum(j.revenue),
+            revenue_sq=exact_sum(j.revenue * j.revenue),
             orders=j.n_orders.sum(),
             orders_sq=(j.n_orders * j.n_orders).sum(),
         )
@@ -61,8 +64,8 @@ def outcome_sums(source: Source, metrics: Sequence[str]) -> pd.DataFrame:
     aggs: dict[str, Any] = {"n": er.count()}
     for m in metrics:
         value = er[m].cast("float64")
-        aggs[m] = value.sum()
-        aggs[f"{m}_sq"] = (value * value).sum()
+        aggs[m] = exact_sum(value)
+        aggs[f"{m}_sq"] = exact_sum(value * value)
     out = er.group_by(grp=er.variant.cast("string")).aggregate(**aggs).execute()
     return out.fillna(0.0)
 

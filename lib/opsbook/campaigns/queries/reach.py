@@ -14,6 +14,7 @@ import pandas as pd
 
 from opsbook.campaigns.queries.events import _count, _div, _events, _id_equals, _members
 from opsbook.data import Source
+from opsbook.engine import exact_sum
 from opsbook.retention.queries import paid_orders
 
 
@@ -64,8 +65,8 @@ def order_values(source: Source, row: Mapping[str, Any], baseline_days: int) -> 
         basis = "members"
     start = pd.Timestamp(row["start"]).to_pydatetime()
     base = paid.filter((paid.ts >= start - timedelta(days=int(baseline_days))) & (paid.ts < start))
-    c = camp.aggregate(n=camp.count(), revenue=camp.amount.sum()).execute().iloc[0]
-    b = base.aggregate(n=base.count(), revenue=base.amount.sum()).execute().iloc[0]
+    c = camp.aggregate(n=camp.count(), revenue=exact_sum(camp.amount)).execute().iloc[0]
+    b = base.aggregate(n=base.count(), revenue=exact_sum(base.amount)).execute().iloc[0]
     aov = _div(c["revenue"], c["n"])
     base_aov = _div(b["revenue"], b["n"])
     return {

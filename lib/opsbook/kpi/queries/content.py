@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from opsbook.data import Source
+from opsbook.engine import exact_sum
 from opsbook.kpi.queries.periods import Periods, _period_of
 from opsbook.kpi.queries.rows import _key_like, _Part, _ratio, _rows
 from opsbook.retention.queries import paid_orders
@@ -164,7 +165,7 @@ def _credited_orders(source: Source, periods: Periods, window_hours: float) -> p
     credited = joined.filter((joined.touch == 0) & (joined.k >= 0) & (joined.k < periods.count))
     return (
         credited.group_by("k", "content_id")
-        .aggregate(orders=credited.count(), revenue=credited.amount.sum())
+        .aggregate(orders=credited.count(), revenue=exact_sum(credited.amount))
         .execute()
     )
 

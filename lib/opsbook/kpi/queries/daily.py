@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from opsbook.data import Source
+from opsbook.engine import exact_sum
 from opsbook.kpi.queries.periods import Periods, _days_in
 from opsbook.retention.queries import active_periods, paid_orders, period_start
 
@@ -31,8 +32,8 @@ def daily_counts(
             orders.group_by(day=source.local_date(orders.ts))
             .aggregate(
                 paid_orders=orders.count(),
-                revenue=orders.amount.sum(),
-                squares=(orders.amount * orders.amount).sum(),
+                revenue=exact_sum(orders.amount),
+                squares=exact_sum(orders.amount * orders.amount),
             )
             .execute()
         )

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from opsbook.data import Source
+from opsbook.engine import exact_sum
 from opsbook.kpi.queries.periods import Periods, _days_in, _period_of
 from opsbook.kpi.queries.rows import _counts, _key_like, _Part, _ratio, _rows
 from opsbook.retention.queries import activity, check_event, kept_active_days, paid_orders
@@ -43,11 +44,13 @@ def spend_per_day(source: Source, periods: Periods) -> pd.DataFrame:
     spend = spend.filter(spend.date.notnull() & spend.date.between(span.start, span.end))
     frame = (
         spend.group_by(day=spend.date, channel=spend.channel.cast("string"))
-        .aggregate(spend=spend.cost.sum())
+        .aggregate(spend=exact_sum(spend.cost))
         .execute()
     )
     frame["day"] = pd.to_datetime(frame["day"]).dt.date
-    return frame
+    # the engine returns groups in no fixed order, and the periods' spend is summed from these
+    # rows: in one order, so that identical data give identical sums
+    return frame.sort_values(["day", "channel"], ignore_index=True)
 
 
 def acquisition(source: Source, periods: Periods) -> tuple[_Part, pd.Series]:
@@ -167,7 +170,7 @@ def revenue_rows(source: Source, periods: Periods) -> list[dict[str, Any]]:
     lo, hi = periods.span().utc_bounds(source)
     orders = periods.number(source, paid_orders(source, since=lo, until=hi))
     money = orders.group_by(mk="k").aggregate(
-        revenue=orders.amount.sum(), paying=orders.user_id.nunique()
+        revenue=exact_sum(orders.amount), paying=orders.user_id.nunique()
     )
     actors = orders.select("user_id", "k")
     if source.has("events"):

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from opsbook.data import Source, inclusive_end
+from opsbook.engine import exact_sum
 from opsbook.retention.queries.active import _signups, _with_group, paid_orders
 from opsbook.retention.queries.periods import AsOf, _local_range, period_number
 
@@ -37,7 +38,9 @@ def ltv_counts(
     joined = joined.filter(joined.ts >= joined.signup_ts)
     joined = joined.mutate(age=period_number(src, joined.ts, period) - joined.cohort)
     revenue = (
-        joined.group_by("grp", "cohort", "age").aggregate(revenue=joined.amount.sum()).execute()
+        joined.group_by("grp", "cohort", "age")
+        .aggregate(revenue=exact_sum(joined.amount))
+        .execute()
     )
     return sizes, revenue
 
@@ -47,7 +50,7 @@ def spend_totals(src: Source) -> pd.DataFrame:
     spend = src.table("spend")
     return (
         spend.group_by("channel")
-        .aggregate(spend=spend.cost.sum(), first=spend.date.min(), last=spend.date.max())
+        .aggregate(spend=exact_sum(spend.cost), first=spend.date.min(), last=spend.date.max())
         .execute()
     )
 

@@ -34,13 +34,54 @@ RUN_DIR_ENV = "OPSBOOK_RUN_DIR"  # set by the runner: the run folder being writt
 CHECKS_ENV = "OPSBOOK_CHECKS"  # set by the runner: its SourceChecks of the run's source
 
 # The metrics that read the wall clock (the moment of the run, not the data), per report: their
-# paths in ``<report>.metrics.json``, keys joined by dots. Every other value is the same, byte for
-# byte, in two runs of the same code on the same data and config (the engine's float sums are
-# exact: ``opsbook.engine.exact_sum``; tests/notebooks/test_determinism.py). The KPI data
-# freshness's status follows its value when the data's age crosses the target between two runs.
+# paths in ``<report>.metrics.json``, keys joined by dots, ``*`` for every key or list item. Every
+# other value is the same, byte for byte, in two runs of the same code on the same data and config
+# (the engine's float sums are exact: ``opsbook.engine.exact_sum``;
+# tests/notebooks/test_determinism.py). A status that follows such a value (the KPI data
+# freshness's, data quality's "stale") changes with it when the data's age crosses its limit.
 WALL_CLOCK_METRICS: Mapping[str, tuple[str, ...]] = {
     "kpi_dashboard": ("freshness_hours", "kpis.data_freshness_hours.value"),
+    "data_quality": (
+        "freshness.now",
+        "freshness.age_days",
+        "tables.*.age_days",
+        "problems.*.age_days",
+        "headline.*.value",  # the data's age in days is one of the card's numbers
+    ),
 }
+
+
+def wall_clock_values(report: str, metrics: Mapping[str, Any]) -> dict[tuple[Any, ...], Any]:
+    """The values of ``report``'s :data:`WALL_CLOCK_METRICS` in ``metrics``, by their key path
+    (``*`` expanded; a path the document does not have is left out)."""
+    found: dict[tuple[Any, ...], Any] = {}
+
+    def walk(node: Any, keys: list[str], at: tuple[Any, ...]) -> None:
+        if not keys:
+            found[at] = node
+            return
+        head, rest = keys[0], keys[1:]
+        if isinstance(node, Mapping):
+            for key in node if head == "*" else [head] if head in node else []:
+                walk(node[key], rest, (*at, key))
+        elif isinstance(node, list) and head == "*":
+            for i, item in enumerate(node):
+                walk(item, rest, (*at, i))
+
+    for path in WALL_CLOCK_METRICS.get(report, ()):
+        walk(metrics, path.split("."), ())
+    return found
+
+
+def without_wall_clock(report: str, metrics: Mapping[str, Any]) -> Any:
+    """A copy of ``metrics`` with ``report``'s wall-clock values set to None."""
+    copy = json.loads(json.dumps(metrics))
+    for path in wall_clock_values(report, copy):
+        node = copy
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = None
+    return copy
 
 
 def is_batch() -> bool:

@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from opsbook.report import WALL_CLOCK_METRICS
+from opsbook.report import WALL_CLOCK_METRICS, wall_clock_values
+from opsbook.report import without_wall_clock as blank
 from opsbook.run import run_reports
 from tests.conftest import ROOT
 
@@ -77,14 +78,10 @@ def runs(pieces: Path, tmp_path_factory: pytest.TempPathFactory) -> list[dict[st
 def without_wall_clock(report: str, text: bytes) -> Any:
     """The metrics with the wall-clock values of ``report`` set to None."""
     metrics = json.loads(text)
-    for path in WALL_CLOCK_METRICS.get(report, ()):
-        *parents, last = path.split(".")
-        node = metrics
-        for key in parents:
-            node = node[key]
-        assert last in node, f"{report}: the wall-clock metric {path} is gone"
-        node[last] = None
-    return metrics
+    assert report not in WALL_CLOCK_METRICS or wall_clock_values(report, metrics), (
+        f"{report}: its wall-clock metrics are gone"
+    )
+    return blank(report, metrics)
 
 
 @pytest.mark.parametrize("report", REPORTS)
@@ -114,3 +111,18 @@ def differences(report: str, first: bytes, second: bytes) -> list[str]:
 
     walk(without_wall_clock(report, first), without_wall_clock(report, second), "")
     return out[:10]
+
+
+def test_cards_say_what_they_describe_and_one_label_is_one_number(runs):
+    """Every card of the run's index names what it describes (cohorts, period, experiment,
+    campaign, window, tables), and the same label on two cards of one run is the same number."""
+    from opsbook.i18n import t
+
+    values: dict[str, set[str]] = {}
+    for text in runs[0].values():
+        metrics = json.loads(text)
+        scope = metrics["scope"]
+        assert t(scope["key"], "en", **scope["fields"]) and t(scope["key"], "zh", **scope["fields"])
+        for entry in metrics["headline"]:
+            values.setdefault(entry["label"], set()).add(json.dumps(entry["value"]))
+    assert {label: v for label, v in values.items() if len(v) > 1} == {}

@@ -113,9 +113,9 @@ def test_sample_report_numbers_match_plain_pandas(string_id_shop, tmp_path):
         assert pd.Timestamp(c) + pd.Timedelta(weeks=p + 1) <= current_week  # no incomplete cell
 
     assert [h["label"] for h in m["headline"]][:3] == [
-        "D1 retention",
-        "D7 retention",
-        "D30 retention",
+        "D1 retention (all cohorts)",
+        "D7 retention (all cohorts)",
+        "D30 retention (all cohorts)",
     ]
     page = (result.folder / "retention.html").read_text()
     assert "Cohort retention report" in page and "<script" not in page

@@ -223,3 +223,20 @@ def test_a_name_the_data_do_not_have_is_refused_before_any_kernel(tmp_path):
     )
     with pytest.raises(ParameterError, match="数据中没有这个实验"):
         check_in_data("ab_test", {"experiment": "x"}, {}, source, "zh")
+
+
+def test_a_source_that_names_no_experiment_is_not_checked(tmp_path):
+    # a per-user export without an experiment column: the config's experiment name labels it
+    import pandas as pd
+
+    from opsbook.config import load_config
+    from opsbook.data import open_source
+    from opsbook.parameters import check_in_data
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    pd.DataFrame({"user_id": [1, 2], "variant": ["a", "b"], "retained": [True, False]}).to_parquet(
+        folder / "experiment_results.parquet"
+    )
+    source = open_source(load_config(None, data=str(folder)))
+    check_in_data("ab_test", {"experiment": "cookie_cats_gate"}, {}, source, "en")

@@ -86,4 +86,9 @@ def test_chinese_text_renders_with_the_embedded_font(browser, run_folder):
         ".map(f => f.family + ':' + f.status)"
     )
     assert loaded == ["OpsbookCJK:loaded"]
+    # and the text uses it: the JupyterLab theme's font list (later in the page) has no CJK font,
+    # so a heading that took it showed boxes where Chinese characters should be
+    for selector in ("h1", "p", "table.ob-table td"):
+        family = page.evaluate(f"getComputedStyle(document.querySelector('{selector}')).fontFamily")
+        assert "OpsbookCJK" in family, (selector, family)
     page.close()

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
 from functools import cache
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -19,7 +21,13 @@ if TYPE_CHECKING:
 # benchmark's memory) never pay for it
 
 PALETTE = ["#2f6fb0", "#e07b39", "#3c9d5d", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
-STATUS_COLOURS = {"green": "#3c9d5d", "amber": "#e0a030", "red": "#c44e52", "n/a": "#9e9e9e"}
+STATUS_COLOURS = {
+    "green": "#3c9d5d",
+    "amber": "#e0a030",
+    "red": "#c44e52",
+    "not_proven": "#e0a030",  # an estimate whose interval straddles its target: like amber
+    "n/a": "#9e9e9e",
+}
 
 # seaborn's "whitegrid" look, set directly: light grid behind the data, thin light frame, no
 # tick marks, dark-grey text (importing seaborn for its theme alone cost 1.5 s in every kernel)
@@ -56,10 +64,30 @@ THEME = {
 }
 
 
-def _png(fig: Figure) -> bytes:
+def _png(fig: Figure) -> tuple[bytes, dict[str, Any]]:
+    """The figure as PNG, with the tick labels it shows in the output's metadata (the tests read
+    them from the executed notebook: every axis's labels must be distinct)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
-    return buffer.getvalue()
+    return buffer.getvalue(), {"opsbook": {"ticks": tick_labels(fig)}}
+
+
+def tick_labels(fig: Figure) -> list[dict[str, list[str]]]:
+    """Per axes of a drawn figure, the x and y tick labels shown within its limits."""
+    shown = []
+    for ax in fig.axes:
+        entry = {}
+        for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            low, high = sorted(axis.get_view_interval())
+            entry[name] = [
+                tick.label1.get_text()
+                for tick in axis.get_major_ticks()
+                if tick.label1.get_visible()
+                and tick.label1.get_text()
+                and low - 1e-9 * abs(high - low) <= tick.get_loc() <= high + 1e-9 * abs(high - low)
+            ]
+        shown.append(entry)
+    return shown
 
 
 @cache
@@ -92,18 +120,41 @@ def figure(width: float = 8.0, height: float = 4.0, ncols: int = 1, nrows: int =
     return fig, axes
 
 
-def percent_ticks(decimals: int | None = None) -> Any:
-    """Tick labels of shares as percentages (0.25 -> 25%)."""
-    from matplotlib.ticker import PercentFormatter
+def _distinct_ticks(render: Callable[[float, int], str], decimals: int = 0) -> Any:
+    """A tick formatter of percentages that shows as few decimals as state each tick exactly
+    (at least ``decimals``): 49%, 50%, 51% -- or 49.5%, 50.0%, 50.5% -- never 50%, 50%, 50%."""
+    from matplotlib.ticker import Formatter
 
-    return PercentFormatter(1.0, decimals=decimals)
+    class Distinct(Formatter):
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return render(x, decimals)
+
+        def format_ticks(self, values: Any) -> list[str]:
+            scaled = [100 * float(v) for v in values]
+            step = min((abs(b - a) for a, b in pairwise(scaled)), default=1)
+            places = decimals
+            while places < decimals + 4 and any(
+                abs(v - round(v, places)) > 1e-6 * max(step, 1e-12) for v in scaled
+            ):
+                places += 1
+            return [render(v, places) for v in values]
+
+    return Distinct()
+
+
+def _percent(value: float, places: int, sign: str = "") -> str:
+    text = f"{value * 100:{sign}.{places}f}%"
+    return text.replace("+0%", "0%").replace("-0%", "0%") if places == 0 else text
+
+
+def percent_ticks(decimals: int = 0) -> Any:
+    """Tick labels of shares as percentages (0.25 -> 25%), distinct on each axis."""
+    return _distinct_ticks(lambda v, d: _percent(v, d), decimals)
 
 
 def signed_percent_ticks() -> Any:
-    """Tick labels of relative changes with their sign (0.05 -> +5%)."""
-    from matplotlib.ticker import FuncFormatter
-
-    return FuncFormatter(lambda v, _: f"{v:+.0%}")
+    """Tick labels of relative changes with their sign (0.05 -> +5%), distinct on each axis."""
+    return _distinct_ticks(lambda v, d: _percent(v, d, "+"))
 
 
 def integer_ticks() -> Any:

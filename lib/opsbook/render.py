@@ -59,9 +59,21 @@ def embed_cjk_font(page: str) -> str:
     return page.replace("</head>", face + "\n</head>", 1)
 
 
-def _strip_for_readers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop what readers should not see: warnings on stderr, the metrics payload, widget state."""
+LANGUAGES = ("zh", "en")
+
+
+def cell_language(cell: Mapping[str, Any]) -> str | None:
+    """The language a cell is written in (its tag ``lang-zh`` or ``lang-en``), or None."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    return next((lang for lang in LANGUAGES if f"lang-{lang}" in tags), None)
+
+
+def _strip_for_readers(nb: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
+    """Drop what readers should not see: the cells written in the other language (a notebook
+    keeps both for the analyst; a page is in one), warnings on stderr, the metrics payload,
+    widget state."""
     nb = nbformat.from_dict(nb)
+    nb.cells = [c for c in nb.cells if cell_language(c) in (None, lang)]
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -86,7 +98,7 @@ def notebook_html(nb: nbformat.NotebookNode, *, title: str, lang: str) -> str:
         exclude_output_prompt=True,
         embed_images=True,
     )
-    nb = _strip_for_readers(nb)
+    nb = _strip_for_readers(nb, lang)
     nb.metadata["title"] = title
     body, _ = exporter.from_notebook_node(
         nb, resources={"language_code": "zh-CN" if lang == "zh" else "en"}

@@ -23,7 +23,7 @@ from IPython.display import HTML, display
 
 from opsbook.config import Config, load_config
 from opsbook.data import Source, open_source
-from opsbook.formats import fmt
+from opsbook.formats import STATUS_CLASS, fmt
 from opsbook.i18n import t
 from opsbook.parameters import check_parameters
 from opsbook.validation import SourceChecks, Validation, validate
@@ -117,6 +117,9 @@ def jsonable(value: Any) -> Any:
     raise TypeError(f"metrics value of type {type(value).__name__} is not JSON: {value!r}")
 
 
+LONG_TEXT = 32  # characters: a table cell longer than this may wrap, a shorter one never does
+
+
 def render_table(
     frame: pd.DataFrame,
     *,
@@ -157,7 +160,10 @@ def render_table(
             ):
                 text = "—"
             css = (classes or {}).get(column)
-            attr = f' class="{html.escape(css[i])}"' if css is not None and css[i] else ""
+            names = [css[i]] if css is not None and css[i] else []
+            if len(text) > LONG_TEXT:
+                names.append("ob-long")  # may wrap; short texts never do
+            attr = f' class="{html.escape(" ".join(names))}"' if names else ""
             cells.append(f"<td{attr}>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
@@ -200,9 +206,70 @@ class Report:
     def note(self, text: str) -> None:
         display(HTML(f'<p class="ob-note">{html.escape(text)}</p>'))
 
-    def show(self, frame: pd.DataFrame, **kwargs: Any) -> None:
+    def show(self, frame: pd.DataFrame, *, top: int | None = None, **kwargs: Any) -> None:
+        """A table (:func:`render_table`). With ``top``, a longer table shows its first ``top``
+        rows and folds the whole table under "all N rows" (a ``<details>``)."""
         kwargs.setdefault("min_cell", None)
-        display(HTML(render_table(frame, **kwargs)))
+        if top is None or len(frame) <= top:
+            display(HTML(render_table(frame, **kwargs)))
+            return
+        classes = kwargs.pop("classes", None) or {}
+        head = {column: list(values)[:top] for column, values in classes.items()}
+        label = html.escape(self.t("core.all_rows", n=f"{len(frame):,}"))
+        display(
+            HTML(
+                render_table(frame.head(top), classes=head, **kwargs)
+                + f'<details class="ob-more"><summary>{label}</summary>'
+                + render_table(frame, classes=classes, **kwargs)
+                + "</details>"
+            )
+        )
+
+    def summary(
+        self,
+        verdict: str,
+        *,
+        tone: str | None = None,
+        numbers: Sequence[Mapping[str, Any]] = (),
+        actions: Sequence[str] = (),
+    ) -> None:
+        """The answer first, right under the title: the verdict in one sentence (``tone``: a
+        status colour: green, amber, red, not_proven), the key numbers and what to do next.
+
+        ``numbers``: 3-6 entries as in :meth:`record`'s headline -- ``label`` (an i18n key),
+        ``value`` and its ``format`` (``text``: shown as given), ``status`` -- plus an optional
+        ``note`` (already translated: the target, the change). ``verdict`` and ``actions`` are
+        translated text. Everything is escaped."""
+        cards = []
+        for entry in numbers:
+            kind = entry.get("format", "auto")
+            value = entry.get("value")
+            text = str(value) if kind == "text" and value is not None else fmt(value, kind)
+            status = STATUS_CLASS.get(entry.get("status")) or ""
+            note = entry.get("note")
+            cards.append(
+                f'<div class="ob-number {status}">'
+                f'<span class="ob-label">{html.escape(self.t(entry["label"]))}</span>'
+                f'<span class="ob-value">{html.escape(text)}</span>'
+                + (f'<span class="ob-detail">{html.escape(note)}</span>' if note else "")
+                + "</div>"
+            )
+        steps = "".join(f"<li>{html.escape(a)}</li>" for a in actions)
+        tone_class = STATUS_CLASS.get(tone) or ""
+        display(
+            HTML(
+                f'<section class="ob-summary {tone_class}">'
+                f'<p class="ob-verdict">{html.escape(verdict)}</p>'
+                + (f'<div class="ob-numbers">{"".join(cards)}</div>' if cards else "")
+                + (
+                    f'<p class="ob-next-title">{html.escape(self.t("core.next_steps"))}</p>'
+                    f'<ul class="ob-next">{steps}</ul>'
+                    if steps
+                    else ""
+                )
+                + "</section>"
+            )
+        )
 
     def header(self) -> None:
         """Source, engine, time zone, tables and the time of the run, then the data checks panel (the

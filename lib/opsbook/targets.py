@@ -3,8 +3,13 @@
 The shipped targets are ``kpi_targets.yml`` beside this module; a project points
 ``reports.kpi_dashboard.targets`` at its own copy. The KPI dashboard reads every KPI's target; the
 retention report reads its six (D1/D7/D30, DAU/MAU, first-order conversion, repeat purchase).
-Status: green meets the target; amber misses it by at most ``amber_band`` of it; red is further
-off; n/a when the value or the target is missing.
+A measured KPI (a count or a rate over everyone it covers) is judged on its value
+(:func:`kpi_status`): green meets the target; amber misses it by at most ``amber_band`` of it; red
+is further off; n/a when the value or the target is missing. An estimated KPI (an incremental
+effect measured against a holdout, with an interval) is judged on its interval
+(:func:`estimate_status`): green (met) when the whole interval meets the target, red (missed)
+when the whole interval misses it, not_proven when the interval contains the target -- so no page
+says "met" where its evidence section says the effect is not established.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ from opsbook.i18n import catalogue
 Direction = Literal["higher", "lower"]
 Unit = Literal["count", "rate", "money", "ratio", "hours"]
 TargetKind = Literal["absolute", "growth_yoy", "per_30_days"]
-Status = Literal["green", "amber", "red", "n/a"]
+Status = Literal["green", "amber", "red", "not_proven", "n/a"]
+STATUSES: tuple[Status, ...] = ("green", "amber", "red", "not_proven", "n/a")
+#: KPIs that are estimates (an increment against a holdout), judged on their interval
+ESTIMATED_KPIS: tuple[str, ...] = ("campaign_roi",)
 
 AREAS = ("users", "content", "campaigns", "data")
 DIRECTIONS = ("higher", "lower")
@@ -162,6 +170,22 @@ def kpi_status(
     if value <= target:
         return "green"
     return "amber" if value <= target + tolerance else "red"
+
+
+def estimate_status(
+    interval: tuple[float | None, float | None] | None,
+    target: float | None,
+    direction: str = "higher",
+) -> Status:
+    """Met (green) / not_proven / missed (red) of an estimate's ``interval`` against ``target``:
+    green when the whole interval is on the target's good side, red when it is wholly on the
+    other, not_proven when it contains the target; n/a when either is missing."""
+    low, high = interval or (None, None)
+    if missing(low) or missing(high) or missing(target):
+        return "n/a"
+    if direction == "higher":
+        return "green" if low >= target else "red" if high < target else "not_proven"
+    return "green" if high <= target else "red" if low > target else "not_proven"
 
 
 def missing(value: Any) -> bool:

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from opsbook.run import run_reports
+from opsbook.targets import STATUSES
 from tests.conftest import ROOT
 
 TZ = "Asia/Shanghai"
@@ -74,7 +75,7 @@ def test_metrics_keys(run):
     assert set(ISSUE_KPIS) <= set(metrics["kpis"])
     for name, entry in metrics["kpis"].items():
         assert {"value", "target", "direction", "status", "previous", "change"} <= set(entry)
-        assert entry["status"] in ("green", "amber", "red", "n/a"), name
+        assert entry["status"] in STATUSES, name
         if entry["value"] is None:
             assert entry["status"] == "n/a", name
 
@@ -163,6 +164,7 @@ def test_page(run):
     metrics, page = run
     assert "Weekly KPI dashboard" in page and "<script" not in page
     assert "stale by design" in page  # the sample is a static export
-    assert "Status rule: green = meets the target" in page
+    assert "Status rule: met = meets the target" in page
+    assert "not proven when the interval contains the target" in page
     labels = [h["label"] for h in metrics["headline"]]
     assert labels[0] == "KPIs on target" and 3 <= len(labels) <= 5

@@ -8,7 +8,13 @@ import pytest
 import yaml
 
 from opsbook.config import load_config
-from opsbook.targets import DEFAULT_TARGETS, kpi_status, load_targets, retention_targets
+from opsbook.targets import (
+    DEFAULT_TARGETS,
+    estimate_status,
+    kpi_status,
+    load_targets,
+    retention_targets,
+)
 
 
 # --------------------------------------------------------------------------- targets, status
@@ -89,3 +95,17 @@ def test_targets_follow_the_projects_kpi_targets_file(tmp_path):
     targets = retention_targets(config, {"d7": 0.45})
     assert (targets["d1"], targets["dau_mau"], targets["d7"]) == (0.5, 0.2, 0.45)
     assert targets["d30"] == 0.25
+
+
+def test_an_estimate_is_met_only_when_its_whole_interval_is():
+    # the sample campaign's iROI: 11.9, interval [1.01, 22.81], against the "1:3" target
+    assert estimate_status((1.01, 22.81), 3.0) == "not_proven"
+    assert estimate_status((3.2, 22.81), 3.0) == "green"
+    assert estimate_status((3.0, 22.81), 3.0) == "green"  # the bound on the target meets it
+    assert estimate_status((0.4, 2.9), 3.0) == "red"
+    assert estimate_status((40.0, 60.0), 50.0, "lower") == "not_proven"
+    assert estimate_status((30.0, 45.0), 50.0, "lower") == "green"
+    assert estimate_status((51.0, 60.0), 50.0, "lower") == "red"
+    assert estimate_status((None, 4.0), 3.0) == "n/a"
+    assert estimate_status((1.0, 4.0), None) == "n/a"
+    assert estimate_status(None, 3.0) == "n/a"

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from opsbook.formats import STATUS_CLASS, fmt
+from opsbook.formats import STATUS_CLASS, fmt, interval_text
 from opsbook.kpi.analysis import KpiDashboard
 from opsbook.plots import PALETTE, STATUS_COLOURS, date_ticks, figure, percent_ticks
 from opsbook.report import Report
@@ -21,8 +21,13 @@ def _status_text(report: Report, status: str) -> str:
     return report.t(f"kpi_dashboard.status.{status.replace('/', '')}")
 
 
-def _value_text(value: Any, unit: str) -> str:
-    return fmt(None if missing(value) else value, UNIT_FORMAT[unit])
+def _value_text(value: Any, unit: str, interval: tuple[Any, Any] = (None, None)) -> str:
+    """The value, and an estimate's interval after it: "11.90 [1.01, 22.81]"."""
+    text = fmt(None if missing(value) else value, UNIT_FORMAT[unit])
+    low, high = interval
+    if missing(value) or missing(low) or missing(high):
+        return text
+    return f"{text} {interval_text(low, high, UNIT_FORMAT[unit])}"
 
 
 def show_period(report: Report, result: KpiDashboard) -> None:
@@ -67,7 +72,9 @@ def show_scorecard(report: Report, result: KpiDashboard, area: str | None = None
         rows.append(
             {
                 tr("kpi_dashboard.col.kpi"): tr(f"kpi_dashboard.kpi.{row.kpi}"),
-                tr("kpi_dashboard.col.value"): _value_text(row.value, spec.unit),
+                tr("kpi_dashboard.col.value"): _value_text(
+                    row.value, spec.unit, (row.low, row.high)
+                ),
                 tr("kpi_dashboard.col.target"): _target_text(report, spec, row.target),
                 tr("kpi_dashboard.col.status"): _status_text(report, row.status),
                 tr("kpi_dashboard.col.previous"): _value_text(row.previous, spec.unit),
@@ -438,7 +445,7 @@ def summary(report: Report, result: KpiDashboard) -> None:
     """What hit, what missed, and which rates moved beyond noise."""
     tr = report.t
     card = result.scorecard
-    for status in ("green", "amber", "red"):
+    for status in ("green", "amber", "red", "not_proven"):
         names = [tr(f"kpi_dashboard.kpi.{n}") for n in card.loc[card.status == status, "kpi"]]
         if names:
             report.say(

@@ -63,6 +63,7 @@ def lift_table(
                 "abs_lift": effect.abs_lift,
                 "abs_low": effect.abs_ci[0],
                 "abs_high": effect.abs_ci[1],
+                "abs_se": effect.abs_se,
                 "rel_lift": effect.rel_lift,
                 "rel_low": effect.rel_ci[0],
                 "rel_high": effect.rel_ci[1],

@@ -14,11 +14,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from opsbook.campaigns.queries.events import _finite
 from opsbook.campaigns.queries.settings import AMBER_BAND, Mode, Settings
+from opsbook.targets import estimate_status, kpi_status
 
 # KPI rows of the scorecard, in order; which way is better (the shown format: the view's)
 KPIS: tuple[str, ...] = ("participants", "conversion", "aov_lift", "k_factor", "roi", "roas", "cac")
@@ -41,34 +41,13 @@ TARGET_COLUMNS = {
 def status_of(
     actual: float | None, target: float | None, direction: str = "higher", band: float = AMBER_BAND
 ) -> str | None:
-    """Red/amber/green of ``actual`` against ``target``: green when met, amber within ``band`` ×
-    |target| of it, red beyond; None when either is missing (not scored)."""
-    if actual is None or target is None or not np.isfinite(actual) or not np.isfinite(target):
-        return None
-    margin = band * abs(target)
-    if direction == "lower":
-        return "green" if actual <= target else "amber" if actual <= target + margin else "red"
-    return "green" if actual >= target else "amber" if actual >= target - margin else "red"
+    """Red/amber/green of ``actual`` against ``target`` (:func:`opsbook.targets.kpi_status`);
+    None when either is missing (not scored)."""
+    return _scored(kpi_status(actual, target, direction, band))
 
 
-def status_of_estimate(
-    interval: Any, target: float | None, direction: str = "higher"
-) -> str | None:
-    """Met (green) / not proven / missed (red) of an estimate's ``interval`` against ``target``:
-    met when the whole interval is on the target's good side, missed when it is wholly on the
-    other, not proven when it contains the target; None when either is missing."""
-    low, high = (_finite(v) for v in (interval or (None, None)))
-    if low is None or high is None or target is None or not np.isfinite(target):
-        return None
-    good, bad = (
-        (low >= target, high < target)
-        if direction == "higher"
-        else (
-            high <= target,
-            low > target,
-        )
-    )
-    return "green" if good else "red" if bad else "not_proven"
+def _scored(status: str) -> str | None:
+    return None if status == "n/a" else status
 
 
 def _targets_for(row: Mapping[str, Any], settings: Settings) -> dict[str, float | None]:
@@ -107,7 +86,7 @@ def _scorecard(
         own = mode == "outcomes" and kpi in ("participants", "conversion")
         interval = numbers.get(INTERVALS[kpi]) if kpi in INTERVALS else None
         status = (
-            status_of_estimate(interval, target, direction)
+            _scored(estimate_status(interval, target, direction))
             if interval is not None and value is not None
             else status_of(value, target, direction, settings.amber_band)
         )

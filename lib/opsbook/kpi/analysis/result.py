@@ -21,7 +21,7 @@ from opsbook.kpi.queries.rows import _row
 from opsbook.kpi.queries.users import acquisition, activation_rows, revenue_rows
 from opsbook.report import Report
 from opsbook.retention.queries import keep_active_days
-from opsbook.targets import KNOWN_KPIS, KpiTarget, load_targets, missing
+from opsbook.targets import KNOWN_KPIS, STATUSES, KpiTarget, load_targets, missing
 
 
 def _number(value: Any, unit: str | None = None) -> float | int | None:
@@ -39,8 +39,8 @@ class KpiDashboard:
     ``scorecard``: one row per KPI for the current period."""
 
     periods: Periods
-    series: pd.DataFrame  # kpi, k, start, end, value, num, den, target, status
-    scorecard: pd.DataFrame  # kpi, area, unit, value, target, direction, status, previous, ...
+    series: pd.DataFrame  # kpi, k, start, end, value, num, den, low, high, target, status
+    scorecard: pd.DataFrame  # kpi, area, unit, value, low, high, target, direction, status, ...
     acquisition: pd.DataFrame  # channel, new_users, previous_new_users, spend, cac
     content_types: pd.DataFrame  # type, items_published, items_viewed, views, ... roi
     content_items: pd.DataFrame  # rank, content_id, type, published, views, viewers, ...
@@ -74,6 +74,9 @@ class KpiDashboard:
             unit = self.targets[row.kpi].unit
             kpis[row.kpi] = {
                 "value": _number(row.value, unit),
+                "interval": None
+                if missing(row.low)
+                else [_number(row.low, unit), _number(row.high, unit)],
                 "target": _number(row.target),
                 "direction": row.direction,
                 "status": row.status,
@@ -101,7 +104,7 @@ class KpiDashboard:
             "status_rule": {"amber_band": self.settings.get("amber_band")},
             "alpha": self.settings.get("alpha"),
             "kpis": kpis,
-            "statuses": {s: int(statuses.get(s, 0)) for s in ("green", "amber", "red", "n/a")},
+            "statuses": {s: int(statuses.get(s, 0)) for s in STATUSES},
             "acquisition": {
                 str(r.channel): {"new_users": int(r.new_users), "spend": r.spend, "cac": r.cac}
                 for r in self.acquisition.itertuples()

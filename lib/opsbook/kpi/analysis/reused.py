@@ -3,6 +3,7 @@ purchase from the retention topic; campaign conversion, ROI and K from the campa
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 from typing import Any
 
@@ -119,7 +120,11 @@ def campaign_rows(
     * ROI = incremental revenue against the holdout (``holdout_sums`` -> ``lift_table`` ->
       ``incremental``) / spend, over the campaigns with a holdout; the spend of a campaign still
       running at the period's end is prorated by its elapsed share of days (revenue / cost, the
-      "1:3" form);
+      "1:3" form). It is an estimate, so it carries an interval: the campaigns' incremental
+      revenues are independent, their standard errors add in quadrature, and the critical value
+      is the largest of the campaigns' own (the campaign review's Holm-adjusted level for
+      revenue), so with one campaign running the interval is exactly the campaign review's
+      revenue interval over the prorated spend;
     * K = invitees / participants of the campaigns with invitations (``campaigns.referral``)."""
     names = ("campaign_conversion", "campaign_roi", "k_factor")
     if not (source.has("campaigns") and source.has("orders")):
@@ -143,7 +148,7 @@ def campaign_rows(
         sums = dict.fromkeys(
             ("participants", "converted", "revenue", "spend", "invitees", "referrers"), 0.0
         )
-        holdouts = 0
+        holdouts: list[pd.DataFrame] = []
         for row in running.to_dict("records"):
             start, end = pd.Timestamp(row["start"]), pd.Timestamp(row["end"])
             row["end"] = min(end, pd.Timestamp(hi) - pd.Timedelta(microseconds=1))
@@ -156,9 +161,8 @@ def campaign_rows(
                 lifts = lift_table(holdout_sums(view, row), METRICS_EVENTS, alpha=alpha)
                 gain = incremental(lifts, spend)["incremental_revenue"]
                 if gain is not None:
-                    sums["revenue"] += gain
                     sums["spend"] += spend * min(max(elapsed, 0.0), 1.0)
-                    holdouts += 1
+                    holdouts.append(lifts)
             invited = referral(view, row)
             if invited["invitations"] or invited["invitees"]:
                 sums["invitees"] += invited["invitees"]
@@ -167,8 +171,13 @@ def campaign_rows(
         rows.append(
             _row("campaign_conversion", k, conversion, sums["converted"], sums["participants"])
         )
-        roi = _safe_div(sums["revenue"], sums["spend"]) if holdouts else None
-        rows.append(_row("campaign_roi", k, roi, sums["revenue"], sums["spend"]))
+        roi, interval = None, (None, None)
+        if holdouts:
+            gain, low, high = pooled_increment(holdouts)
+            roi = _safe_div(gain, sums["spend"])
+            interval = (_safe_div(low, sums["spend"]), _safe_div(high, sums["spend"]))
+            sums["revenue"] = gain
+        rows.append(_row("campaign_roi", k, roi, sums["revenue"], sums["spend"], interval))
         k_factor = _safe_div(sums["invitees"], sums["referrers"])
         rows.append(_row("k_factor", k, k_factor, sums["invitees"], sums["referrers"]))
         if k == 0 and not holdouts:
@@ -176,6 +185,27 @@ def campaign_rows(
         if k == 0 and not sums["referrers"]:
             notes["k_factor"] = "kpi_dashboard.na.no_referral"
     return rows, notes
+
+
+def pooled_increment(lifts: list[pd.DataFrame]) -> tuple[float, float, float]:
+    """The incremental revenue of several campaigns together, with its interval: the sum of
+    each campaign's (treatment users x revenue-per-user lift); the campaigns are independent,
+    so their standard errors add in quadrature; the critical value is the largest of the
+    campaigns' own revenue intervals (half-width / standard error: the campaign review's
+    Holm-adjusted level), so one campaign's interval is exactly the campaign review's. The
+    bounds are NaN when a campaign's lift has no standard error (e.g. a holdout of one)."""
+    gain, variance, critical = 0.0, 0.0, 0.0
+    for table in lifts:
+        revenue = table.set_index("metric").loc["revenue"]
+        se, n = float(revenue["abs_se"]), float(revenue["treatment_n"])
+        gain += float(revenue["abs_lift"]) * n
+        if not (math.isfinite(se) and se > 0):
+            variance = math.nan
+            continue
+        variance += (se * n) ** 2
+        critical = max(critical, (revenue["abs_high"] - revenue["abs_low"]) / (2 * se))
+    half = critical * math.sqrt(variance)
+    return gain, gain - half, gain + half
 
 
 def _safe_div(num: float, den: float) -> float | None:

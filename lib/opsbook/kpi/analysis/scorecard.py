@@ -12,7 +12,14 @@ import pandas as pd
 
 from opsbook.kpi.queries.periods import Periods
 from opsbook.stats import two_proportion_test
-from opsbook.targets import KNOWN_KPIS, KpiTarget, kpi_status, missing
+from opsbook.targets import (
+    ESTIMATED_KPIS,
+    KNOWN_KPIS,
+    KpiTarget,
+    estimate_status,
+    kpi_status,
+    missing,
+)
 
 # rates whose week-over-week change is tested (a success count over a count of users, views or
 # cohort members, measured afresh each period); DAU/MAU and campaign numbers to date overlap the
@@ -36,8 +43,10 @@ def _series(
     year_earlier: pd.Series,
     amber_band: float,
 ) -> pd.DataFrame:
-    """The long KPI x period frame with each period's target and status."""
-    frame = pd.DataFrame(rows, columns=["kpi", "k", "value", "num", "den"])
+    """The long KPI x period frame with each period's target and status: an estimated KPI
+    (:data:`~opsbook.targets.ESTIMATED_KPIS`) is judged on its interval (met / not proven /
+    missed), a measured one on its value (green / amber / red)."""
+    frame = pd.DataFrame(rows, columns=["kpi", "k", "value", "num", "den", "low", "high"])
     grid = pd.MultiIndex.from_product([list(KNOWN_KPIS), range(periods.count)], names=["kpi", "k"])
     frame = (
         frame.drop_duplicates(["kpi", "k"], keep="last")
@@ -56,10 +65,22 @@ def _series(
     ]
     frame["target"] = frame["target"].astype(float)
     frame["status"] = [
-        kpi_status(r.value, r.target, targets[r.kpi].direction, amber_band)
+        _estimate_status(r, targets[r.kpi].direction)
+        if r.kpi in ESTIMATED_KPIS
+        else kpi_status(r.value, r.target, targets[r.kpi].direction, amber_band)
         for r in frame.itertuples()
     ]
-    return frame[["kpi", "k", "start", "end", "value", "num", "den", "target", "status"]]
+    columns = ["kpi", "k", "start", "end", "value", "num", "den", "low", "high", "target"]
+    return frame[[*columns, "status"]]
+
+
+def _estimate_status(row: Any, direction: str) -> str:
+    """An estimate's status; one without a usable interval (e.g. a holdout too small for a
+    variance) is not proven rather than judged on its point value."""
+    status = estimate_status((row.low, row.high), row.target, direction)
+    if status == "n/a" and not (missing(row.value) or missing(row.target)):
+        return "not_proven"
+    return status
 
 
 def week_over_week(
@@ -105,6 +126,8 @@ def _scorecard(
                 "area": spec.area,
                 "unit": spec.unit,
                 "value": value,
+                "low": cur["low"],
+                "high": cur["high"],
                 "target": cur["target"],
                 "direction": spec.direction,
                 "status": cur["status"],

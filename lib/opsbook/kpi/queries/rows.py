@@ -1,5 +1,5 @@
 """How a query's answer becomes the dashboard's rows: one row per KPI and period (``kpi, k,
-value, num, den``), with the notes of the KPIs it leaves n/a and the tables it shows."""
+value, num, den, low, high``), with the notes of the KPIs it leaves n/a and the tables it shows."""
 
 from __future__ import annotations
 
@@ -34,11 +34,30 @@ def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
     return (num / den.where(den > 0)).astype(float)
 
 
-def _row(kpi: str, k: int, value: Any, num: Any = None, den: Any = None) -> dict[str, Any]:
+def _row(
+    kpi: str,
+    k: int,
+    value: Any,
+    num: Any = None,
+    den: Any = None,
+    interval: tuple[Any, Any] = (None, None),
+) -> dict[str, Any]:
+    """One KPI's value in period ``k``: ``num / den`` where it is a ratio of counts, and the
+    ``interval`` of an estimated KPI (judged on it, :func:`opsbook.targets.estimate_status`)."""
+
     def number(x: Any) -> float:
         return math.nan if missing(x) else float(x)
 
-    return {"kpi": kpi, "k": int(k), "value": number(value), "num": number(num), "den": number(den)}
+    low, high = interval
+    return {
+        "kpi": kpi,
+        "k": int(k),
+        "value": number(value),
+        "num": number(num),
+        "den": number(den),
+        "low": number(low),
+        "high": number(high),
+    }
 
 
 def _rows(kpi: str, values: pd.Series, num: pd.Series | None = None, den=None) -> list[dict]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
@@ -62,6 +62,15 @@ THEME = {
     "figure.dpi": 110,
     "savefig.dpi": 110,
 }
+
+
+def category_colours(names: Iterable[Any]) -> dict[str, str]:
+    """One colour per category (channel, segment, variant ...) for every chart of a run: the
+    palette in the sorted order of ``names`` -- pass the whole set the data has (e.g. every
+    channel of the users table), not only those one chart draws, and a channel keeps its colour
+    from chart to chart and report to report."""
+    ordered = sorted({str(n) for n in names})
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(ordered)}
 
 
 def _png(fig: Figure) -> tuple[bytes, dict[str, Any]]:

@@ -68,12 +68,56 @@ def cell_language(cell: Mapping[str, Any]) -> str | None:
     return next((lang for lang in LANGUAGES if f"lang-{lang}" in tags), None)
 
 
+PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"  # papermill's banners around a failed cell
+
+
+def failure_message(error: Mapping[str, Any]) -> str:
+    """What failed, in words: the exception's message without its Python class name (opsbook's
+    own errors are written for readers, in the report's language)."""
+    text = str(error.get("evalue") or "").strip().rstrip("。.")
+    return text or str(error.get("ename") or "")
+
+
+def _failure_as_message(nb: nbformat.NotebookNode, lang: str) -> None:
+    """A failed report reads as a message: the first error output becomes a sentence saying what
+    failed and where the analyst finds the executed notebook; the traceback (library source,
+    absolute paths) and the cells after it (empty sections) are dropped."""
+    for number, cell in enumerate(nb.cells):
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if not errors:
+            continue
+        notebook = nb.metadata.get("papermill", {}).get("output_path") or ""
+        name = Path(notebook).name if notebook else ""
+        message = t(
+            "core.report_failed", lang, message=failure_message(errors[0]), notebook=name or "—"
+        )
+        kept = [o for o in cell.outputs if o.get("output_type") != "error"]
+        cell.outputs = [
+            *kept,
+            nbformat.v4.new_output(
+                "display_data",
+                data={
+                    "text/html": f'<div class="ob-callout ob-red ob-failure">'
+                    f"{html.escape(message)}</div>"
+                },
+            ),
+        ]
+        nb.cells = nb.cells[: number + 1]
+        return
+
+
 def _strip_for_readers(nb: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
     """Drop what readers should not see: the cells written in the other language (a notebook
     keeps both for the analyst; a page is in one), warnings on stderr, the metrics payload,
     widget state."""
     nb = nbformat.from_dict(nb)
-    nb.cells = [c for c in nb.cells if cell_language(c) in (None, lang)]
+    nb.cells = [
+        c
+        for c in nb.cells
+        if cell_language(c) in (None, lang)
+        and PAPERMILL_ERROR_TAG not in c.get("metadata", {}).get("tags", [])
+    ]
+    _failure_as_message(nb, lang)
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -158,20 +202,38 @@ def read_runs(out: Path) -> list[dict[str, Any]]:
     return runs
 
 
+def run_source(run: Mapping[str, Any]) -> str:
+    """The source a run read (its label, secrets already redacted by the runner) or a dash."""
+    return str((run.get("data") or {}).get("source") or "—")
+
+
+def parameters_text(parameters: Mapping[str, Any] | None) -> str:
+    """A report's explicit parameters as ``name=value, ...`` (empty: the defaults)."""
+    return ", ".join(f"{k}={v}" for k, v in sorted((parameters or {}).items()))
+
+
 def headline_trends(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per report and headline label, the numeric values across runs (oldest first)."""
-    series: dict[tuple[str, str], dict[str, Any]] = {}
+    """Per report, headline label, source and parameters, the numeric values across runs
+    (oldest first): a line joins only runs of the same source with the same parameters, so the
+    sample, Cookie Cats and ab_data never share one "users in the test" line."""
+    series: dict[tuple[str, ...], dict[str, Any]] = {}
     for run in reversed(runs):
+        source = run_source(run)
         for report, metrics in run.get("metrics", {}).items():
+            entry_of_report = (run.get("reports") or {}).get(report) or {}
+            parameters = parameters_text(entry_of_report.get("parameters"))
             for item in metrics.get("headline") or []:
                 value = item.get("value")
                 if not isinstance(value, int | float) or isinstance(value, bool):
                     continue
                 entry = series.setdefault(
-                    (report, item["label"]),
+                    (report, item["label"], source, parameters),
                     {
                         "report": report,
+                        "title": entry_of_report.get("title") or report,
                         "label": item["label"],
+                        "source": source,
+                        "parameters": parameters,
                         "format": item.get("format", "auto"),
                         "points": [],
                     },
@@ -207,6 +269,8 @@ def history_html(out: Path, lang: str) -> str:
             runs=runs,
             trends=headline_trends(runs),
             sparkline=sparkline,
+            run_source=run_source,
+            parameters_text=parameters_text,
             lang=lang,
             tr=lambda key, **fields: t(key, lang, **fields),
             css=(TEMPLATES / "opsbook" / "report.css").read_text(encoding="utf-8"),

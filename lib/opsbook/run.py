@@ -216,9 +216,11 @@ def _metrics_of(nb: nbformat.NotebookNode) -> dict[str, Any] | None:
 
 
 def _error_of(exc: BaseException) -> str:
+    """The failure for the manifest and the index card: the message, in words (a bare Python
+    exception class name only when there is no message)."""
     ename = getattr(exc, "ename", type(exc).__name__)
-    evalue = getattr(exc, "evalue", str(exc))
-    return f"{ename}: {evalue}".strip()
+    evalue = str(getattr(exc, "evalue", str(exc))).strip()
+    return evalue or ename
 
 
 def execute_report(

@@ -73,7 +73,8 @@ def test_parallel_runs_isolate_failures(workbook):
     assert manifest["status"] == "failed" and not result.ok
     reports = manifest["reports"]
     assert [reports[n]["status"] for n in ("alpha", "beta", "boom")] == ["ok", "ok", "failed"]
-    assert reports["boom"]["error"] == "ValueError: boom"
+    # changed on purpose: the card says what failed in words, not the Python class (issue 18)
+    assert reports["boom"]["error"] == "boom"
     # the failing notebook is still exported: partial notebook and page, linked from its card
     assert (result.folder / "boom.ipynb").exists() and (result.folder / "boom.html").exists()
     alpha = json.loads((result.folder / "alpha.metrics.json").read_text())
@@ -84,7 +85,7 @@ def test_parallel_runs_isolate_failures(workbook):
     index = (result.folder / "index.html").read_text()
     assert (
         'href="boom.ipynb"' in index
-        and "ValueError: boom" in index
+        and '<p class="error">boom</p>' in index
         and 'href="alpha.html"' in index
     )
     assert manifest["data"]["tables"]["users"]["rows"] == 1
@@ -93,6 +94,12 @@ def test_parallel_runs_isolate_failures(workbook):
     page = (result.folder / "alpha.html").read_text()
     assert "&lt;b&gt;data&lt;/b&gt; &amp; more" in page and "<b>data</b>" not in page
     assert "time.sleep" not in page  # code cells are not shown
+    # a failed report's page reads as a message: what failed and where the notebook is, no
+    # traceback, nothing after the failed cell
+    failed = (result.folder / "boom.html").read_text()
+    assert "This report could not be completed: boom." in failed and "boom.ipynb" in failed
+    assert "Traceback" not in failed and "ValueError" not in failed
+    assert "raise ValueError" not in failed and "An Exception was encountered" not in failed
 
 
 def test_unknown_names_are_refused_before_anything_runs(workbook):
@@ -159,8 +166,15 @@ def test_run_history_lists_every_run_and_survives_broken_folders(workbook):
     assert "Incomplete" in page
     from opsbook.render import headline_trends, read_runs
 
-    trend = [s for s in headline_trends(read_runs(workbook / "reports")) if s["report"] == "alpha"]
-    assert [v for _, v in trend[0]["points"]] == [4.0, 9.0]
+    # changed on purpose (issue 18): a line joins only runs of one source with the same
+    # parameters -- the runs with x=4 and x=9 are two lines, a third run with x=9 joins its line
+    run_reports(["alpha"], config=config, parameters={"x": 9})
+    page = (workbook / "reports" / "index.html").read_text()
+    trends = [s for s in headline_trends(read_runs(workbook / "reports")) if s["report"] == "alpha"]
+    lines = {(s["parameters"], s["source"]): [v for _, v in s["points"]] for s in trends}
+    source = str(workbook / "data")
+    assert lines == {("x=4", source): [4.0], ("x=9", source): [9.0, 9.0]}
+    assert "x=9" in page and source in page  # each run names its source and parameters
     assert "<polyline" in page and "<script" not in page
 
 

@@ -167,6 +167,7 @@ def index_html(
             metrics=metrics,
             lang=lang,
             tr=lambda key, **fields: t(key, lang, **fields),
+            parameters_text=parameters_text,
             css=(TEMPLATES / "opsbook" / "report.css").read_text(encoding="utf-8"),
         )
     )

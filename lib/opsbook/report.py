@@ -272,34 +272,37 @@ class Report:
         )
 
     def header(self) -> None:
-        """Source, engine, time zone, tables and the time of the run, then the data checks panel (the
-        notebook's first markdown cell carries the title)."""
+        """One line on the data (source, engine, time zone, time of the run) with its tables
+        folded under it, then the data checks panel (the notebook's first markdown cell carries
+        the title; the report's summary follows)."""
         fp = self.source.fingerprint
+        line = self.t(
+            "core.about",
+            source=self.source.label,
+            engine=self.source.engine,
+            timezone=self.source.timezone,
+            generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        )
         rows = [
-            {self.t("core.field"): self.t("core.source"), self.t("core.value"): self.source.label},
-            {self.t("core.field"): self.t("core.engine"), self.t("core.value"): self.source.engine},
             {
-                self.t("core.field"): self.t("core.timezone"),
-                self.t("core.value"): self.source.timezone,
-            },
-            {
-                self.t("core.field"): self.t("core.generated"),
-                self.t("core.value"): datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            },
+                self.t("core.table"): table,
+                self.t("core.value"): self.t(
+                    "core.table_summary",
+                    rows=f"{info['rows']:,}",
+                    first=info["first"] or "—",
+                    last=info["last"] or "—",
+                ),
+            }
+            for table, info in fp["tables"].items()
         ]
-        for table, info in fp["tables"].items():
-            rows.append(
-                {
-                    self.t("core.field"): table,
-                    self.t("core.value"): self.t(
-                        "core.table_summary",
-                        rows=f"{info['rows']:,}",
-                        first=info["first"] or "—",
-                        last=info["last"] or "—",
-                    ),
-                }
+        label = html.escape(self.t("core.tables", n=len(rows)))
+        display(
+            HTML(
+                f'<div class="ob-about"><p class="ob-note">{html.escape(line)}</p>'
+                f"<details><summary>{label}</summary>{render_table(pd.DataFrame(rows))}"
+                "</details></div>"
             )
-        self.show(pd.DataFrame(rows))
+        )
         self.checks_panel()
 
     def checks_panel(self) -> None:

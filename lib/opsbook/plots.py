@@ -32,6 +32,8 @@ STATUS_COLOURS = {
 # seaborn's "whitegrid" look, set directly: light grid behind the data, thin light frame, no
 # tick marks, dark-grey text (importing seaborn for its theme alone cost 1.5 s in every kernel)
 THEME = {
+    # labels are data (a campaign "$$$ Mega Sale $$$", a channel "$x$"): text, never maths
+    "text.parse_math": False,
     "axes.grid": True,
     "axes.axisbelow": True,
     "axes.edgecolor": ".8",

@@ -1,0 +1,57 @@
+"""The chart helpers every report uses: tick labels that are distinct and in the quantity's unit,
+labels that are text (never maths), one colour per category, and the tick labels each figure
+records for the page checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from opsbook.plots import (
+    PALETTE,
+    _png,
+    category_colours,
+    figure,
+    percent_ticks,
+    signed_percent_ticks,
+    tick_labels,
+)
+
+
+@pytest.mark.parametrize(
+    ("values", "formatter", "expected"),
+    [
+        # ab_data's daily share hovers around 50 %: whole percents would read 50 %, 50 %, 50 %
+        ([0.495, 0.505], percent_ticks(), ["49.6%", "49.8%", "50.0%", "50.2%", "50.4%"]),
+        ([0.0, 0.6], percent_ticks(), ["0%", "10%", "20%", "30%", "40%", "50%", "60%"]),
+        # a forest plot of relative lifts near zero: -2 %, -2 %, -1 % ... before
+        ([-0.02, 0.0], signed_percent_ticks(), None),
+    ],
+)
+def test_percent_ticks_are_distinct_and_exact(values, formatter, expected):
+    fig, ax = figure()
+    ax.plot([0, 1], values)
+    ax.yaxis.set_major_formatter(formatter)
+    _png(fig)
+    labels = tick_labels(fig)[0]["y"]
+    assert len(set(labels)) == len(labels) and all(label.endswith("%") for label in labels)
+    if expected is not None:
+        assert labels == expected
+    else:
+        assert labels[0] == "-2.00%" and labels[1] == "-1.75%"  # exact, not rounded to -1.7 %
+
+
+def test_labels_are_text_not_maths():
+    fig, ax = figure()
+    ax.bar(["$$$ Mega Sale $$$", "$x$", "a_b^c"], [1, 2, 3])  # crashed: mathtext parsed "$…$"
+    ax.set_title("$$$ Mega Sale $$$")
+    png, meta = _png(fig)
+    assert png.startswith(b"\x89PNG")
+    assert meta["opsbook"]["ticks"][0]["x"] == ["$$$ Mega Sale $$$", "$x$", "a_b^c"]
+
+
+def test_one_colour_per_category_whatever_a_chart_draws():
+    channels = ["organic", "kol", "search_ad", "social"]
+    every = category_colours(channels)
+    assert every == category_colours(reversed(channels))  # order of appearance does not matter
+    assert len(set(every.values())) == len(channels)
+    assert every["kol"] == PALETTE[0]  # sorted: kol, organic, search_ad, social

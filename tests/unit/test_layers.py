@@ -37,7 +37,8 @@ ALLOWED: dict[str, set[str]] = {
     "queries": {"base", "queries"},
     "text": set(),  # formats: how a number reads (views, and sentences an analysis records)
     "display": set(),  # plots: the chart theme
-    "session": {"base", "text", "display"},  # report: the notebook's session, tables, metrics
+    # report: the notebook's session, tables, metrics; exports: files written beside a report
+    "session": {"base", "text", "display", "session"},
     "analysis": {"base", "stats", "text", "session", "queries", "analysis"},
     "view": {"base", "stats", "text", "display", "session", "analysis"},
     "facade": {"analysis", "view", "queries", "base"},  # re-exports only
@@ -79,7 +80,7 @@ def layer_of(module: str) -> tuple[str, str | None]:
         return "text", None
     if head == "plots":
         return "display", None
-    if head == "report":
+    if head in ("report", "exports"):
         return "session", None
     if head in ("run", "render", "cli"):
         return "app", None

@@ -2,12 +2,14 @@
 
 Known answers on small hand-made order logs for every rule."""
 
+import csv as csv_module
 from datetime import date
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from opsbook import exports
 from opsbook.segmentation.analysis import export, migration, segments
 from opsbook.segmentation.analysis import rfm as rfm_table
 from tests.unit.segmentation.known_orders import AS_OF, LOG, log, report_on
@@ -266,10 +268,10 @@ def test_export_writes_parquet_and_csv_with_optional_pseudonyms(shop, tmp_path, 
     assert out.rows == 4 and not out.pseudonymised
     assert out.paths[0].name == "segmentation_members_2026-03-01.parquet"
 
-    monkeypatch.delenv(export.SALT_ENV, raising=False)
+    monkeypatch.delenv(exports.SALT_ENV, raising=False)
     with pytest.raises(ValueError, match="salt"):
         export.export_segments(shop, result, enabled=True, export_dir=tmp_path, pseudonymise=True)
-    monkeypatch.setenv(export.SALT_ENV, "pepper-1")
+    monkeypatch.setenv(exports.SALT_ENV, "pepper-1")
     hashed = export.export_segments(
         shop, result, enabled=True, export_dir=tmp_path / "h", pseudonymise=True
     )
@@ -277,16 +279,34 @@ def test_export_writes_parquet_and_csv_with_optional_pseudonyms(shop, tmp_path, 
     assert hashed.pseudonymised and len(set(ids)) == 4
     assert all(len(i) == 32 and i not in {"1", "2", "3", "5"} for i in ids)
     # stable for one salt, different for another, and the salt is in no file
-    assert export.pseudonymise_ids(pd.Series([1]), "pepper-1").iloc[0] == ids[0]
-    assert export.pseudonymise_ids(pd.Series([1]), "pepper-2").iloc[0] != ids[0]
+    assert exports.pseudonymise_ids(pd.Series([1]), "pepper-1").iloc[0] == ids[0]
+    assert exports.pseudonymise_ids(pd.Series([1]), "pepper-2").iloc[0] != ids[0]
     assert "pepper" not in hashed.paths[1].read_text()
 
 
 def test_default_export_dir_is_the_configured_run_folder(shop):
-    assert export.default_export_dir(shop) == shop.config.path_of("reports") / "exports"
+    assert exports.default_export_dir(shop) == shop.config.path_of("reports") / "exports"
 
 
 def test_salt_from_the_config(tmp_path, monkeypatch):
-    monkeypatch.delenv(export.SALT_ENV, raising=False)
+    monkeypatch.delenv(exports.SALT_ENV, raising=False)
     report = report_on(tmp_path, LOG, raw={"privacy": {"pseudonym_salt": "s3"}})
-    assert export.pseudonym_salt(report) == "s3"
+    assert exports.pseudonym_salt(report) == "s3"
+
+
+def test_an_exported_list_opens_in_a_spreadsheet_as_text(shop, tmp_path):
+    # ids and labels that a spreadsheet reads as formulas (CSV injection), planted as user ids
+    planted = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd", "ok-1"]
+    result = segments.resegment(shop, segments.Settings(as_of=AS_OF, lookback_days=90))
+    members = result.members.copy()
+    members = members.iloc[[0] * len(planted)].reset_index(drop=True)
+    members["user_id"] = planted
+    hostile = type(result)(**{**result.__dict__, "members": members})
+    out = export.export_segments(shop, hostile, enabled=True, export_dir=tmp_path)
+    with out.paths[1].open(newline="", encoding="utf-8") as handle:
+        rows = list(csv_module.DictReader(handle))
+    cells = [row["user_id"] for row in rows]
+    assert cells[:6] == ["'" + v for v in planted[:6]]  # every formula trigger neutralised
+    assert cells[6] == "ok-1"  # a dash inside a value is harmless
+    assert pd.read_parquet(out.paths[0])["user_id"].tolist() == planted  # values as they are
+    assert all(row["r_score"].isdigit() for row in rows)  # numbers stay numbers

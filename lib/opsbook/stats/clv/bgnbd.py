@@ -57,6 +57,57 @@ class BgNbdFit(FitSummary):
     reason: FitIssue | None
 
 
+@dataclass(frozen=True)
+class _Summary:
+    """Rows of (x, t_x, T) with the distinct frequencies indexed once: every x-dependent
+    special function is then evaluated per distinct x (a few hundred values) instead of per
+    row (up to millions), which is most of a likelihood evaluation's cost."""
+
+    x: np.ndarray
+    t_x: np.ndarray
+    age: np.ndarray
+    levels: np.ndarray
+    level_of_row: np.ndarray
+    repeat: np.ndarray
+
+    @classmethod
+    def of(cls, frequency: Any, recency: Any, T: Any) -> _Summary:
+        x = np.asarray(frequency, dtype=float)
+        levels, level_of_row = np.unique(x, return_inverse=True)
+        return cls(
+            x,
+            np.broadcast_to(np.asarray(recency, dtype=float), x.shape),
+            np.broadcast_to(np.asarray(T, dtype=float), x.shape),
+            levels,
+            level_of_row.reshape(x.shape),
+            x > 0,
+        )
+
+    def log_likelihood(self, r: float, alpha: float, a: float, b: float) -> np.ndarray:
+        lv = self.levels
+        per_level = (
+            special.gammaln(r + lv)
+            - special.gammaln(r)
+            + r * math.log(alpha)
+            + special.gammaln(b + lv)
+            - special.gammaln(a + b + lv)
+            + special.gammaln(a + b)
+            - special.gammaln(b)
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            drop_weight = np.where(lv > 0, math.log(a) - np.log(b + lv - 1), -np.inf)
+        exponent = r + self.x
+        out = per_level[self.level_of_row] - exponent * np.log(alpha + self.age)
+        # log[(alpha+T)^-(r+x) + a/(b+x-1) (alpha+t_x)^-(r+x)] for repeat buyers, as the alive
+        # term plus log1p of the (always finite) ratio of the two terms
+        rep = self.repeat
+        log_ratio = drop_weight[self.level_of_row[rep]] + exponent[rep] * (
+            np.log(alpha + self.age[rep]) - np.log(alpha + self.t_x[rep])
+        )
+        out[rep] += np.logaddexp(0.0, log_ratio)
+        return out
+
+
 def bgnbd_log_likelihood(
     r: float, alpha: float, a: float, b: float, frequency: Any, recency: Any, T: Any
 ) -> np.ndarray:
@@ -64,24 +115,7 @@ def bgnbd_log_likelihood(
 
     log L = log G(r+x) - log G(r) + r log alpha + log B(a, b+x) - log B(a, b)
             + log[ (alpha+T)^-(r+x) + [x>0] a/(b+x-1) (alpha+t_x)^-(r+x) ]"""
-    x = np.asarray(frequency, dtype=float)
-    t_x = np.asarray(recency, dtype=float)
-    age = np.asarray(T, dtype=float)
-    common = (
-        special.gammaln(r + x)
-        - special.gammaln(r)
-        + r * math.log(alpha)
-        + special.betaln(a, b + x)
-        - special.betaln(a, b)
-    )
-    alive = -(r + x) * np.log(alpha + age)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dropped = np.where(
-            x > 0,
-            math.log(a) - np.log(b + x - 1) - (r + x) * np.log(alpha + t_x),
-            -np.inf,
-        )
-    return common + np.logaddexp(alive, dropped)
+    return _Summary.of(frequency, recency, T).log_likelihood(r, alpha, a, b)
 
 
 def fit_bgnbd(
@@ -127,9 +161,10 @@ def fit_bgnbd(
         # with no repeat purchase nobody can have dropped out: a and b are not identified
         return flagged("no_repeat_purchases")
 
+    summary = _Summary.of(x, t_x, age)
+
     def row_log_likelihood(log_params: np.ndarray) -> np.ndarray:
-        r, alpha, a, b = np.exp(log_params)
-        return bgnbd_log_likelihood(r, alpha, a, b, x, t_x, age)
+        return summary.log_likelihood(*np.exp(log_params))
 
     # start: purchase rate near its observed mean (alpha = r / rate), a moderate dropout
     rate = float(w @ x) / float(w @ np.maximum(age, 1e-9))

@@ -69,15 +69,31 @@ def gamma_gamma_log_likelihood(
 
     log G(px+q) - log G(px) - log G(q) + q log v + (px-1) log m + px log x - (px+q) log(v+xm)"""
     x = np.asarray(frequency, dtype=float)
-    m = np.asarray(mean_spend, dtype=float)
-    px = p * x
-    return (
-        special.gammaln(px + q)
-        - special.gammaln(px)
+    levels, level_of_row = np.unique(x, return_inverse=True)
+    return _log_likelihood(p, q, v, x, np.asarray(mean_spend, dtype=float), levels, level_of_row)
+
+
+def _log_likelihood(
+    p: float,
+    q: float,
+    v: float,
+    x: np.ndarray,
+    m: np.ndarray,
+    levels: np.ndarray,
+    level_of_row: np.ndarray,
+) -> np.ndarray:
+    """The log-likelihood with the gamma functions evaluated once per distinct x."""
+    per_level = (
+        special.gammaln(p * levels + q)
+        - special.gammaln(p * levels)
         - special.gammaln(q)
         + q * math.log(v)
+        + p * levels * np.log(levels)
+    )
+    px = p * x
+    return (
+        per_level[level_of_row.reshape(x.shape)]
         + (px - 1) * np.log(m)
-        + px * np.log(x)
         - (px + q) * np.log(v + x * m)
     )
 
@@ -123,9 +139,11 @@ def fit_gamma_gamma(
     if customers < MIN_REPEAT_CUSTOMERS:
         return result(None, "too_few_customers")
 
+    levels, level_of_row = np.unique(x, return_inverse=True)
+
     def row_log_likelihood(log_params: np.ndarray) -> np.ndarray:
         p, q, v = np.exp(log_params)
-        return gamma_gamma_log_likelihood(p, q, v, x, m)
+        return _log_likelihood(p, q, v, x, m, levels, level_of_row)
 
     # start: p = 1, q = 2 and v matching the mean spend (E[m] = p v / (q - 1))
     start = np.log([1.0, 2.0, float(w @ m) / customers])

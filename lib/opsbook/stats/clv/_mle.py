@@ -113,8 +113,9 @@ def maximise(
     if np.any(np.abs(at) > _LOG_PARAMETER_LIMIT):
         return _Optimum(at, math.nan, nan_cov, "parameter_diverged")
     # Newton steps with the Hessian of the search's end point: near the optimum it barely
-    # changes, so one Hessian serves every step (each step then costs 2k evaluations)
-    hessian = _hessian(objective, at)
+    # changes, so one Hessian serves every step (each step then costs 2k evaluations); a plain
+    # central-difference one is good enough to steer, the extrapolated one is for the errors
+    hessian = _central_hessian(objective, at, value, _HESSIAN_STEP / 2)
     if _positive_definite(hessian):
         for _ in range(_NEWTON_STEPS):
             step = np.linalg.solve(hessian, _gradient(objective, at))

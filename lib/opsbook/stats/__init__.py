@@ -23,6 +23,10 @@ What lives where (every public name is re-exported here: import ``from opsbook.s
 - ``state_space`` and ``did``: counterfactuals without a holdout (``causal_impact``, a
   CausalImpact-style structural time series; ``diff_in_diff``); ``attribution``: multi-touch
   attribution (Markov removal effects); ``timeseries``: daily series and their anomalies.
+- ``clv``: predicted customer value -- the BG/NBD purchase model (``fit_bgnbd``, ``BgNbdFit``,
+  ``probability_alive``, ``expected_purchases``, ``expected_purchases_new``), the Gamma-Gamma
+  spend model (``fit_gamma_gamma``, ``GammaGammaFit``, ``expected_spend``), ``predicted_clv``,
+  ``holdout_check`` and ``customer_summary``; fitted on pooled (weighted) customer summaries.
 - ``survival``: Kaplan–Meier curves, median survival and the log-rank test (churn curves).
 - ``_common``: the parameters' vocabulary, flags, distributions, parameter checks and the result
   base class, shared by the modules above.
@@ -32,6 +36,20 @@ from __future__ import annotations
 
 from opsbook.stats._common import FLAGS, Adjustment, Alternative, Direction, Method
 from opsbook.stats.bayes import BayesResult, bayes_normal
+from opsbook.stats.clv import (
+    FIT_ISSUES,
+    BgNbdFit,
+    GammaGammaFit,
+    customer_summary,
+    expected_purchases,
+    expected_purchases_new,
+    expected_spend,
+    fit_bgnbd,
+    fit_gamma_gamma,
+    holdout_check,
+    predicted_clv,
+    probability_alive,
+)
 from opsbook.stats.conventions import CONVENTIONS, conventions
 from opsbook.stats.did import DidResult, diff_in_diff
 from opsbook.stats.effects import (
@@ -62,17 +80,20 @@ from opsbook.stats.sufficient import AnyStats, CovariateStats, CupedStats, Ratio
 __all__ = [
     "CONVENTIONS",
     "DEFAULT_TUNING_N",
+    "FIT_ISSUES",
     "FLAGS",
     "Adjustment",
     "Alternative",
     "AnyStats",
     "BayesResult",
+    "BgNbdFit",
     "CausalImpactResult",
     "CovariateStats",
     "CupedStats",
     "DidResult",
     "Direction",
     "EffectResult",
+    "GammaGammaFit",
     "Method",
     "NonInferiorityResult",
     "RatioStats",
@@ -88,14 +109,23 @@ __all__ = [
     "confidence_sequence",
     "conventions",
     "cuped",
+    "customer_summary",
     "days_needed",
     "diff_in_diff",
+    "expected_purchases",
+    "expected_purchases_new",
+    "expected_spend",
+    "fit_bgnbd",
+    "fit_gamma_gamma",
+    "holdout_check",
     "mde_means",
     "mde_proportions",
     "non_inferiority",
     "plan",
     "power_means",
     "power_proportions",
+    "predicted_clv",
+    "probability_alive",
     "sample_size_means",
     "sample_size_proportions",
     "srm_check",

@@ -58,9 +58,9 @@ def _numbers(report: Report, ab: ABTestResult, row: Any) -> list[dict[str, Any]]
     expected loss of shipping when there is one."""
     tr, exp = report.t, ab.experiment
     notes: dict[str, str | None] = {
-        "ab_test.h.users": tr(
-            "ab_test.note.users", variants=len(exp.variants), days=exp.days_run or "—"
-        ),
+        "ab_test.h.users": tr("ab_test.note.users", variants=len(exp.variants), days=exp.days_run)
+        if exp.days_run
+        else tr("ab_test.note.users_no_days", variants=len(exp.variants)),
         "ab_test.h.srm_p": tr(f"ab_test.note.srm_{ab.srm.status}"),
     }
     if row is not None:

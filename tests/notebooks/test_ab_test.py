@@ -14,12 +14,19 @@ from scipy import stats as sps
 from opsbook.experiments import RESULT_KEYS
 from opsbook.run import run_reports
 from tests.conftest import ROOT, dataset
+from tests.pages import data_values, language_problems, summary_problems, tick_problems
 
 TOP_KEYS = {"experiment", "control", "variants", "srm_p", "valid", "decision", "results"}
 TOP_KEYS |= {"metrics", "alpha", "planned_split", "method", "cuped"}
 
 
 def run(tmp_path, **kwargs):
+    metrics, page, _ = run_in_folder(tmp_path, **kwargs)
+    return metrics, page
+
+
+def run_in_folder(tmp_path, **kwargs):
+    """The report's metrics, page and run folder (the executed notebook is there)."""
     result = run_reports(["ab_test"], out=tmp_path, **kwargs)
     entry = result.manifest["reports"]["ab_test"]
     assert result.ok, entry["error"]
@@ -29,7 +36,28 @@ def run(tmp_path, **kwargs):
     assert metrics["decision"] in {"ship", "dont_ship", "inconclusive", "invalid"}
     assert all(set(r) == set(RESULT_KEYS) for r in metrics["results"])
     assert "<script" not in page
-    return metrics, page
+    return metrics, page, result.folder
+
+
+@pytest.fixture(scope="module")
+def sample_runs(sample_dir, tmp_path_factory):
+    """The report on the sample shop, run once per language for the module's tests."""
+    runs = {}
+
+    def get(lang: str):
+        if lang not in runs:
+            runs[lang] = run_in_folder(
+                tmp_path_factory.mktemp(f"ab_{lang}"), data=str(sample_dir), lang=lang
+            )
+        return runs[lang]
+
+    return get
+
+
+def without_shared_header(page: str) -> str:
+    """The page without the header every report shares (report.Report.header: the source's
+    path, engine and table names), whose language is checked with the shared code, not here."""
+    return re.sub(r'<div class="ob-about">.*?</details></div>', "", page, flags=re.S)
 
 
 def text_of(page: str) -> str:
@@ -43,8 +71,8 @@ def welch_p(a, b) -> float:
 
 
 @pytest.mark.slow
-def test_sample_shop(sample_dir, tmp_path):
-    metrics, page = run(tmp_path, data=str(sample_dir), lang="en")
+def test_sample_shop(sample_dir, sample_runs):
+    metrics, page, _ = sample_runs("en")
     assignments = pd.read_parquet(sample_dir / "assignments.parquet")
     # the default experiment is the one of the source's first row
     name = assignments.experiment.iloc[0]
@@ -77,6 +105,28 @@ def test_sample_shop(sample_dir, tmp_path):
         assert convention in page
     assert "user_id" not in text_of(page)
     assert len(metrics["headline"]) == 5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_sample_page_reads_in_one_language_decision_first(sample_dir, sample_runs, lang):
+    metrics, page, folder = sample_runs(lang)
+    shown = without_shared_header(page)
+    assert language_problems(shown, lang, data_values(sample_dir)) == []
+    assert summary_problems(page) == []
+    assert tick_problems(folder / "ab_test.ipynb") == []
+    # the decision opens the page (its sentence, once), the sections follow
+    summary = page.index('class="ob-summary')
+    decision = metrics["headline"][0]["value"]
+    assert page.index(decision, summary) < page.index("<h2", summary)
+    assert page.count(f"{decision} — ") == 1
+    # the metrics and the segments by their display names
+    names = {
+        "en": ("Conversion", "Revenue per user", "Channel"),
+        "zh": ("转化率", "人均收入", "获客渠道"),
+    }
+    assert all(name in page for name in names[lang])
+    assert "Fieller" in page and ("delta 方法" not in page)
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 and on Hillstrom's real e-mail test, each number checked against plain pandas / scipy."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,7 @@ from scipy import stats as sps
 
 from opsbook.run import run_reports
 from tests.conftest import ROOT, dataset
+from tests.pages import data_values, language_problems, summary_problems, tick_problems
 
 REQUIRED = {
     "campaign_id",
@@ -36,6 +38,19 @@ HOLDOUT_KEYS = {
     "iroi",
     "iroi_ci",
 }
+
+
+def page_problems(result, lang, sample_dir):
+    """The page checks every report passes (tests/pages.py), outside the header every report
+    shares (report.Report.header: the source's path, engine and table names), whose language
+    is the shared code's to check."""
+    page = (result.folder / "campaign_review.html").read_text()
+    shown = re.sub(r'<div class="ob-about">.*?</details></div>', "", page, flags=re.S)
+    return (
+        language_problems(shown, lang, data_values(sample_dir))
+        + summary_problems(page)
+        + tick_problems(result.folder / "campaign_review.ipynb")
+    )
 
 
 def metrics_of(result):
@@ -104,6 +119,13 @@ def test_sample_shop_latest_campaign_with_a_holdout(sample_dir, tmp_path):
     page = (result.folder / "campaign_review.html").read_text()
     assert "Campaign review" in page and "<script" not in page
     assert "user_id" not in page and "inviter" not in page
+    # one language, the answer first: the verdict names the campaign, the PDCA's next steps
+    # follow it (once: no PDCA section at the end), channels by their display names
+    assert page_problems(result, "en", sample_dir) == []
+    summary = page[page.index('class="ob-summary') : page.index("<h2")]
+    assert c["name"] in summary and "Next steps" in summary
+    assert page.count("PDCA review") == 1 and "PDCA summary" not in page
+    assert "search_ad" not in page and "Search ads" in page
 
 
 def test_every_campaign_in_one_table_in_chinese(sample_dir, tmp_path):
@@ -142,6 +164,8 @@ def test_every_campaign_in_one_table_in_chinese(sample_dir, tmp_path):
     assert m["targets_met"] == sum(c["targets_met"] for c in m["campaigns"])
     page = (result.folder / "campaign_review.html").read_text()
     assert "活动复盘报告" in page and "<script" not in page and "user_id" not in page
+    assert page_problems(result, "zh", sample_dir) == []
+    assert "下一步" in page[page.index('class="ob-summary') : page.index("<h2")]
 
 
 @pytest.mark.real_data

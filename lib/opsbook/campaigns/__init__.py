@@ -77,7 +77,8 @@ from opsbook.campaigns.view.funnel import (
 )
 from opsbook.campaigns.view.incrementality import incrementality_chart, show_incrementality
 from opsbook.campaigns.view.overview import show_overview, show_scorecard
-from opsbook.campaigns.view.pdca import explore, show_comparison, show_pdca
+from opsbook.campaigns.view.pdca import explore, show_comparison
+from opsbook.campaigns.view.summary import summary
 
 __all__ = [
     "attribution_chart",
@@ -94,7 +95,7 @@ __all__ = [
     "show_funnel",
     "show_incrementality",
     "show_overview",
-    "show_pdca",
     "show_quality",
     "show_scorecard",
+    "summary",
 ]

@@ -91,13 +91,13 @@ from opsbook.experiments.view import (
     explore,
     forest_chart,
     show_conventions,
-    show_decision,
     show_hygiene,
     show_mde,
     show_results,
     show_segments,
+    show_setup,
     show_srm,
-    show_summary,
+    summary,
 )
 
 __all__ = [
@@ -109,12 +109,12 @@ __all__ = [
     "forest_chart",
     "prepare",
     "show_conventions",
-    "show_decision",
     "show_hygiene",
     "show_mde",
     "show_results",
     "show_segments",
+    "show_setup",
     "show_srm",
-    "show_summary",
+    "summary",
     "tables_for",
 ]

@@ -1,6 +1,6 @@
-"""opsbook.experiments.view: the explore widgets only outside batch runs (and the headline the
-run's index shows); the decision's advice when more days cannot settle a flat result, and the
-expected loss of each choice."""
+"""opsbook.experiments.view: the explore widgets only outside batch runs, each control labelled
+in the report's language (and the headline the run's index shows); the summary's advice when more
+days cannot settle a flat result, and the expected loss of each choice."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import pytest
 from opsbook import report as report_module
 from opsbook.experiments import view
 from opsbook.experiments.analysis import evaluate, prepare
+from opsbook.experiments.view import results as view_results
+from opsbook.experiments.view import setup as view_setup
 from opsbook.formats import fmt
 from opsbook.report import start
 
@@ -25,6 +27,12 @@ def test_explore_only_outside_batch_runs_and_headline(sample_report, monkeypatch
     monkeypatch.delenv("OPSBOOK_BATCH")
     widget = view.explore(sample_report, exp, method="z")
     assert widget is not None and widget.children[0].children[0].value == "z"
+    controls = widget.children[0].children
+    # every control says what it sets, in the report's language, and options read as words
+    assert all(c.description for c in controls)
+    assert len({c.description for c in controls}) == len(controls)
+    assert {label for label, _ in controls[0].options} >= {"z-test", "Welch's t-test"}
+    assert all(label != value for label, value in controls[1].options)
     headline = evaluate(exp).headline("zh")
     assert headline[0]["value"] in {"上线", "不上线", "尚无定论", "实验无效"}
     assert 3 <= len(headline) <= 5
@@ -37,8 +45,8 @@ def shown_texts(monkeypatch) -> list[str]:
     def capture(obj) -> None:
         texts.append(html.unescape(re.sub(r"<[^>]+>", "", obj.data)))
 
-    monkeypatch.setattr(view, "display", capture)
-    monkeypatch.setattr(report_module, "display", capture)
+    for module in (view_results, view_setup, report_module):
+        monkeypatch.setattr(module, "display", capture)
     return texts
 
 
@@ -55,7 +63,7 @@ def test_flat_result_is_told_to_stop_with_the_mde_and_the_expected_loss(
     d, reach = ab.decision, ab.decision.reach
     assert d.decision == "inconclusive" and d.days_needed > 365 and reach.out_of_reach
     texts = shown_texts(monkeypatch)
-    view.show_decision(report, ab)
+    view.summary(report, ab)  # the decision, its numbers and next steps open the report
     page = "\n".join(texts)
     assert out_of_reach in page and f"{d.days_needed:,}" not in page
     assert f"±{fmt(reach.mde_rel, 'pct')}" in page and str(reach.horizon_days) in page
@@ -74,7 +82,7 @@ def test_flat_result_is_told_to_stop_with_the_mde_and_the_expected_loss(
     # within the horizon the days are given as before
     near = dataclasses.replace(ab, decision=dataclasses.replace(d, reach=None, days_needed=9))
     texts.clear()
-    view.show_decision(report, near)
+    view.summary(report, near)
     assert out_of_reach not in "\n".join(texts) and " 9 " in "\n".join(texts)
 
 
@@ -82,6 +90,7 @@ def test_a_shipped_variant_shows_its_expected_loss(sample_report, monkeypatch):
     ab = evaluate(prepare(sample_report, experiment="homepage_aa", segments=[]))
     assert ab.decision.decision == "ship"  # a false positive of the small sample's A/A test
     texts = shown_texts(monkeypatch)
-    view.show_decision(sample_report, ab)
+    # the summary's card gives the number; the sentence explaining it follows the results table
+    view.show_results(sample_report, ab)
     row = ab.primary_results.iloc[0]
     assert f"shipping B {fmt(row.expected_loss, 'pct2')}" in "\n".join(texts)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from opsbook.campaigns.analysis.channels import biggest_drop
+from opsbook.campaigns.analysis.channels import biggest_drop, channel_name
 from opsbook.campaigns.analysis.incrementality import PROPORTIONS
 from opsbook.formats import finite, fmt, p_text
 from opsbook.i18n import t as translate
@@ -178,9 +178,9 @@ def _pdca_items(rv: CampaignReview, lang: str) -> list[tuple[str, str, dict[str,
                 "check",
                 k + f"channels_{measure}",
                 {
-                    "best": ranked["channel"].iloc[0],
+                    "best": channel_name(ranked["channel"].iloc[0], lang),
                     "best_value": fmt_value(ranked["value"].iloc[0]),
-                    "worst": ranked["channel"].iloc[-1],
+                    "worst": channel_name(ranked["channel"].iloc[-1], lang),
                     "worst_value": fmt_value(ranked["value"].iloc[-1]),
                 },
             )
@@ -210,7 +210,7 @@ def _pdca_items(rv: CampaignReview, lang: str) -> list[tuple[str, str, dict[str,
         )
         items.append(
             ("act", k + ("act_channel_test" if overlap else "act_budget"),
-             {"best": ranked["channel"].iloc[0]})
+             {"best": channel_name(ranked["channel"].iloc[0], lang)})
         )  # fmt: skip
     if r.method != "holdout":
         items.append(("act", k + "act_keep_holdout", {}))

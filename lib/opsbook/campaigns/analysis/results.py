@@ -200,9 +200,14 @@ class CampaignReview:
 
     def pdca(self, lang: str | None = None) -> list[tuple[str, str]]:
         """The PDCA summary as (stage, sentence) pairs in ``lang``."""
+        return [(stage, sentence) for stage, _, sentence in self.pdca_items(lang)]
+
+    def pdca_items(self, lang: str | None = None) -> list[tuple[str, str, str]]:
+        """The PDCA summary as (stage, i18n key, sentence) in ``lang``: the key tells a view
+        which finding a sentence states (the increment's verdict: ``*lift_*``, ``*cf_*``)."""
         lang = lang or self.lang
         return [
-            (stage, translate(key, lang, **fields))
+            (stage, key, translate(key, lang, **fields))
             for stage, key, fields in _pdca_items(self, lang)
         ]
 

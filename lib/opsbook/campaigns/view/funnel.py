@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from opsbook.campaigns.analysis.channels import biggest_drop, steps_of
+from opsbook.campaigns.analysis.channels import biggest_drop, channel_name, steps_of
 from opsbook.campaigns.analysis.results import CampaignReview
 from opsbook.formats import fmt, interval_text
-from opsbook.plots import PALETTE, figure
+from opsbook.plots import PALETTE, category_colours, figure
 from opsbook.report import Report
 
 
@@ -63,7 +63,11 @@ def show_funnel(report: Report, rv: CampaignReview) -> None:
         ]
         label_col = tr("campaign_review.col.campaign")
     wide = pd.concat(frames, ignore_index=True)
-    wide["channel"] = wide["channel"].replace("__total__", tr("core.total"))
+    if rv.single is not None:
+        wide["channel"] = [
+            tr("core.total") if c == "__total__" else channel_name(c, report.lang)
+            for c in wide["channel"]
+        ]
     columns = {"channel": label_col, **step_names}
     rates = {f"{s}_rate": tr("campaign_review.col.rate_of", step=step_names[s]) for s in steps[1:]}
     rates["overall"] = tr("campaign_review.col.overall")
@@ -80,8 +84,16 @@ def show_funnel(report: Report, rv: CampaignReview) -> None:
         report.say("campaign_review.funnel_rule", window=rv.settings.conversion_window_days)
 
 
+def review_channels(rv: CampaignReview) -> set[str]:
+    """Every channel the review's funnels and attribution hold (for one colour per channel)."""
+    names = {str(c) for r in rv.results for c in r.funnel.get("channel", [])}
+    names |= {str(c) for c in rv.attribution.get("channel", [])}
+    return names - {"__total__"}
+
+
 def funnel_chart(report: Report, rv: CampaignReview):
-    """Users at each funnel step (log scale), one line per channel (all: per campaign)."""
+    """Users at each funnel step (log scale), one line per channel (all: per campaign); a
+    channel has the same colour in every chart of the review."""
     if all(r.funnel.empty for r in rv.results):
         return None
     fig, ax = figure(8, 3.8)
@@ -95,16 +107,20 @@ def funnel_chart(report: Report, rv: CampaignReview):
             for r in rv.results
             if not r.funnel.empty
         ]
-    for i, (label, row) in enumerate(parts):
+    colours = category_colours(
+        review_channels(rv) if rv.single is not None else [p[0] for p in parts]
+    )
+    for label, row in parts:
         values = [max(float(row[s]), 0.0) for s in steps]
         if max(values) < report.min_cell:
             continue
         shown = [v if v >= report.min_cell else np.nan for v in values]
         total = label == "__total__"
+        name = label if rv.single is None else channel_name(label, report.lang)
         ax.plot(
             x, shown, marker="o", lw=2.5 if total else 1.2,
-            color="#333333" if total else PALETTE[i % len(PALETTE)],
-            label=report.t("core.total") if total else label,
+            color="#333333" if total else colours[str(label)],
+            label=report.t("core.total") if total else name,
         )  # fmt: skip
     ax.set_yscale("log")
     ax.set_xticks(x, [report.t(f"campaign_review.step.{s}") for s in steps])
@@ -125,7 +141,9 @@ def show_channels(report: Report, rv: CampaignReview) -> None:
     if measure == "iroi":
         shown = pd.DataFrame(
             {
-                tr("campaign_review.col.channel"): frame["channel"],
+                tr("campaign_review.col.channel"): [
+                    channel_name(c, report.lang) for c in frame["channel"]
+                ],
                 tr("core.users"): frame["users"],
                 tr("campaign_review.col.spend_share"): frame["spend_share"],
                 tr("campaign_review.col.revenue_per_user"): frame["revenue_per_user"],
@@ -147,7 +165,9 @@ def show_channels(report: Report, rv: CampaignReview) -> None:
     else:
         shown = pd.DataFrame(
             {
-                tr("campaign_review.col.channel"): frame["channel"],
+                tr("campaign_review.col.channel"): [
+                    channel_name(c, report.lang) for c in frame["channel"]
+                ],
                 tr("core.users"): frame["users"],
                 tr("campaign_review.col.order_rate"): frame["value"],
             }
@@ -157,24 +177,34 @@ def show_channels(report: Report, rv: CampaignReview) -> None:
     report.show(shown, formats=formats, min_cell=report.min_cell, count_columns=[tr("core.users")])
 
 
+MODELS = ("first_touch", "last_touch", "linear", "position_based", "time_decay", "markov")
+
+
+def show_attribution_table(report: Report, table: pd.DataFrame) -> None:
+    """Attributed conversions per channel (by its display name) under each model."""
+    tr = report.t
+    shown = table[["channel", "journeys", *MODELS]].rename(
+        columns={"channel": tr("campaign_review.col.channel"), "journeys": tr("campaign_review.col.journeys"),
+                 **{m: tr(f"campaign_review.model.{m}") for m in MODELS}}
+    )  # fmt: skip
+    shown[tr("campaign_review.col.channel")] = [
+        channel_name(c, report.lang) for c in table["channel"]
+    ]
+    report.show(
+        shown,
+        formats={tr(f"campaign_review.model.{m}"): "dec1" for m in MODELS},
+        min_cell=report.min_cell,
+        count_columns=[tr("campaign_review.col.journeys")],
+    )
+
+
 def show_attribution(report: Report, rv: CampaignReview) -> None:
     """Attributed conversions per channel under each model, side by side."""
-    tr = report.t
     table = rv.attribution
     if table.empty:
         report.say("campaign_review.no_attribution")
         return
-    models = ["first_touch", "last_touch", "linear", "position_based", "time_decay", "markov"]
-    shown = table[["channel", "journeys", *models]].rename(
-        columns={"channel": tr("campaign_review.col.channel"), "journeys": tr("campaign_review.col.journeys"),
-                 **{m: tr(f"campaign_review.model.{m}") for m in models}}
-    )  # fmt: skip
-    report.show(
-        shown,
-        formats={tr(f"campaign_review.model.{m}"): "float" for m in models},
-        min_cell=report.min_cell,
-        count_columns=[tr("campaign_review.col.journeys")],
-    )
+    show_attribution_table(report, table)
     effects = table.attrs.get("removal_effects") or {}
     report.say(
         "campaign_review.attribution_rule",
@@ -187,7 +217,8 @@ def show_attribution(report: Report, rv: CampaignReview) -> None:
         report.say(
             "campaign_review.removal_effects",
             effects=", ".join(
-                f"{c} {v:.1%}" for c, v in sorted(effects.items(), key=lambda x: -x[1])
+                f"{channel_name(c, report.lang)} {v:.1%}"
+                for c, v in sorted(effects.items(), key=lambda x: -x[1])
             ),
         )
 
@@ -197,7 +228,7 @@ def attribution_chart(report: Report, rv: CampaignReview):
     table = rv.attribution
     if table.empty:
         return None
-    models = ["first_touch", "last_touch", "linear", "position_based", "time_decay", "markov"]
+    models = MODELS
     table = table[table["journeys"] >= report.min_cell]
     if table.empty:
         return None
@@ -207,7 +238,7 @@ def attribution_chart(report: Report, rv: CampaignReview):
     for i, m in enumerate(models):
         ax.bar(x + (i - (len(models) - 1) / 2) * width, table[m].fillna(0), width,
                color=PALETTE[i % len(PALETTE)], label=report.t(f"campaign_review.model.{m}"))  # fmt: skip
-    ax.set_xticks(x, table["channel"])
+    ax.set_xticks(x, [channel_name(c, report.lang) for c in table["channel"]])
     ax.set_ylabel(report.t("campaign_review.chart.conversions"))
     ax.legend(fontsize=8, ncols=6, loc="upper center", bbox_to_anchor=(0.5, -0.1), frameon=False)
     ax.set_title(report.t("campaign_review.chart.attribution_title"))

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from opsbook.campaigns.analysis.channels import channel_name
 from opsbook.campaigns.analysis.results import CampaignReview
 from opsbook.campaigns.analysis.scorecard import INTERVALS
 from opsbook.formats import STATUS_CLASS, fmt
@@ -45,7 +46,9 @@ def show_overview(report: Report, rv: CampaignReview) -> None:
                 tr("campaign_review.col.period"): (
                     f"{r.start:%Y-%m-%d} – {r.end:%Y-%m-%d}" if r.start is not None else "—"
                 ),
-                tr("campaign_review.col.channel"): r.channel or "—",
+                tr("campaign_review.col.channel"): channel_name(r.channel, report.lang)
+                if r.channel
+                else "—",
                 tr("campaign_review.col.spend"): r.spend,
                 tr("campaign_review.col.treatment"): int(row["treatment_members"]),
                 tr("campaign_review.col.holdout"): int(row["holdout_members"]),

@@ -1,35 +1,19 @@
-"""Campaign review, view: the PDCA summary, every reviewed campaign side by side, and the
-JupyterLab widget that re-runs the attribution with another half-life and window."""
+"""Campaign review, view: every reviewed campaign side by side, and the JupyterLab widget that
+re-runs the attribution with another half-life and window (the PDCA opens the report: see
+:mod:`.summary`)."""
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import pandas as pd
-from IPython.display import HTML, display
 
 from opsbook.campaigns.analysis.channels import channel_attribution
 from opsbook.campaigns.analysis.results import CampaignReview
+from opsbook.campaigns.view.funnel import show_attribution_table
 from opsbook.campaigns.view.overview import _label
 from opsbook.formats import STATUS_CLASS, interval_text
 from opsbook.report import Report
-
-
-def show_pdca(report: Report, rv: CampaignReview) -> None:
-    """The PDCA summary, grouped by stage."""
-    items = rv.pdca(report.lang)
-    parts = []
-    for stage in ("plan", "do", "check", "act"):
-        sentences = [s for st, s in items if st == stage]
-        if not sentences:
-            continue
-        parts.append(
-            f"<h4>{html.escape(report.t(f'campaign_review.pdca.stage.{stage}'))}</h4><ul>"
-            + "".join(f"<li>{html.escape(s)}</li>" for s in sentences)
-            + "</ul>"
-        )
-    display(HTML("<div class='ob-callout'>" + "".join(parts) + "</div>"))
 
 
 def show_comparison(report: Report, rv: CampaignReview) -> None:
@@ -89,8 +73,7 @@ def explore(report: Report, rv: CampaignReview):
         _, table = channel_attribution(report.source, keys, windows, window.value, half.value)
         out.clear_output()
         with out:
-            report.show(table.drop(columns=[c for c in table.columns if c.endswith("_value")]),
-                        min_cell=report.min_cell, count_columns=["journeys"])  # fmt: skip
+            show_attribution_table(report, table)
 
     half.observe(update, names="value")
     window.observe(update, names="value")

@@ -29,18 +29,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, data=args.data, lang=args.lang, engine=args.engine)
     source = open_source(cfg)
     result = validate(source, args.table or None)
-    for name, check in result.tables.items():
-        accuracy = "—" if check.accuracy is None else f"{check.accuracy:.2%}"
-        print(f"{name}: {check.rows:,} rows, accuracy {accuracy}")
-    excluded = source.exclusions()
-    for row in excluded.itertuples():
-        print(f"{row.table}: config filter {row.rule!r} excluded {row.rows:,} rows")
+    for line in result.summary_lines(cfg.lang, source.exclusions()):
+        print(line)
     if result.ok:
-        print(
-            "OK: every check of the data contract passed"
-            if cfg.lang == "en"
-            else "通过：数据契约的所有检查均通过"
-        )
         return 0
     for message in result.messages(cfg.lang):
         print(message, file=sys.stderr)

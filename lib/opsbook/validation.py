@@ -41,13 +41,29 @@ from opsbook.data import (
     to_type,
 )
 from opsbook.engine import backend_name
-from opsbook.i18n import t
+from opsbook.i18n import catalogue, t
 
 Severity = Literal["error", "fail"]
 
 
 class ContractError(ValueError):
     """The source breaks the contract so that a report cannot run (e.g. a missing column)."""
+
+
+def table_name(table: str, lang: str) -> str:
+    """A contract table's name as a page in ``lang`` shows it (zh: 订单表 for orders)."""
+    key = f"validation.table.{table}"
+    return t(key, lang) if key in catalogue() else table
+
+
+def column_name(column: str, lang: str) -> str:
+    """A contract column's name in ``lang``; several columns (a unique key "date, channel")
+    each by name; a column outside the contract keeps the source's own name."""
+    names = []
+    for part in column.split(", "):
+        key = f"validation.column.{part}"
+        names.append(t(key, lang) if key in catalogue() else part)
+    return ("、" if lang == "zh" else ", ").join(names)
 
 
 @dataclass(frozen=True)
@@ -61,13 +77,16 @@ class Finding:
     severity: Severity = "fail"
 
     def message(self, lang: str = "en") -> str:
+        """The finding in ``lang``, tables and columns by their display names; an English
+        message also names the rule's code (what an analyst searches for), a Chinese one only
+        the rule's Chinese text."""
+        rule_text = t(f"validation.rule.{self.rule}", lang)
         return t(
             "validation.message",
             lang,
-            table=self.table,
-            column=self.column or "*",
-            rule=self.rule,
-            rule_text=t(f"validation.rule.{self.rule}", lang),
+            table=table_name(self.table, lang),
+            column=column_name(self.column or "*", lang),
+            rule=f"{self.rule} ({rule_text})" if lang == "en" else rule_text,
             rows=f"{self.rows:,}",
             total=f"{self.total:,}",
             example=self.example if self.example is not None else "—",
@@ -104,6 +123,35 @@ class Validation:
 
     def messages(self, lang: str = "en") -> list[str]:
         return [f.message(lang) for f in self.findings]
+
+    def summary_lines(self, lang: str, exclusions: pd.DataFrame | None = None) -> list[str]:
+        """What ``opsbook validate`` prints before the findings, in ``lang``: per table its rows
+        and accuracy, the rows the config's filters excluded, and "OK" when nothing failed."""
+        lines = []
+        for name, check in self.tables.items():
+            accuracy = "—" if check.accuracy is None else f"{check.accuracy:.2%}"
+            lines.append(
+                t(
+                    "validation.cli.table",
+                    lang,
+                    table=table_name(name, lang),
+                    rows=f"{check.rows:,}",
+                    accuracy=accuracy,
+                )
+            )
+        for row in (exclusions if exclusions is not None else pd.DataFrame()).itertuples():
+            lines.append(
+                t(
+                    "validation.cli.excluded",
+                    lang,
+                    table=table_name(row.table, lang),
+                    rule=repr(row.rule),
+                    rows=f"{row.rows:,}",
+                )
+            )
+        if self.ok:
+            lines.append(t("validation.cli.ok", lang))
+        return lines
 
     def to_frame(self, lang: str = "en") -> pd.DataFrame:
         columns = ["table", "column", "rule", "rows", "total", "example", "severity"]

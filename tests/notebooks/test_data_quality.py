@@ -7,15 +7,26 @@ import pytest
 
 from opsbook.run import run_reports
 from tests.conftest import ROOT, dataset
+from tests.pages import data_values, language_problems, summary_problems, tick_problems
 
 
 def metrics_of(result, name="data_quality"):
     return json.loads((result.folder / f"{name}.metrics.json").read_text())
 
 
-def test_sample_shop_passes_accuracy_and_its_outage_day_is_the_verdict(sample_dir, tmp_path):
-    result = run_reports(["data_quality"], data=str(sample_dir), out=tmp_path, lang="en")
-    assert result.ok, result.manifest["reports"]["data_quality"]["error"]
+@pytest.fixture(scope="module")
+def sample_runs(sample_dir, tmp_path_factory):
+    """The report on the sample shop in each language."""
+    runs = {}
+    for lang in ("en", "zh"):
+        out = tmp_path_factory.mktemp(f"dq_{lang}")
+        runs[lang] = run_reports(["data_quality"], data=str(sample_dir), out=out, lang=lang)
+        assert runs[lang].ok, runs[lang].manifest["reports"]["data_quality"]["error"]
+    return runs
+
+
+def test_sample_shop_passes_accuracy_and_its_outage_day_is_the_verdict(sample_dir, sample_runs):
+    result = sample_runs["en"]
     m = metrics_of(result)
     assert m["passed"] is True
     truth = json.loads((sample_dir / "truth.json").read_text())
@@ -47,6 +58,36 @@ def test_sample_shop_passes_accuracy_and_its_outage_day_is_the_verdict(sample_di
     assert f"Outage: events, orders had no or collapsed rows on {outage}" in page
     assert "Verdict: the data can be trusted" not in page
     assert "Verdict: do not use the data as they are" in page
+    # the verdict is the summary, above the first section, and is not repeated at the end
+    summary = page[page.find('class="ob-summary') : page.find("</section>")]
+    assert "Verdict: do not use the data as they are: 2 problems" in summary
+    assert f"Outage: events, orders had no or collapsed rows on {outage}" in summary
+    assert page.count("Verdict:") == 1
+
+
+def test_only_columns_with_nulls_are_listed(sample_runs, sample_dir):
+    """The null-rate table lists the columns that have nulls (counted here with pandas), not a
+    grid of every column by every table that is mostly dashes."""
+    tables = {p.stem: pd.read_parquet(p) for p in sample_dir.glob("*.parquet")}
+    nulls = {(t, c) for t, f in tables.items() for c in f.columns if f[c].isna().any()}
+    total = sum(len(f.columns) for f in tables.values())
+    page = (sample_runs["en"].folder / "data_quality.html").read_text()
+    assert f"{len(nulls)} of {total} columns have nulls" in page
+    listed = page[page.find("columns have nulls") : page.find("3. Findings")]
+    assert listed.count("<tr>") == len(nulls) + 1  # the header row and one row per column
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_page_checks(sample_runs, sample_dir, lang):
+    """One language, the summary first, distinct ticks. The run header and checks panel above
+    the summary come from Report.header (shared: source path, engine, the tables' own names);
+    the report's own part is everything from its summary on."""
+    folder = sample_runs[lang].folder
+    page = (folder / "data_quality.html").read_text()
+    own = page[page.rfind("<section", 0, page.find('class="ob-summary')) :]
+    assert language_problems(own, lang, data_values(sample_dir)) == []
+    assert summary_problems(page) == []
+    assert tick_problems(folder / "data_quality.ipynb") == []
 
 
 def test_planted_problems_are_counted_and_escaped(tmp_path):

@@ -12,6 +12,7 @@ import yaml
 from opsbook.run import run_reports
 from opsbook.targets import STATUSES
 from tests.conftest import ROOT
+from tests.pages import data_values, language_problems, summary_problems, tick_problems
 
 TZ = "Asia/Shanghai"
 ISSUE_KPIS = (
@@ -26,10 +27,10 @@ def local_day(ts: pd.Series) -> pd.Series:
     return ts.dt.tz_convert(TZ).dt.date
 
 
-@pytest.fixture(scope="module")
-def run(sample_dir, tmp_path_factory):
-    """One run of the report with a project config that points at its own targets file."""
-    out = tmp_path_factory.mktemp("kpi_run")
+def run_in(lang, sample_dir, tmp_path_factory):
+    """The run folder of the report in ``lang`` with a project config that points at its own
+    targets file."""
+    out = tmp_path_factory.mktemp(f"kpi_run_{lang}")
     (out / "my_targets.yml").write_text(yaml.safe_dump({"kpis": {"arpu": {"target": 40}}}))
     config = out / "opsbook.yml"
     config.write_text(
@@ -42,11 +43,22 @@ def run(sample_dir, tmp_path_factory):
         )
     )
     result = run_reports(
-        ["kpi_dashboard"], config=config, data=str(sample_dir), out=out / "reports", lang="en"
+        ["kpi_dashboard"], config=config, data=str(sample_dir), out=out / "reports", lang=lang
     )
     assert result.ok, result.manifest["reports"]["kpi_dashboard"]["error"]
-    metrics = json.loads((result.folder / "kpi_dashboard.metrics.json").read_text())
-    page = (result.folder / "kpi_dashboard.html").read_text()
+    return result.folder
+
+
+@pytest.fixture(scope="module")
+def folders(sample_dir, tmp_path_factory):
+    return {lang: run_in(lang, sample_dir, tmp_path_factory) for lang in ("en", "zh")}
+
+
+@pytest.fixture(scope="module")
+def run(folders):
+    """The English run's metrics and page."""
+    metrics = json.loads((folders["en"] / "kpi_dashboard.metrics.json").read_text())
+    page = (folders["en"] / "kpi_dashboard.html").read_text()
     return metrics, page
 
 
@@ -168,3 +180,34 @@ def test_page(run):
     assert "not proven when the interval contains the target" in page
     labels = [h["label"] for h in metrics["headline"]]
     assert labels[0] == "KPIs on target" and 3 <= len(labels) <= 5
+
+
+def test_the_summary_comes_first_and_reads_as_a_decision(run):
+    metrics, page = run
+    summary = page[page.find('class="ob-summary') :]
+    assert page.find('class="ob-summary') < page.find("<h2")
+    counts = metrics["statuses"]
+    judged = sum(counts[s] for s in ("green", "amber", "red", "not_proven"))
+    verdict = (
+        f"of {judged} KPIs with a target, {counts['green']} met, {counts['not_proven']} not "
+        f"proven, {counts['amber']} close and {counts['red']} missed"
+    )
+    assert verdict in summary[: summary.find("</section>")]
+    # the campaign iROI's card shows its interval; the missed KPIs are named in the next steps
+    low, high = metrics["kpis"]["campaign_roi"]["interval"]
+    assert f"[{low:.3f}, {high:.3f}]" in summary[: summary.find("</section>")]
+    assert f"Look into the {counts['red']} missed KPIs" in summary
+    # the period's sentence is not repeated: it moved from the top to the rules at the end
+    assert page.count("the last complete week of the data") == 1
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_page_checks(folders, sample_dir, lang):
+    """One language, the summary first, distinct ticks. The run header and the checks panel
+    above the summary come from Report.header (shared: it shows the source path, the engine
+    and the tables' own names); the report's own part is everything from its summary on."""
+    page = (folders[lang] / "kpi_dashboard.html").read_text()
+    own = page[page.rfind("<section", 0, page.find('class="ob-summary')) :]
+    assert language_problems(own, lang, data_values(sample_dir)) == []
+    assert summary_problems(page) == []
+    assert tick_problems(folders[lang] / "kpi_dashboard.ipynb") == []

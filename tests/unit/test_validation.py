@@ -8,7 +8,8 @@ import pytest
 
 from opsbook.config import load_config
 from opsbook.data import open_source
-from opsbook.validation import ContractError, validate
+from opsbook.i18n import t
+from opsbook.validation import ContractError, table_name, validate
 
 NOW = datetime(2026, 6, 1)
 
@@ -166,7 +167,11 @@ def test_each_rule_names_table_column_rule_rows_and_example(
     message = finding.message("en")
     for part in (table, column, rule, f"{rows:,} of", example):
         assert part in message
-    assert rule in finding.message("zh") and "行未通过" in finding.message("zh")
+    # a zh message names the table, column and rule in Chinese (issue 18: no English codes on
+    # a zh page; the en message keeps the codes an analyst searches for)
+    zh = finding.message("zh")
+    assert t(f"validation.rule.{rule}", "zh") in zh and "行未通过" in zh
+    assert table_name(table, "zh") in zh and table not in zh.split("——")[0]
     assert result.tables[table].accuracy == pytest.approx(1 - rows / result.tables[table].rows)
 
 
@@ -253,3 +258,21 @@ def test_a_report_adopts_the_runners_checks_of_the_same_source(tmp_path, monkeyp
     assert _run_checks(other) is None
     monkeypatch.setenv(CHECKS_ENV, str(tmp_path / "gone.pickle"))
     assert _run_checks(open_source(config)) is None
+
+
+def test_the_validate_command_speaks_one_language(tmp_path):
+    """`opsbook validate` in zh prints Chinese summary lines (no English "rows, accuracy" beside
+    Chinese findings), in en English ones."""
+    tables = good_tables()
+    tables["orders"] = tables["orders"].assign(amount=[5.0, -1.0, 7.5])
+    result = check(tmp_path, tables)
+    zh = [*result.summary_lines("zh"), *result.messages("zh")]
+    assert zh[0] == "用户表：3 行，准确率 100.00%"
+    assert "订单表：3 行，准确率 66.67%" in zh
+    latin = [line for line in zh if any("a" <= ch.lower() <= "z" for ch in line)]
+    assert latin == []
+    en = result.summary_lines("en")
+    assert en[:2] == ["users: 3 rows, accuracy 100.00%", "orders: 3 rows, accuracy 66.67%"]
+    assert not any("\u4e00" <= ch <= "\u9fff" for line in en for ch in line)
+    (tmp_path / "ok").mkdir()
+    assert check(tmp_path / "ok", good_tables()).summary_lines("en")[-1].startswith("OK:")

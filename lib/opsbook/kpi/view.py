@@ -11,8 +11,18 @@ import numpy as np
 import pandas as pd
 
 from opsbook.formats import STATUS_CLASS, fmt, interval_text
+from opsbook.i18n import catalogue
 from opsbook.kpi.analysis import KpiDashboard
-from opsbook.plots import PALETTE, STATUS_COLOURS, date_ticks, figure, percent_ticks
+from opsbook.kpi.analysis.result import HEADLINE_LABELS
+from opsbook.plots import (
+    PALETTE,
+    STATUS_COLOURS,
+    category_colours,
+    date_ticks,
+    figure,
+    integer_ticks,
+    percent_ticks,
+)
 from opsbook.report import Report
 from opsbook.targets import KNOWN_KPIS, UNIT_FORMAT, KpiTarget, missing
 
@@ -28,6 +38,17 @@ def _value_text(value: Any, unit: str, interval: tuple[Any, Any] = (None, None))
     if missing(value) or missing(low) or missing(high):
         return text
     return f"{text} {interval_text(low, high, UNIT_FORMAT[unit])}"
+
+
+# anomaly tables show their first rows; the rest fold under "all N rows"
+ANOMALY_ROWS = 5
+
+
+def _display_name(report: Report, kind: str, code: Any) -> str:
+    """A channel's or content type's name in the page's language (``kpi_dashboard.<kind>.<code>``),
+    or the data's own code when the workbook does not know it (a project's own channel)."""
+    key = f"kpi_dashboard.{kind}.{code}"
+    return report.t(key) if key in catalogue() else str(code)
 
 
 def show_period(report: Report, result: KpiDashboard) -> None:
@@ -59,11 +80,7 @@ def show_scorecard(report: Report, result: KpiDashboard, area: str | None = None
     rows, status_classes, change_classes = [], [], []
     for row in card.itertuples():
         spec = result.targets[row.kpi]
-        change = (
-            fmt(row.change_abs, "pp")
-            if spec.unit == "rate" and not missing(row.change_abs)
-            else fmt(None if missing(row.change) else row.change, "signed_pct")
-        )
+        change = _change_text(spec.unit, row.change, row.change_abs)
         if row.significant is None:
             noise = tr("kpi_dashboard.noise.untested") if row.tested else "—"
         else:
@@ -101,6 +118,13 @@ def show_scorecard(report: Report, result: KpiDashboard, area: str | None = None
             tr("kpi_dashboard.col.change"): change_classes,
         },
     )
+
+
+def _change_text(unit: str, change: Any, change_abs: Any) -> str:
+    """The change since the previous period: percentage points for a rate, else relative."""
+    if unit == "rate" and not missing(change_abs):
+        return fmt(change_abs, "pp")
+    return fmt(None if missing(change) else change, "signed_pct")
 
 
 def _target_text(report: Report, spec: KpiTarget, target: float | None) -> str:
@@ -157,7 +181,8 @@ def show_acquisition(report: Report, result: KpiDashboard) -> None:
         "spend": tr("kpi_dashboard.col.spend"),
         "cac": tr("kpi_dashboard.kpi.cac"),
     }
-    shown = frame[list(columns)].rename(columns=columns)
+    shown = frame.assign(channel=[_display_name(report, "channel", c) for c in frame["channel"]])
+    shown = shown[list(columns)].rename(columns=columns)
     report.show(
         shown,
         formats={
@@ -191,7 +216,8 @@ def show_content_types(report: Report, result: KpiDashboard) -> None:
         "cost": tr("kpi_dashboard.col.cost"),
         "roi": tr("kpi_dashboard.col.roi"),
     }
-    shown = frame[list(columns)].rename(columns=columns)
+    shown = frame.assign(type=[_display_name(report, "content_type", k) for k in frame["type"]])
+    shown = shown[list(columns)].rename(columns=columns)
     report.show(
         shown,
         formats={
@@ -231,7 +257,10 @@ def show_content_items(report: Report, result: KpiDashboard) -> None:
         "revenue": tr("kpi_dashboard.col.credited_revenue"),
         "cost": tr("kpi_dashboard.col.cost"),
     }
-    shown = frame.assign(rank=[tr(f"kpi_dashboard.rank.{r}") for r in frame["rank"]])
+    shown = frame.assign(
+        rank=[tr(f"kpi_dashboard.rank.{r}") for r in frame["rank"]],
+        type=[_display_name(report, "content_type", k) for k in frame["type"]],
+    )
     shown = shown[list(columns)].rename(columns=columns)
     report.show(
         shown,
@@ -261,9 +290,17 @@ def content_volume_chart(report: Report, result: KpiDashboard):
     fig, ax = figure(9, 3.2)
     bottom = np.zeros(len(wide))
     labels = [f"{d:%m-%d}" for d in wide.index]
-    for i, kind in enumerate(wide.columns):
-        ax.bar(labels, wide[kind], bottom=bottom, color=PALETTE[i % len(PALETTE)], label=kind)
+    colours = category_colours(result.content_types["type"].tolist() + list(wide.columns))
+    for kind in wide.columns:
+        ax.bar(
+            labels,
+            wide[kind],
+            bottom=bottom,
+            color=colours[str(kind)],
+            label=_display_name(report, "content_type", kind),
+        )
         bottom += wide[kind].to_numpy()
+    ax.yaxis.set_major_locator(integer_ticks())
     ax.set_title(report.t("kpi_dashboard.chart.volume"))
     ax.set_xlabel(report.t("kpi_dashboard.chart.period_end"))
     ax.legend(loc="upper left", fontsize=8)
@@ -297,7 +334,10 @@ def trend_chart(report: Report, result: KpiDashboard, ncols: int = 4):
             ax.text(
                 0.02,
                 0.95,
-                report.t("kpi_dashboard.chart.target_off", target=fmt(target.dropna().iloc[-1])),
+                report.t(
+                    "kpi_dashboard.chart.target_off",
+                    target=_value_text(target.dropna().iloc[-1], result.targets[name].unit),
+                ),
                 transform=ax.transAxes,
                 fontsize=7,
                 va="top",
@@ -327,11 +367,24 @@ def trend_chart(report: Report, result: KpiDashboard, ncols: int = 4):
         ax.xaxis.set_major_formatter(date_ticks())
         ax.tick_params(axis="x", labelsize=7)
         ax.tick_params(axis="y", labelsize=7)
-        if result.targets[name].unit == "rate":
-            ax.yaxis.set_major_formatter(percent_ticks())
+        _unit_axis(ax.yaxis, result.targets[name].unit)
     for ax in axes[len(names) :]:
         ax.set_visible(False)
     return fig
+
+
+def _unit_axis(axis: Any, unit: str) -> None:
+    """Tick labels in the KPI's unit: rates as percentages, counts on whole numbers, money with
+    thousands separators."""
+    from matplotlib.ticker import StrMethodFormatter
+
+    if unit == "rate":
+        axis.set_major_formatter(percent_ticks())
+    elif unit == "count":
+        axis.set_major_locator(integer_ticks())
+        axis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    elif unit == "money" and axis.get_view_interval()[1] >= 1000:
+        axis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
 
 
 def _target_in_view(values: pd.Series, target: pd.Series) -> bool:
@@ -361,7 +414,7 @@ def show_trend_anomalies(report: Report, result: KpiDashboard) -> None:
         }
         for r in found.itertuples()
     ]
-    report.show(pd.DataFrame(rows))
+    report.show(pd.DataFrame(rows), top=ANOMALY_ROWS)
 
 
 def daily_chart(report: Report, result: KpiDashboard):
@@ -412,7 +465,7 @@ def show_daily_anomalies(report: Report, result: KpiDashboard) -> None:
         }
         for r in found.itertuples()
     ]
-    report.show(pd.DataFrame(rows))
+    report.show(pd.DataFrame(rows), top=ANOMALY_ROWS)
 
 
 def show_data_health(report: Report, result: KpiDashboard) -> None:
@@ -441,30 +494,86 @@ def show_data_health(report: Report, result: KpiDashboard) -> None:
     )
 
 
+# the KPIs a director reads first (acquisition, retention, conversion, revenue, campaigns): the
+# summary's cards, beside the count of targets met
+WATCHED = ("new_users", "d7_retention", "paying_rate", "gmv", "campaign_roi")
+# the order of the summary's counts: met first, then what still needs a look
+VERDICT_STATUSES = ("green", "not_proven", "amber", "red")
+
+
 def summary(report: Report, result: KpiDashboard) -> None:
-    """What hit, what missed, and which rates moved beyond noise."""
+    """The answer first: how many targets the period met, was close to, missed or did not prove;
+    the watched KPIs with their target and change; and what to look at next (missed, close and
+    unproven KPIs, rates that moved beyond noise, anomalies)."""
     tr = report.t
     card = result.scorecard
-    for status in ("green", "amber", "red", "not_proven"):
+    judged = card[card.status != "n/a"]
+    counts = {s: int((judged.status == s).sum()) for s in VERDICT_STATUSES}
+    report.summary(
+        tr(
+            "kpi_dashboard.summary.verdict",
+            start=f"{result.period.start:%Y-%m-%d}",
+            end=f"{result.period.end:%Y-%m-%d}",
+            judged=len(judged),
+            **counts,
+        ),
+        tone="red" if counts["red"] else "amber" if len(judged) > counts["green"] else "green",
+        numbers=[_summary_number(report, result, name) for name in WATCHED],
+        actions=_next_steps(report, result),
+    )
+
+
+def _summary_number(report: Report, result: KpiDashboard, name: str) -> dict[str, Any]:
+    """A watched KPI as a summary card: its value, status, and a note with the target (and an
+    estimate's interval) and the change since the previous period."""
+    row = result.kpi(name)
+    spec = result.targets[name]
+    parts = []
+    if row["low"] is not None and row["high"] is not None:
+        parts.append(interval_text(row["low"], row["high"], spec.format))
+    if spec.target is None:
+        parts.append(report.t("kpi_dashboard.summary.no_target"))
+    else:
+        target = _target_text(report, spec, row["target"])
+        parts.append(report.t("kpi_dashboard.summary.target", target=target))
+    change = _change_text(spec.unit, row["change"], row["change_abs"])
+    if change != "—":
+        parts.append(report.t("kpi_dashboard.summary.change", change=change))
+    return {
+        "label": HEADLINE_LABELS.get(name, f"kpi_dashboard.kpi.{name}"),
+        "value": row["value"],
+        "format": spec.format,
+        "status": None if row["status"] == "n/a" else row["status"],
+        "note": " · ".join(parts),
+    }
+
+
+def _next_steps(report: Report, result: KpiDashboard) -> list[str]:
+    """What to look at: the missed, close and unproven KPIs, the rates that moved beyond noise
+    and the anomalies of the trends."""
+    tr = report.t
+    card = result.scorecard
+    joined = "、" if report.lang == "zh" else ", "
+    steps = []
+    for status in ("red", "amber", "not_proven"):
         names = [tr(f"kpi_dashboard.kpi.{n}") for n in card.loc[card.status == status, "kpi"]]
         if names:
-            report.say(
-                f"kpi_dashboard.summary.{status}",
-                n=len(names),
-                kpis="、".join(names) if report.lang == "zh" else ", ".join(names),
+            steps.append(
+                tr(f"kpi_dashboard.summary.{status}", n=len(names), kpis=joined.join(names))
             )
     moved = card[card.significant.fillna(False).astype(bool)]
-    if moved.empty:
-        report.say("kpi_dashboard.summary.no_moves")
-    else:
+    if not moved.empty:
         parts = [
             f"{tr(f'kpi_dashboard.kpi.{r.kpi}')} {fmt(r.change_abs, 'pp')}"
             for r in moved.itertuples()
         ]
-        report.say("kpi_dashboard.summary.moves", moves=", ".join(parts))
+        steps.append(tr("kpi_dashboard.summary.moves", moves=joined.join(parts)))
     if not result.trend_anomalies.empty or not result.daily_anomalies.empty:
-        report.say(
-            "kpi_dashboard.summary.anomalies",
-            weekly=len(result.trend_anomalies),
-            daily=len(result.daily_anomalies),
+        steps.append(
+            tr(
+                "kpi_dashboard.summary.anomalies",
+                weekly=len(result.trend_anomalies),
+                daily=len(result.daily_anomalies),
+            )
         )
+    return steps

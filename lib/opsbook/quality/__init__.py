@@ -12,24 +12,24 @@ the run time and against the other daily tables. The verdict says what is wrong 
 # The facade: the names the notebook (01_data_quality.ipynb) calls; nothing else.
 from opsbook.quality.analysis import assess
 from opsbook.quality.view import (
-    conclusion,
     show_anomalies,
     show_findings,
     show_freshness,
     show_null_rates,
     show_outages,
     show_summary,
+    summary,
     volume_chart,
 )
 
 __all__ = [
     "assess",
-    "conclusion",
     "show_anomalies",
     "show_findings",
     "show_freshness",
     "show_null_rates",
     "show_outages",
     "show_summary",
+    "summary",
     "volume_chart",
 ]

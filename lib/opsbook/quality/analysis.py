@@ -224,7 +224,7 @@ class QualityResult:
             {
                 "label": "data_quality.h.age_days",
                 "value": None if self.age_days is None else round(self.age_days, 1),
-                "format": "float",
+                "format": "dec1",
                 "status": "red" if self.stale or not self.lagging.empty else "green",
             },
         ]

@@ -1,5 +1,5 @@
-"""What the data-quality report shows: the summary, null rates, findings, daily volumes and
-their anomalies, and the verdict."""
+"""What the data-quality report shows: the verdict first (the summary), then the tables, null
+rates, findings, daily volumes and their anomalies, and freshness."""
 
 from __future__ import annotations
 
@@ -11,14 +11,20 @@ from opsbook.formats import STATUS_CLASS
 from opsbook.plots import STATUS_COLOURS, figure
 from opsbook.quality.analysis import QualityResult
 from opsbook.report import Report
+from opsbook.validation import column_name, table_name
+
+# long tables show their first rows and fold the rest under "all N rows"
+NULL_ROWS = 10
+ANOMALY_ROWS = 8
 
 
 def show_summary(report: Report, result: QualityResult) -> None:
     tr = report.t
     frame = result.summary.assign(
+        table=_names(report, result.summary["table"]),
         passed=lambda d: d["accuracy"].map(
             lambda a: tr("core.yes") if a >= result.threshold else tr("core.no")
-        )
+        ),
     )
     status = [STATUS_CLASS["green" if a >= result.threshold else "red"] for a in frame["accuracy"]]
     columns = {
@@ -43,11 +49,30 @@ def show_summary(report: Report, result: QualityResult) -> None:
 
 
 def show_null_rates(report: Report, result: QualityResult) -> None:
+    """The columns that have nulls, most nulls first (a grid of every column and table would be
+    mostly dashes), and how many columns have none."""
     tr = report.t
-    wide = result.null_rates.pivot(index="column", columns="table", values="null_rate")
-    wide = wide.reindex(columns=[t for t in result.summary["table"] if t in wide.columns])
-    wide.index.name = tr("data_quality.col.column")
-    report.show(wide, index=True, formats={c: "pct2" for c in wide.columns})
+    rates = result.null_rates
+    with_nulls = rates[rates["null_rate"] > 0].sort_values(
+        ["null_rate", "table", "column"], ascending=[False, True, True]
+    )
+    report.say("data_quality.nulls.count", n=len(with_nulls), total=len(rates))
+    if with_nulls.empty:
+        return
+    columns = {
+        "table": tr("core.table"),
+        "column": tr("data_quality.col.column"),
+        "null_rate": tr("data_quality.col.column_null_rate"),
+    }
+    shown = with_nulls.assign(
+        table=_names(report, with_nulls["table"]),
+        column=[column_name(c, report.lang) for c in with_nulls["column"]],
+    )
+    report.show(
+        shown[list(columns)].rename(columns=columns),
+        formats={columns["null_rate"]: "pct2"},
+        top=NULL_ROWS,
+    )
 
 
 def show_findings(report: Report, result: QualityResult) -> None:
@@ -56,6 +81,8 @@ def show_findings(report: Report, result: QualityResult) -> None:
         return
     tr = report.t
     shown = result.findings.assign(
+        table=_names(report, result.findings["table"]),
+        column=[column_name(c or "*", report.lang) for c in result.findings["column"]],
         rule_text=[tr(f"validation.rule.{r}") for r in result.findings["rule"]],
         share=result.findings["rows"]
         / result.findings["total"].where(result.findings["total"] > 0),
@@ -63,7 +90,8 @@ def show_findings(report: Report, result: QualityResult) -> None:
     columns = {
         "table": tr("core.table"),
         "column": tr("data_quality.col.column"),
-        "rule": tr("core.rule"),
+        # the rule's code is what an analyst searches for; a Chinese page names it in Chinese only
+        **({"rule": tr("core.rule")} if report.lang == "en" else {}),
         "rule_text": tr("data_quality.col.meaning"),
         "rows": tr("core.rows"),
         "share": tr("core.share"),
@@ -101,7 +129,7 @@ def volume_chart(report: Report, result: QualityResult):
                     s=30,
                     label=report.t(f"data_quality.flag.{flag}"),
                 )
-        ax.set_title(report.t("data_quality.chart.title", table=name))
+        ax.set_title(report.t("data_quality.chart.title", table=table_name(name, report.lang)))
         ax.legend(loc="upper left", fontsize=8)
     return fig
 
@@ -112,7 +140,10 @@ def show_anomalies(report: Report, result: QualityResult) -> None:
         report.say("data_quality.no_anomalies")
         return
     tr = report.t
-    shown = anomalies.assign(flag=[tr(f"data_quality.flag.{f}") for f in anomalies["flag"]])
+    shown = anomalies.assign(
+        table=_names(report, anomalies["table"]),
+        flag=[tr(f"data_quality.flag.{f}") for f in anomalies["flag"]],
+    )
     columns = {
         "table": tr("core.table"),
         "date": tr("data_quality.col.date"),
@@ -124,6 +155,7 @@ def show_anomalies(report: Report, result: QualityResult) -> None:
     report.show(
         shown[list(columns)].rename(columns=columns),
         formats={columns["value"]: "int", columns["baseline"]: "int", "z": "float"},
+        top=ANOMALY_ROWS,
     )
 
 
@@ -134,11 +166,15 @@ def show_outages(report: Report, result: QualityResult) -> None:
     for r in result.closures.itertuples() if result.closures is not None else ():
         if r.weekdays:
             report.say(
-                "data_quality.closed.weekly", table=r.table, weekdays=_weekdays(report, r.weekdays)
+                "data_quality.closed.weekly",
+                table=table_name(r.table, report.lang),
+                weekdays=_weekdays(report, r.weekdays),
             )
         if r.dates:
             dates = ", ".join(sorted({f"{d:%m-%d}" for d in r.dates}))
-            report.say("data_quality.closed.annual", table=r.table, dates=dates)
+            report.say(
+                "data_quality.closed.annual", table=table_name(r.table, report.lang), dates=dates
+            )
     outages = result.outages
     if outages is None or outages.empty:
         report.say("data_quality.no_outages")
@@ -151,7 +187,7 @@ def show_outages(report: Report, result: QualityResult) -> None:
     }
     shown = pd.DataFrame(
         {
-            "tables": [", ".join(t) for t in outages["tables"]],
+            "tables": [_joined(report, t) for t in outages["tables"]],
             "period": [_period(r.start, r.end) for r in outages.itertuples()],
             "days": outages["days"],
             "dates": [", ".join(f"{d:%Y-%m-%d}" for d in ds) for ds in outages["dates"]],
@@ -177,11 +213,14 @@ def show_freshness(report: Report, result: QualityResult) -> None:
         "age_days": tr("data_quality.col.age_days"),
         "behind_days": tr("data_quality.col.behind_days"),
     }
-    shown = fresh.assign(newest=[f"{t:%Y-%m-%d %H:%M}" for t in fresh["newest"]])
+    shown = fresh.assign(
+        table=_names(report, fresh["table"]),
+        newest=[f"{t:%Y-%m-%d %H:%M}" for t in fresh["newest"]],
+    )
     status = [STATUS_CLASS["red" if t in late else None] for t in fresh["table"]]
     report.show(
         shown[list(columns)].rename(columns=columns),
-        formats={columns["age_days"]: "float", columns["behind_days"]: "float"},
+        formats={columns["age_days"]: "dec1", columns["behind_days"]: "dec1"},
         classes={columns["behind_days"]: status},
     )
     if result.age_days is not None:
@@ -193,49 +232,70 @@ def show_freshness(report: Report, result: QualityResult) -> None:
         )
 
 
-def conclusion(report: Report, result: QualityResult) -> None:
-    """The verdict: what is wrong first (missing columns, outages, stale or lagging tables,
-    accuracy); "can be used" only when nothing is."""
+def summary(report: Report, result: QualityResult) -> None:
+    """The verdict first: can the data be used; the headline numbers; and what is wrong, most
+    serious first (missing columns, outages, stale or lagging tables, accuracy), then the
+    anomalous days to check. "Can be used" only when nothing is wrong."""
     problems = result.problems
     if not problems:
-        report.say(
+        verdict = report.t(
             "data_quality.verdict.pass",
             accuracy=f"{result.overall_accuracy:.2%}",
             threshold=f"{result.threshold:.0%}",
         )
     else:
-        report.say("data_quality.verdict.unusable", n=len(problems))
-        for problem in problems:
-            _say_problem(report, problem)
+        verdict = report.t("data_quality.verdict.unusable", n=len(problems))
+    steps = [_problem_text(report, problem) for problem in problems]
     spikes = result.anomalies[~result.anomalies["outage"].astype(bool)]
     if not spikes.empty:
-        days = ", ".join(f"{r.table} {r.date:%Y-%m-%d}" for r in spikes.head(8).itertuples())
-        report.say("data_quality.verdict.anomalies", n=len(spikes), days=days)
+        days = ", ".join(
+            f"{table_name(r.table, report.lang)} {r.date:%Y-%m-%d}"
+            for r in spikes.head(8).itertuples()
+        )
+        steps.append(report.t("data_quality.verdict.anomalies", n=len(spikes), days=days))
+    report.summary(
+        verdict,
+        tone="green" if not problems else "red",
+        numbers=result.headline(),
+        actions=steps,
+    )
 
 
-def _say_problem(report: Report, problem: dict[str, Any]) -> None:
+def _problem_text(report: Report, problem: dict[str, Any]) -> str:
     kind = problem["kind"]
     key = f"data_quality.problem.{kind}"
+    lang = report.lang
     if kind == "missing_column":
-        report.say(key, table=problem["table"], column=problem["column"])
-    elif kind == "outage":
-        report.say(
+        return report.t(
             key,
-            tables=", ".join(problem["tables"]),
+            table=table_name(problem["table"], lang),
+            column=column_name(problem["column"], lang),
+        )
+    if kind == "outage":
+        return report.t(
+            key,
+            tables=_joined(report, problem["tables"]),
             period=_period(problem["start"], problem["end"]),
             days=problem["days"],
         )
-    elif kind == "stale":
-        report.say(key, days=f"{problem['age_days']:.1f}", newest=problem["newest"])
-    elif kind == "lagging":
-        report.say(
+    if kind == "stale":
+        return report.t(key, days=f"{problem['age_days']:.1f}", newest=problem["newest"])
+    if kind == "lagging":
+        return report.t(
             key,
-            table=problem["table"],
+            table=table_name(problem["table"], lang),
             newest=problem["newest"],
             days=f"{problem['behind_days']:.1f}",
         )
-    else:
-        report.say(key, tables=", ".join(problem["tables"]))
+    return report.t(key, tables=_joined(report, problem["tables"]))
+
+
+def _names(report: Report, tables: Any) -> list[str]:
+    return [table_name(t, report.lang) for t in tables]
+
+
+def _joined(report: Report, tables: Any) -> str:
+    return ("、" if report.lang == "zh" else ", ").join(_names(report, tables))
 
 
 def _period(start, end) -> str:

@@ -513,6 +513,8 @@ def open_source(config: Config, source: str | None = None) -> Source:
     remember_secrets(location)
     label = redact(location)
     mappings = config.tables
+    for name, spec in mappings.items():
+        TableMapping.parse(name, spec)  # a mapping's shape is refused before any file is read
     if "://" in location:
         try:
             con = ibis.connect(location)

@@ -16,7 +16,13 @@ The config maps a real export onto the contract without editing it, per table::
       filter: {"no customer id": "CustomerID.notnull()"}   # rows kept; the rest are counted
       aggregate: {by: {order_id: InvoiceNo}, values: {ts: "InvoiceDate.min()"}}
 
-Timestamps are normalised to naive UTC; :meth:`Source.local` turns one into wall-clock time in the
+Timestamps are normalised to naive UTC. Text timestamps are read at their instant: an offset
+(``+08:00``, ``Z``) or a zone name in the text is honoured, text without one is UTC; a value that
+does not parse becomes null, so its row is excluded from every time range and counted by
+validation (``timestamp_parseable``, with an example) -- never read at a shifted time. Ids are
+opaque keys: where one table holds an id column as text and another as numbers, both are read as
+text so they join. A number column of true/false values is refused.
+:meth:`Source.local` turns one into wall-clock time in the
 configured zone, which every day/week/month bucket uses.
 """
 

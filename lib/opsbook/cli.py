@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
 from opsbook import __version__
-from opsbook.config import ENGINES
+from opsbook.config import preferred_lang
+from opsbook.errors import InputError, UsageError, did_you_mean, first_line
+from opsbook.i18n import t
+from opsbook.settings import ENGINES
+
+DEBUG_ENV = "OPSBOOK_DEBUG"  # set: an unforeseen error shows its traceback
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -28,6 +34,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, data=args.data, lang=args.lang, engine=args.engine)
     source = open_source(cfg)
+    for name in args.table or ():
+        if not source.has(name):
+            raise UsageError(
+                "core.bad.table_option",
+                table=name,
+                hint=did_you_mean(name, source.names),
+                found=", ".join(source.names),
+            )
     result = validate(source, args.table or None)
     for line in result.summary_lines(cfg.lang, source.exclusions()):
         print(line)
@@ -171,14 +185,31 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a refusal prints one message in the user's language (no traceback)
+    and exits 1, or 2 for a command-line value that cannot be used (as argparse's own)."""
     args = parser().parse_args(argv)
+    lang = preferred_lang(getattr(args, "config", None), getattr(args, "lang", None))
     try:
         return args.func(args)
+    except InputError as exc:
+        return _refuse(args.command, exc.text(lang), exc.exit_code)
     except (ValueError, FileNotFoundError) as exc:
-        # contract, config and source errors carry their own explanation; bad input exits 1
-        # (argparse's own usage errors exit 2)
-        print(f"opsbook {args.command}: {exc}", file=sys.stderr)
-        return 1
+        # contract and parameter errors carry their own explanation
+        return _refuse(args.command, str(exc), 1)
+    except Exception as exc:
+        # an engine's or a library's error on input nobody foresaw: its first line, no traceback
+        # (OPSBOOK_DEBUG=1 shows it)
+        if os.environ.get(DEBUG_ENV):
+            raise
+        text = t("core.bad.unexpected", lang, kind=type(exc).__name__, detail=first_line(exc))
+        return _refuse(args.command, text, 1)
+
+
+def _refuse(command: str, text: str, code: int) -> int:
+    from opsbook.sources import scrub  # the engine's modules load only when a command needs them
+
+    print(f"opsbook {command}: {scrub(text)}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -13,15 +13,17 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 
-from opsbook.i18n import check_lang
+from opsbook.errors import InputError, MissingInput, first_line
+from opsbook.i18n import LANGS
+from opsbook.settings import check_settings, shown
 
 CONFIG_NAME = "opsbook.yml"
-ENGINES = ("duckdb", "pyspark")  # engines a folder source can run on (opsbook.engine)
 ENGINE_ENV = "OPSBOOK_ENGINE"  # overrides engine.backend (set by ``opsbook run --engine``)
+SOURCE_ENV = "OPSBOOK_SOURCE"  # the source of a run, for its kernels (set by ``opsbook run``)
+ENV_PREFIX = "env:"  # a source ``env:NAME`` is the value of the environment variable NAME
 
 
 def _defaults() -> dict[str, Any]:
@@ -33,6 +35,8 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     """A copy of ``base`` with ``override`` laid over it, nested dicts merged key by key."""
     merged = copy.deepcopy(base)
     for key, value in override.items():
+        if value is None and isinstance(merged.get(key), dict):
+            continue  # an empty section (all its keys commented out) keeps the defaults
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = deep_merge(merged[key], value)
         else:
@@ -99,8 +103,9 @@ class Config:
 
 
 def resolve_source(source: str, base_dir: Path) -> str:
-    """A folder or file source made absolute against ``base_dir``; URLs are kept as they are."""
-    if "://" in source:
+    """A folder or file source made absolute against ``base_dir``; URLs and ``env:NAME``
+    references are kept as they are."""
+    if is_reference(source):
         return source
     path = Path(source).expanduser()
     return str(path if path.is_absolute() else (base_dir / path).resolve())
@@ -115,15 +120,18 @@ def load_config(
     overrides: dict[str, Any] | None = None,
 ) -> Config:
     """Defaults, then the YAML file (given or found), then ``overrides``, ``data``, ``lang``
-    and ``engine`` (default: the ``OPSBOOK_ENGINE`` environment variable, if set)."""
+    and ``engine`` (default: the ``OPSBOOK_ENGINE`` environment variable, if set).
+
+    Every setting is checked (:mod:`opsbook.settings`): an unknown key, a section of the wrong
+    shape or a value of the wrong type is refused with the setting's name, what it takes and
+    what was found."""
     raw = _defaults()
     file = Path(path).expanduser().resolve() if path else find_config()
     if path and not file.is_file():  # type: ignore[union-attr]
-        raise FileNotFoundError(f"config file not found: {path}")
+        raise MissingInput("core.bad.config_missing", path=str(path))
     if file is not None:
-        loaded = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{file}: the config must be a YAML mapping")
+        loaded = read_yaml(file)
+        check_settings(loaded, str(file))
         raw = deep_merge(raw, loaded)
     raw = deep_merge(raw, overrides or {})
     if lang:
@@ -131,16 +139,73 @@ def load_config(
     engine = engine or os.environ.get(ENGINE_ENV)
     if engine:
         raw["engine"]["backend"] = engine
-    if raw["engine"]["backend"] not in ENGINES:
-        raise ValueError(
-            f"engine.backend {raw['engine']['backend']!r} is not one of {', '.join(ENGINES)} "
-            "(a warehouse is reached through data.source as an Ibis URL)"
-        )
-    check_lang(raw["lang"])
-    ZoneInfo(raw["timezone"])  # an unknown zone fails here, with the zone's name
+    check_settings(raw, str(file) if file is not None else CONFIG_NAME)
     base = file.parent if file is not None else Path.cwd().resolve()
     if data:
         # a source given on the command line is relative to where the user stands; the file's
         # table mappings still apply to it (another copy of the same export)
-        raw["data"]["source"] = data if "://" in data else str(Path(data).expanduser().resolve())
+        raw["data"]["source"] = (
+            data if is_reference(data) else str(Path(data).expanduser().resolve())
+        )
     return Config(raw=raw, base_dir=base, path=file, overrides=overrides or {})
+
+
+def read_yaml(file: Path) -> dict[str, Any]:
+    """The mapping a YAML config file holds (empty file: no settings); a file that is not
+    YAML, not UTF-8 or not a mapping is refused with where and why."""
+    try:
+        loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError("core.bad.config_encoding", file=str(file), offset=exc.start) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(
+            "core.bad.yaml",
+            file=str(file),
+            line=mark.line + 1 if mark else "?",
+            column=mark.column + 1 if mark else "?",
+            problem=getattr(exc, "problem", None) or first_line(exc),
+        ) from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise InputError(
+            "core.bad.config_shape",
+            file=str(file),
+            setting="(top level)",
+            expected=InputError("core.expect.mapping"),
+            found=shown(loaded),
+        )
+    return loaded
+
+
+def preferred_lang(path: str | Path | None, lang: str | None) -> str:
+    """The language to refuse in before the config is known to be valid: ``lang`` if given,
+    else the config file's ``lang`` if it can be read, else the default."""
+    if lang in LANGS:
+        return lang
+    try:
+        file = Path(path).expanduser() if path else find_config()
+        loaded = yaml.safe_load(file.read_text(encoding="utf-8")) if file else None
+        found = loaded.get("lang") if isinstance(loaded, dict) else None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        found = None
+    return found if found in LANGS else _defaults()["lang"]
+
+
+def is_reference(location: str) -> bool:
+    """Whether a source is a URL or an environment reference (``env:NAME``), not a path."""
+    return "://" in location or location.startswith(ENV_PREFIX)
+
+
+def resolve_reference(location: str) -> str:
+    """The source an ``env:NAME`` reference names (the value of the environment variable
+    ``NAME``); any other location as it is. Lets a URL with credentials stay out of config
+    files, command lines and executed notebooks."""
+    if not location.startswith(ENV_PREFIX):
+        return location
+    name = location[len(ENV_PREFIX) :]
+    value = os.environ.get(name)
+    if not value:
+        raise InputError("core.bad.env_source", name=name)
+    return value

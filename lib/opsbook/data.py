@@ -16,7 +16,13 @@ The config maps a real export onto the contract without editing it, per table::
       filter: {"no customer id": "CustomerID.notnull()"}   # rows kept; the rest are counted
       aggregate: {by: {order_id: InvoiceNo}, values: {ts: "InvoiceDate.min()"}}
 
-Timestamps are normalised to naive UTC; :meth:`Source.local` turns one into wall-clock time in the
+Timestamps are normalised to naive UTC. Text timestamps are read at their instant: an offset
+(``+08:00``, ``Z``) or a zone name in the text is honoured, text without one is UTC; a value that
+does not parse becomes null, so its row is excluded from every time range and counted by
+validation (``timestamp_parseable``, with an example) -- never read at a shifted time. Ids are
+opaque keys: where one table holds an id column as text and another as numbers, both are read as
+text so they join. A number column of true/false values is refused.
+:meth:`Source.local` turns one into wall-clock time in the
 configured zone, which every day/week/month bucket uses.
 """
 
@@ -25,12 +31,10 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -38,9 +42,10 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 
-from opsbook.config import Config
+from opsbook.config import Config, resolve_reference
 from opsbook.contract import TABLES, TableSpec
 from opsbook.engine import (
+    EngineError,
     backend_name,
     connect,
     epoch_microseconds,
@@ -48,84 +53,22 @@ from opsbook.engine import (
     instant_epoch_microseconds,
     keep,
     local_time,
-    read_file,
     utc_wall_clock,
 )
-from opsbook.expressions import evaluate
+from opsbook.errors import InputError, did_you_mean, first_line
+from opsbook.mapping import TableMapping
+from opsbook.sources import (
+    SourceError,
+    read_table,
+    redact,
+    remember_secrets,
+    scrub,
+    table_files,
+)
 
 DAY_MICROSECONDS = 86_400 * 1_000_000
-FILE_SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv", ".tsv.gz", ".json", ".jsonl", ".ndjson")
-MAPPING_KEYS = frozenset({"file", "table", "read", "rename", "derive", "filter", "aggregate"})
-
-
-class SourceError(ValueError):
-    """A source that cannot be opened, or a table that is not there."""
-
-
-@dataclass(frozen=True)
-class TableMapping:
-    """How one contract table is made from an export: read, rename, derive, filter, aggregate."""
-
-    file: str | None = None
-    table: str | None = None
-    read: Mapping[str, Any] = field(default_factory=dict)
-    rename: Mapping[str, str] = field(default_factory=dict)
-    derive: Mapping[str, str] = field(default_factory=dict)
-    filter: Mapping[str, str] = field(default_factory=dict)
-    aggregate: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def parse(cls, name: str, spec: Mapping[str, Any] | None) -> TableMapping:
-        spec = dict(spec or {})
-        unknown = set(spec) - MAPPING_KEYS
-        if unknown:
-            raise SourceError(
-                f"mapping of table {name!r}: unknown keys {sorted(unknown)}; "
-                f"allowed are {sorted(MAPPING_KEYS)}"
-            )
-        filters = spec.get("filter") or {}
-        if isinstance(filters, str | list):
-            filters = {f"filter {i + 1}": f for i, f in enumerate(_as_list(filters))}
-        return cls(
-            file=spec.get("file"),
-            table=spec.get("table"),
-            read=spec.get("read") or {},
-            rename=spec.get("rename") or {},
-            derive=spec.get("derive") or {},
-            filter=filters,
-            aggregate=spec.get("aggregate") or {},
-        )
-
-    def apply_before_filter(self, raw: ir.Table, name: str) -> ir.Table:
-        missing = [c for c in self.rename if c not in raw.columns]
-        if missing:
-            raise SourceError(
-                f"table {name}: cannot rename {missing}: no such columns "
-                f"(the export has {list(raw.columns)})"
-            )
-        table = raw.rename({new: old for old, new in self.rename.items()}) if self.rename else raw
-        for column, text in self.derive.items():
-            table = table.mutate(**{column: evaluate(text, table)})
-        return table
-
-    def filter_predicates(self, table: ir.Table) -> dict[str, ir.BooleanValue]:
-        # a row whose predicate is null is excluded, like SQL's WHERE: count it with the rest
-        return {rule: evaluate(text, table).fill_null(False) for rule, text in self.filter.items()}
-
-    def apply_after_filter(self, table: ir.Table) -> ir.Table:
-        if not self.aggregate:
-            return table
-        by = self.aggregate.get("by") or {}
-        by = {c: c for c in _as_list(by)} if isinstance(by, str | list) else dict(by)
-        keys = {new: evaluate(text, table) for new, text in by.items()}
-        values = {
-            new: evaluate(text, table) for new, text in (self.aggregate.get("values") or {}).items()
-        }
-        return table.group_by(**keys).aggregate(**values)
-
-
-def _as_list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else [value]
+# ids that name the same things in several columns: an inviter is a user
+KEY_FAMILIES = {"inviter_id": "user_id"}
 
 
 @cache
@@ -224,8 +167,11 @@ class Source:
         missing = [n for n in names if n not in self._raw]
         if missing:
             raise SourceError(
-                f"source {self.label} has no table {', '.join(missing)}; it has {self.names}. "
-                "Add the file (e.g. orders.parquet) or map an export onto it in the config."
+                "core.bad.no_table",
+                source=self.label,
+                tables=", ".join(missing),
+                hint=did_you_mean(missing[0], self.names),
+                found=", ".join(self.names),
             )
 
     def _unfiltered(self, name: str) -> ir.Table:
@@ -239,15 +185,68 @@ class Source:
         where the engine can keep it: a report queries it dozens of times."""
         if name in self._materialised:
             return self._materialised[name]
-        table = self._unfiltered(name)
-        predicates = self._mappings[name].filter_predicates(table)
-        for predicate in predicates.values():
-            table = table.filter(predicate)
-        table = self._mappings[name].apply_after_filter(table)
+        table = self._shaped(name)
+        spec = TABLES.get(name)
+        if spec is not None:
+            table = self._checked_columns(name, table, spec)
         if self._mappings[name].aggregate:
             table = keep(table)
             self._materialised[name] = table
         return table
+
+    def _shaped(self, name: str) -> ir.Table:
+        """The table after the config's mapping (renamed, derived, filtered, aggregated)."""
+        table = self._unfiltered(name)
+        predicates = self._mappings[name].filter_predicates(table, name)
+        for predicate in predicates.values():
+            table = table.filter(predicate)
+        return self._mappings[name].apply_after_filter(table, name)
+
+    def _checked_columns(self, name: str, table: ir.Table, spec: TableSpec) -> ir.Table:
+        """A contract table refused when it has none of the contract's columns or a number
+        column of true/false values; its ids as text where another table holds the same ids
+        as numbers (ids are opaque keys: they must join whatever their type)."""
+        contract = [c.name for c in spec.columns]
+        if not set(contract) & set(table.columns):
+            raise SourceError(
+                "core.bad.no_contract_column",
+                table=name,
+                expected=", ".join(spec.required),
+                found=", ".join(table.columns[:12]) or "—",
+            )
+        for column in spec.columns:
+            number = column.kind == "number" and column.name in table.columns
+            if number and table[column.name].type().is_boolean():
+                raise SourceError("core.bad.boolean_number", table=name, column=column.name)
+        casts = {
+            c.name: table[c.name].cast("string")
+            for c in spec.columns
+            if c.kind == "key"
+            and c.name in table.columns
+            and KEY_FAMILIES.get(c.name, c.name) in self._text_keys
+            and not table[c.name].type().is_string()
+        }
+        return table.mutate(**casts) if casts else table
+
+    @cached_property
+    def _text_keys(self) -> frozenset[str]:
+        """The ids held as text in one table and as another type in another: read as text in
+        every table. A table whose mapping is refused is left out here (it is refused where it
+        is asked for)."""
+        kinds: dict[str, set[bool]] = {}
+        for name in self._raw:
+            spec = TABLES.get(name)
+            if spec is None:
+                continue
+            try:
+                schema = self._shaped(name).schema()
+            except InputError:
+                continue
+            for column in spec.columns:
+                if column.kind == "key" and column.name in schema:
+                    family = KEY_FAMILIES.get(column.name, column.name)
+                    kinds.setdefault(family, set()).add(schema[column.name].is_string())
+        return frozenset(family for family, seen in kinds.items() if len(seen) > 1)
 
     def table(
         self,
@@ -331,7 +330,7 @@ class Source:
             if not mapping.filter:
                 continue
             table = self._unfiltered(name)
-            predicates = mapping.filter_predicates(table)
+            predicates = mapping.filter_predicates(table, name)
             passed = ibis.literal(True)
             counts = {}
             for i, predicate in enumerate(predicates.values()):
@@ -352,10 +351,7 @@ class Source:
         local = local_time(ts, self.timezone, backend)
         if local is not None:
             return local
-        raise SourceError(
-            f"time zone {self.timezone} changes its UTC offset and the {backend} backend has no "
-            "conversion here; use a fixed-offset zone or the duckdb/pyspark backends"
-        )
+        raise SourceError("core.bad.zone_engine", zone=self.timezone, engine=backend)
 
     def local_microseconds(self, ts: ir.TimestampValue) -> ir.IntegerValue:
         """Microseconds from 1970-01-01 00:00 to the wall-clock time in the configured zone of a
@@ -507,75 +503,60 @@ def to_type(value: ir.Value, target: dt.DataType, backend: str | None = None) ->
         return value.cast(dt.Timestamp(timezone="UTC")).cast(target)
     if target.is_date() and current.is_timestamp():
         return value.date()
+    if target.is_timestamp() and current.is_string() and backend == "duckdb":
+        # text read as an instant: an offset (+08:00) or zone name (Asia/Shanghai) in the text
+        # is honoured, text without one is UTC (the contract's naive times); a text that does
+        # not parse is null, which validation counts (timestamp_parseable)
+        return utc_wall_clock(value.try_cast(dt.Timestamp(timezone="UTC")), backend)
     return value.cast(target) if converts_exactly(current, target) else value.try_cast(target)
 
 
-def _folder_files(folder: Path, mappings: Mapping[str, Any]) -> dict[str, Path]:
-    files: dict[str, Path] = {}
-    for path in sorted(folder.iterdir()):
-        for suffix in FILE_SUFFIXES:
-            if path.name.endswith(suffix) and path.is_file():
-                files.setdefault(path.name[: -len(suffix)], path)
-    for name, spec in mappings.items():
-        if spec and spec.get("file"):
-            file = Path(spec["file"]).expanduser()
-            file = file if file.is_absolute() else folder / file
-            if not file.is_file():
-                raise SourceError(f"table {name}: file {file} does not exist")
-            files[name] = file
-    return files
-
-
-def redact(location: str) -> str:
-    """A source location fit to print: the password of a URL replaced by ``***``."""
-    parts = urlsplit(location)
-    if not parts.password:
-        return location
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def open_source(config: Config, source: str | None = None) -> Source:
-    """Open ``source`` (default: the config's) with the config's table mappings."""
-    location = source or config.source
+    """Open ``source`` (default: the config's; ``env:NAME`` is the value of the environment
+    variable ``NAME``) with the config's table mappings. Its label, which pages, manifests and
+    messages print, carries no secret (:func:`opsbook.sources.redact`)."""
+    location = resolve_reference(source or config.source)
+    remember_secrets(location)
+    label = redact(location)
     mappings = config.tables
+    for name, spec in mappings.items():
+        TableMapping.parse(name, spec)  # a mapping's shape is refused before any file is read
     if "://" in location:
         try:
             con = ibis.connect(location)
-        except Exception as exc:  # the engine's message may quote the URL with its password
-            message = str(exc).replace(location, redact(location))
-            if urlsplit(location).password:
-                message = message.replace(urlsplit(location).password, "***")
-            raise SourceError(f"cannot connect to {redact(location)}: {message}") from None
+        except Exception as exc:  # the engine's message may quote the URL with its secrets
+            raise SourceError(
+                "core.bad.connect", source=label, detail=scrub(first_line(exc), location)
+            ) from None
         if getattr(con, "name", "") == "duckdb":
             con.raw_sql("SET TimeZone = 'UTC'")
-        return Source(con, _db_tables(con, mappings), config, redact(location))
+        return Source(con, _db_tables(con, mappings), config, label)
     path = Path(location)
     if path.is_dir():
         con = connect(config)
-        files = _folder_files(path, mappings)
         tables = {
-            name: read_file(con, name, file, (mappings.get(name) or {}).get("read") or {})
-            for name, file in files.items()
-            if name in TABLES or name in mappings
+            name: read_table(con, name, file, (mappings.get(name) or {}).get("read") or {})
+            for name, file in table_files(path, mappings).items()
         }
         if not tables:
             raise SourceError(
-                f"folder {path} holds no table files; expected some of "
-                f"{', '.join(f'{t}.parquet' for t in TABLES)} (or .csv / .csv.gz). "
-                "Generate the sample with `opsbook sample --out data/sample`."
+                "core.bad.no_tables",
+                folder=str(path),
+                expected=", ".join(f"{t}.parquet" for t in TABLES),
             )
-        return Source(con, tables, config, str(path))
+        return Source(con, tables, config, label)
     if path.is_file() and path.suffix in {".duckdb", ".db", ".ddb"}:
-        con = connect(config, str(path), read_only=True)
-        return Source(con, _db_tables(con, mappings), config, str(path))
+        try:
+            con = connect(config, str(path), read_only=True)
+        except EngineError:
+            raise
+        except Exception as exc:  # not a DuckDB database, or one of another version
+            raise SourceError(
+                "core.bad.duckdb_file", file=str(path), detail=first_line(exc)
+            ) from None
+        return Source(con, _db_tables(con, mappings), config, label)
     raise SourceError(
-        f"source {redact(location)!r} is neither a folder, a DuckDB file nor an Ibis URL"
-        + (
-            " (the folder does not exist: run `opsbook sample --out data/sample` to make the sample)"
-            if not path.exists()
-            else ""
-        )
+        "core.bad.source_missing" if not path.exists() else "core.bad.source_kind", source=label
     )
 
 

@@ -15,7 +15,7 @@ import atexit
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,8 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from opsbook.config import ENGINES, Config
+from opsbook.config import Config
+from opsbook.settings import ENGINES
 
 # engines on which an intermediate result can be kept for the session (a temporary table or
 # Spark's cache); on a warehouse reached by URL the workbook never writes
@@ -74,7 +75,7 @@ def spill_directory(config: Config) -> str:
     if base is not None:
         base = config.path_of(str(base))
         base.mkdir(parents=True, exist_ok=True)
-    folder = tempfile.mkdtemp(prefix="opsbook-duckdb-", dir=base)
+    folder = tempfile.mkdtemp(prefix=f"opsbook-duckdb-{os.getpid()}-", dir=base)
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder.replace("'", "''")
 
@@ -122,32 +123,45 @@ def connect_spark(config: Config) -> Any:
     return ibis.pyspark.connect(session, **{"spark.sql.legacy.parquet.nanosAsLong": "true"})
 
 
-def read_file(con: Any, name: str, path: Path, options: Mapping[str, Any]) -> ir.Table:
-    """A table of the file ``path``. Parquet is scanned in place; a text file is parsed once
-    and kept (a view would parse the whole file again for every query of a report).
+def read_file(
+    con: Any,
+    name: str,
+    files: Sequence[Path],
+    kind: str,
+    options: Mapping[str, Any],
+    folder: Path | None = None,
+) -> ir.Table:
+    """The table ``name`` of ``files`` (one file, or the part files of a Spark/Hive output
+    ``folder``, its ``key=value`` subfolders read as columns) in the format ``kind`` (parquet,
+    csv, tsv, json). Parquet is scanned in place; a text file is parsed once and kept (a view
+    would parse the whole file again for every query of a report).
 
     ``options`` go to the engine's own reader (DuckDB's ``read_csv``, Spark's
     ``DataFrameReader.csv``): they are named as that engine names them."""
-    suffixes = "".join(path.suffixes[-2:])
     table_name = f"src_{name}"
-    if path.suffix == ".parquet":
-        table = con.read_parquet(str(path), table_name=table_name, **options)
-        nanos = _nanosecond_timestamps(path) if con.name == "pyspark" else []
+    duckdb = con.name == "duckdb"
+    if duckdb:
+        paths: Any = [str(f) for f in files] if folder else str(files[0])
+        options = ({"hive_partitioning": True} if folder else {}) | dict(options)
+    else:
+        paths = str(folder or files[0])  # Spark reads a folder with its partitions itself
+    if kind == "parquet":
+        table = con.read_parquet(paths, table_name=table_name, **options)
+        nanos = _nanosecond_timestamps(files[0]) if not duckdb else []
         return table.mutate(**{c: _spark_timestamp_micros(table[c] // 1000) for c in nanos})
-    text = ".csv" in suffixes or ".tsv" in suffixes
-    if con.name == "duckdb":
-        if text:
+    if duckdb:
+        if kind in ("csv", "tsv"):
             # sniff types from every row: a bad value late in the file must not abort the read
             # (it becomes text, and validation names it) -- override with read: {sample_size: N}
-            parsed = con.read_csv(str(path), **({"sample_size": -1} | dict(options)))
+            parsed = con.read_csv(paths, **({"sample_size": -1} | dict(options)))
         else:
-            parsed = con.read_json(str(path), **options)
+            parsed = con.read_json(paths, **options)
         return con.create_table(table_name, parsed, temp=True)
-    if text:
-        defaults = {"sep": "\t"} if ".tsv" in suffixes else {}
-        parsed = con.read_csv(str(path), **(defaults | dict(options)))
+    if kind in ("csv", "tsv"):
+        defaults = {"sep": "\t"} if kind == "tsv" else {}
+        parsed = con.read_csv(paths, **(defaults | dict(options)))
     else:
-        parsed = con.read_json(str(path), **options)
+        parsed = con.read_json(paths, **options)
     return parsed.cache()
 
 

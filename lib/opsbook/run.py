@@ -35,8 +35,17 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Type
 
 from opsbook import __version__
-from opsbook.config import ENGINE_ENV, Config, load_config
-from opsbook.data import open_source
+from opsbook.config import (
+    ENGINE_ENV,
+    ENV_PREFIX,
+    SOURCE_ENV,
+    Config,
+    is_reference,
+    load_config,
+    resolve_reference,
+)
+from opsbook.data import Source, open_source
+from opsbook.errors import InputError, UsageError, first_line
 from opsbook.i18n import catalogue, t
 from opsbook.parameters import ParameterError, check_in_data, check_parameters, suggestion
 from opsbook.render import history_html, index_html, notebook_html
@@ -44,6 +53,11 @@ from opsbook.report import BATCH_ENV, CHECKS_ENV, METRICS_MIME, RUN_DIR_ENV, dum
 from opsbook.validation import check_source
 
 NOTEBOOK_NAME = re.compile(r"^(\d+)_(\w+)\.ipynb$")
+# a run folder being written, and the temporary folders of a run's process
+PARTIAL_NAME = re.compile(r"^\.(?P<run>.+)\.(?P<pid>\d+)\.partial$")
+TEMPORARY_NAME = re.compile(r"^opsbook-(checks|duckdb|kernel)-(?P<pid>\d+)-")
+CHECKS_PREFIX = "opsbook-checks-"
+PROCESS_STARTED = time.time()  # this module loads as a run's process starts
 # parameters every report takes, injected by the runner
 COMMON_PARAMETERS = ("config", "data", "lang")
 
@@ -91,7 +105,7 @@ class QuietKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._socket_dir = Path(tempfile.mkdtemp(prefix="opsbook-kernel-"))
+        self._socket_dir = Path(tempfile.mkdtemp(prefix=f"opsbook-kernel-{os.getpid()}-"))
         self.transport = "ipc"
         self.ip = str(self._socket_dir / "kernel")
 
@@ -356,6 +370,7 @@ def run_reports(
         r.name: resolve_parameters(r, cfg, {k: v for k, v in given.items() if k in r.parameters})
         for r in selected
     }
+    out_dir = output_folder(cfg, out)
     # values that must name something in the data (an experiment, campaign, event, column)
     source = open_source(cfg)
     try:
@@ -363,31 +378,59 @@ def run_reports(
             check_in_data(r.name, plans[r.name], r.parameters, source, cfg.lang)
     except ParameterError as exc:
         raise RunError(str(exc)) from None
+    # the notebooks get the source by reference where it is a URL (which may hold a secret):
+    # the kernels resolve env:OPSBOOK_SOURCE, and the executed notebook records only the name
+    location = resolve_reference(cfg.source)
     injected = {
         "config": str(cfg.path) if cfg.path else None,
-        "data": cfg.source,
+        "data": f"{ENV_PREFIX}{SOURCE_ENV}" if is_reference(location) else location,
         "lang": cfg.lang,
     }
-    out_dir = cfg.path_of(str(out or settings["out"]))
-    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out_dir)
     run_id = new_run_id()
-    partial = out_dir / f".{run_id}.partial"
+    partial = out_dir / f".{run_id}.{os.getpid()}.partial"
     partial.mkdir()
+    try:
+        return _complete_run(
+            cfg, source, selected, plans, injected, out_dir, run_id, partial, location, workers
+        )
+    except BaseException:  # a failed or interrupted run leaves nothing half-written behind
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+
+
+def _complete_run(
+    cfg: Config,
+    source: Source,
+    selected: list[ReportNotebook],
+    plans: dict[str, dict[str, Any]],
+    injected: dict[str, Any],
+    out_dir: Path,
+    run_id: str,
+    partial: Path,
+    location: str,
+    workers: int | None,
+) -> RunResult:
+    """Execute the planned reports into ``partial`` and rename it to the run folder."""
+    settings = cfg.section("run")
     started = datetime.now(UTC)
     # the contract checks and the fingerprint of the source, once for every report of the run
     checks = check_source(source)
-    checks_file = checks.save(Path(tempfile.mkdtemp(prefix="opsbook-checks-")) / "checks.pickle")
+    temporary = tempfile.mkdtemp(prefix=f"{CHECKS_PREFIX}{os.getpid()}-")
+    checks_file = checks.save(Path(temporary) / "checks.pickle")
     timeout = int(settings["cell_timeout_seconds"])
     pool = workers or settings.get("workers") or os.cpu_count() or 1
     # kernels inherit these: notebooks skip their widgets, write files into the run folder and
-    # open the source on the engine of this run
-    saved = {
-        name: os.environ.get(name) for name in (BATCH_ENV, RUN_DIR_ENV, ENGINE_ENV, CHECKS_ENV)
+    # open the source (by reference) on the engine of this run
+    exported = {
+        BATCH_ENV: "1",
+        RUN_DIR_ENV: str(partial),
+        ENGINE_ENV: cfg.engine,
+        CHECKS_ENV: str(checks_file),
+        SOURCE_ENV: location,
     }
-    os.environ[BATCH_ENV] = "1"
-    os.environ[RUN_DIR_ENV] = str(partial)
-    os.environ[ENGINE_ENV] = cfg.engine
-    os.environ[CHECKS_ENV] = str(checks_file)
+    saved = {name: os.environ.get(name) for name in exported}
+    os.environ.update(exported)
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(pool, len(selected)))) as executor:
             submitted = {
@@ -435,6 +478,49 @@ def run_reports(
     _point_latest(out_dir, run_id)
     write_history(out_dir, cfg.lang)
     return RunResult(folder, manifest)
+
+
+def output_folder(cfg: Config, out: str | Path | None) -> Path:
+    """The folder of run folders, made if absent: ``--out`` relative to the working directory
+    (as ``--data`` is), the config's ``run.out`` relative to the config's folder."""
+    folder = Path(out).expanduser().resolve() if out else cfg.path_of(cfg.section("run")["out"])
+    refusal = UsageError if out else InputError
+    if folder.exists() and not folder.is_dir():
+        raise refusal("core.bad.out_file", out=str(folder))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise refusal("core.bad.out_folder", out=str(folder), detail=first_line(exc)) from None
+    return folder
+
+
+def remove_leftovers(out_dir: Path) -> None:
+    """Remove what killed or failed runs left: hidden ``.<run-id>.<pid>.partial`` folders in
+    ``out_dir`` and this package's temporary folders (the checks handed to kernels, DuckDB's
+    spill folders, kernel sockets) whose process has ended. A run in progress in another
+    process keeps its own; a partial folder without a process id (written before they had
+    one) is removed when it is older than this process."""
+    for path in out_dir.glob(".*.partial"):
+        match = PARTIAL_NAME.match(path.name)
+        stale = (
+            not _alive(int(match.group("pid"))) if match else path.stat().st_mtime < PROCESS_STARTED
+        )
+        if stale:
+            shutil.rmtree(path, ignore_errors=True)
+    for path in Path(tempfile.gettempdir()).glob("opsbook-*-*"):
+        match = TEMPORARY_NAME.match(path.name)
+        if match and path.is_dir() and not _alive(int(match.group("pid"))):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def write_history(out_dir: Path, lang: str) -> Path:

@@ -43,7 +43,7 @@ def test_overrides_data_and_lang_win(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("lang: fr\n", "lang must be one of"),
+        ("lang: fr\n", "setting lang: expected one of zh, en, found .fr."),
         ("timezone: Mars/Olympus\n", "Mars/Olympus"),
         ("- a\n", "mapping"),
     ],

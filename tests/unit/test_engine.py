@@ -27,7 +27,9 @@ def test_engine_from_config_argument_and_environment(tmp_path, monkeypatch):
 
 def test_unknown_engine_is_refused_with_the_valid_names(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ValueError, match=r"'spark' is not one of duckdb, pyspark.*Ibis URL"):
+    with pytest.raises(
+        ValueError, match=r"engine.backend: expected one of duckdb, pyspark.*Ibis URL.*'spark'"
+    ):
         load_config(engine="spark")
 
 

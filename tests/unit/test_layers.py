@@ -19,6 +19,10 @@ PACKAGE = Path(__file__).resolve().parents[2] / "lib" / "opsbook"
 TOPICS = ("quality", "segmentation", "retention", "experiments", "campaigns", "kpi")
 BASE = (
     "config",
+    "settings",
+    "errors",
+    "sources",
+    "mapping",
     "contract",
     "engine",
     "expressions",

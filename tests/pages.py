@@ -100,8 +100,12 @@ def data_values(folder: Path, limit: int = 100_000) -> set[str]:
     return values
 
 
+SKIPPED = ("style", "script", "title", "code")
+
+
 class _Text(HTMLParser):
-    """The text a reader sees: no style, script or hidden title."""
+    """The text a reader sees, but for style, script and the hidden title, and identifiers set
+    as code (a file path, a setting's name, a redacted source URL: in no language)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -109,11 +113,11 @@ class _Text(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in ("style", "script", "title"):
+        if tag in SKIPPED:
             self._skip += 1
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("style", "script", "title") and self._skip:
+        if tag in SKIPPED and self._skip:
             self._skip -= 1
 
     def handle_data(self, data: str) -> None:

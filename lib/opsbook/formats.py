@@ -35,9 +35,18 @@ def finite(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
+CURRENCY = {"symbol": ""}  # the configured currency symbol (``currency:`` in opsbook.yml)
+
+
+def use_currency(symbol: str | None) -> None:
+    """Show money with ``symbol`` ("¥", "$", "£", or "" for none) from now on in this process
+    (a report's kernel, or the runner for the index): set from the config's ``currency``."""
+    CURRENCY["symbol"] = str(symbol or "")
+
+
 def fmt(value: Any, kind: str = "auto") -> str:
     """A number as a reader sees it: ``pct`` 12.3%, ``pct2`` 12.34%, ``signed_pct`` +12.3%,
-    ``pp`` +1.2 pp, ``int`` 12,345, ``money`` 1,234.50, ``dec1`` / ``dec2`` 1,234.5 / 1,234.56,
+    ``pp`` +1.2 pp, ``int`` 12,345, ``money`` ¥1,234.50 (the configured currency), ``dec1`` / ``dec2`` 1,234.5 / 1,234.56,
     ``float`` 3 decimals (none from 1,000); missing values as a dash."""
     if value is None or (isinstance(value, float | np.floating) and not math.isfinite(value)):
         return "—"
@@ -62,7 +71,8 @@ def fmt(value: Any, kind: str = "auto") -> str:
     if kind == "int":
         return f"{round(value):,}"
     if kind == "money":
-        return f"{value:,.2f}"
+        sign = "-" if value < 0 else ""
+        return f"{sign}{CURRENCY['symbol']}{abs(value):,.2f}"
     if kind in ("dec1", "dec2"):
         return f"{value:,.{kind[-1]}f}"
     if kind == "float":

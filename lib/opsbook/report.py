@@ -23,8 +23,8 @@ from IPython.display import HTML, display
 
 from opsbook.config import Config, load_config
 from opsbook.data import Source, open_source
-from opsbook.formats import STATUS_CLASS, fmt
-from opsbook.i18n import t
+from opsbook.formats import STATUS_CLASS, fmt, use_currency
+from opsbook.i18n import display_name, t
 from opsbook.parameters import check_parameters
 from opsbook.validation import SourceChecks, Validation, validate
 
@@ -117,6 +117,7 @@ def jsonable(value: Any) -> Any:
     raise TypeError(f"metrics value of type {type(value).__name__} is not JSON: {value!r}")
 
 
+ENGINE_NAMES = {"duckdb": "DuckDB", "pyspark": "Spark"}
 LONG_TEXT = 32  # characters: a table cell longer than this may wrap, a shorter one never does
 
 
@@ -193,6 +194,11 @@ class Report:
 
     def t(self, key: str, **fields: Any) -> str:
         return t(key, self.lang, **fields)
+
+    def display_name(self, kind: str, code: Any) -> str:
+        """A code of the data as this page names it (:func:`opsbook.i18n.display_name`, with
+        the config's ``display_names``)."""
+        return display_name(kind, code, self.lang, self.config.raw.get("display_names"))
 
     # -- display ------------------------------------------------------------------------------
     def heading(self, key: str, level: int = 2, **fields: Any) -> None:
@@ -276,16 +282,17 @@ class Report:
         folded under it, then the data checks panel (the notebook's first markdown cell carries
         the title; the report's summary follows)."""
         fp = self.source.fingerprint
+        # the source is an identifier (a path, a redacted URL): shown as code, in no language
         line = self.t(
             "core.about",
-            source=self.source.label,
-            engine=self.source.engine,
-            timezone=self.source.timezone,
+            source=f"<code>{html.escape(self.source.label)}</code>",
+            engine=ENGINE_NAMES.get(self.source.engine, html.escape(self.source.engine)),
+            timezone=html.escape(self.source.timezone),
             generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         )
         rows = [
             {
-                self.t("core.table"): table,
+                self.t("core.table"): self.display_name("table", table),
                 self.t("core.value"): self.t(
                     "core.table_summary",
                     rows=f"{info['rows']:,}",
@@ -298,7 +305,7 @@ class Report:
         label = html.escape(self.t("core.tables", n=len(rows)))
         display(
             HTML(
-                f'<div class="ob-about"><p class="ob-note">{html.escape(line)}</p>'
+                f'<div class="ob-about"><p class="ob-note">{line}</p>'
                 f"<details><summary>{label}</summary>{render_table(pd.DataFrame(rows))}"
                 "</details></div>"
             )
@@ -402,6 +409,7 @@ def start(
     if strict:
         checks.raise_for_errors(cfg.lang)
     use_theme()
+    use_currency(cfg.raw.get("currency"))
     report = Report(
         name=name, config=cfg, source=source, validation=checks, params=dict(params or {})
     )

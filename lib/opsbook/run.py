@@ -46,6 +46,7 @@ from opsbook.config import (
 )
 from opsbook.data import Source, open_source
 from opsbook.errors import InputError, UsageError, first_line
+from opsbook.formats import use_currency
 from opsbook.i18n import catalogue, t
 from opsbook.parameters import ParameterError, check_in_data, check_parameters, suggestion
 from opsbook.render import history_html, index_html, notebook_html
@@ -472,6 +473,7 @@ def _complete_run(
     }
     (partial / "manifest.json").write_text(dumps(manifest), encoding="utf-8")
     metrics = {name: o.metrics_data for name, o in outcomes.items() if o.metrics_data}
+    use_currency(cfg.raw.get("currency"))
     (partial / "index.html").write_text(index_html(manifest, metrics, cfg.lang), encoding="utf-8")
     folder = out_dir / run_id
     partial.rename(folder)

@@ -82,6 +82,10 @@ def _zone(value: Any) -> InputError | None:
     return InputError("core.expect.zone")
 
 
+def _optional_text_or_empty(value: Any) -> InputError | None:
+    return None if value is None or isinstance(value, str) else InputError("core.expect.text")
+
+
 def _mapping(value: Any) -> InputError | None:
     return None if isinstance(value, dict) else InputError("core.expect.mapping")
 
@@ -125,6 +129,8 @@ SETTINGS: dict[str, Any] = {
         "workers": _whole(1, optional=True),
     },
     "reports": _sections("core.expect.reports"),
+    "currency": _optional_text_or_empty,
+    "display_names": _sections("core.expect.display_names"),
 }
 
 

@@ -39,8 +39,7 @@ DIRECTIONS = ("higher", "lower")
 UNITS = ("count", "rate", "money", "ratio", "hours")
 TARGET_KINDS = ("absolute", "growth_yoy", "per_30_days")
 TARGET_FIELDS = ("area", "definition", "target", "kind", "direction", "unit")
-# hours show with two decimals, like money (fmt has no kind of its own for them)
-UNIT_FORMAT = {"count": "int", "rate": "pct", "money": "money", "ratio": "float", "hours": "money"}
+UNIT_FORMAT = {"count": "int", "rate": "pct", "money": "money", "ratio": "float", "hours": "dec2"}
 TARGETS_FILE = "kpi_targets.yml"
 
 

@@ -41,7 +41,7 @@ from opsbook.data import (
     to_type,
 )
 from opsbook.engine import backend_name
-from opsbook.i18n import catalogue, t
+from opsbook.i18n import catalogue, display_name, t
 
 Severity = Literal["error", "fail"]
 
@@ -52,8 +52,7 @@ class ContractError(ValueError):
 
 def table_name(table: str, lang: str) -> str:
     """A contract table's name as a page in ``lang`` shows it (zh: 订单表 for orders)."""
-    key = f"validation.table.{table}"
-    return t(key, lang) if key in catalogue() else table
+    return display_name("table", table, lang)
 
 
 def column_name(column: str, lang: str) -> str:

@@ -8,9 +8,10 @@ the topic name so files never collide. ``t(key, lang, **fields)`` looks a key up
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 
@@ -49,3 +50,20 @@ def t(key: str, lang: str, /, **fields: object) -> str:
         raise KeyError(f"no i18n key {key!r}")
     text = texts[check_lang(lang)]
     return text.format(**fields) if fields else text
+
+
+def display_name(kind: str, code: Any, lang: str, names: Mapping[str, Any] | None = None) -> str:
+    """How a page in ``lang`` names a code of the data: a channel (``kol`` -> "达人" / "KOL"),
+    a content type, a device, a contract table. The project's own names come first (the
+    config's ``display_names: {kind: {code: {zh: .., en: ..}}}`` passed as ``names``; a bare
+    text serves both languages), then the workbook's (``core.<kind>.<code>``); a code neither
+    knows is the data's own name and shows as it is."""
+    custom = ((names or {}).get(kind) or {}).get(str(code))
+    if isinstance(custom, Mapping):
+        chosen = custom.get(lang) or next(iter(custom.values()), None)
+        if chosen:
+            return str(chosen)
+    elif custom:
+        return str(custom)
+    key = f"core.{kind}.{code}"
+    return t(key, lang) if key in catalogue() else str(code)

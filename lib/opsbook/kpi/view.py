@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 
 from opsbook.formats import STATUS_CLASS, fmt, interval_text
-from opsbook.i18n import catalogue
 from opsbook.kpi.analysis import KpiDashboard
 from opsbook.kpi.analysis.result import HEADLINE_LABELS
 from opsbook.plots import (
@@ -42,13 +41,6 @@ def _value_text(value: Any, unit: str, interval: tuple[Any, Any] = (None, None))
 
 # anomaly tables show their first rows; the rest fold under "all N rows"
 ANOMALY_ROWS = 5
-
-
-def _display_name(report: Report, kind: str, code: Any) -> str:
-    """A channel's or content type's name in the page's language (``kpi_dashboard.<kind>.<code>``),
-    or the data's own code when the workbook does not know it (a project's own channel)."""
-    key = f"kpi_dashboard.{kind}.{code}"
-    return report.t(key) if key in catalogue() else str(code)
 
 
 def show_period(report: Report, result: KpiDashboard) -> None:
@@ -181,7 +173,7 @@ def show_acquisition(report: Report, result: KpiDashboard) -> None:
         "spend": tr("kpi_dashboard.col.spend"),
         "cac": tr("kpi_dashboard.kpi.cac"),
     }
-    shown = frame.assign(channel=[_display_name(report, "channel", c) for c in frame["channel"]])
+    shown = frame.assign(channel=[report.display_name("channel", c) for c in frame["channel"]])
     shown = shown[list(columns)].rename(columns=columns)
     report.show(
         shown,
@@ -216,7 +208,7 @@ def show_content_types(report: Report, result: KpiDashboard) -> None:
         "cost": tr("kpi_dashboard.col.cost"),
         "roi": tr("kpi_dashboard.col.roi"),
     }
-    shown = frame.assign(type=[_display_name(report, "content_type", k) for k in frame["type"]])
+    shown = frame.assign(type=[report.display_name("content_type", k) for k in frame["type"]])
     shown = shown[list(columns)].rename(columns=columns)
     report.show(
         shown,
@@ -259,7 +251,7 @@ def show_content_items(report: Report, result: KpiDashboard) -> None:
     }
     shown = frame.assign(
         rank=[tr(f"kpi_dashboard.rank.{r}") for r in frame["rank"]],
-        type=[_display_name(report, "content_type", k) for k in frame["type"]],
+        type=[report.display_name("content_type", k) for k in frame["type"]],
     )
     shown = shown[list(columns)].rename(columns=columns)
     report.show(
@@ -297,7 +289,7 @@ def content_volume_chart(report: Report, result: KpiDashboard):
             wide[kind],
             bottom=bottom,
             color=colours[str(kind)],
-            label=_display_name(report, "content_type", kind),
+            label=report.display_name("content_type", kind),
         )
         bottom += wide[kind].to_numpy()
     ax.yaxis.set_major_locator(integer_ticks())

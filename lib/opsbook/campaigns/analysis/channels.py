@@ -15,8 +15,7 @@ import pandas as pd
 from opsbook.campaigns.queries.attribution import attribution_paths, time_decay_credit
 from opsbook.campaigns.queries.events import _finite
 from opsbook.data import Source
-from opsbook.i18n import catalogue
-from opsbook.i18n import t as translate
+from opsbook.i18n import display_name
 from opsbook.stats.attribution import attribution
 
 ALL_STEPS = ("exposed", "visited", "clicked", "joined", "ordered")  # outcome sources: visited
@@ -25,8 +24,7 @@ ALL_STEPS = ("exposed", "visited", "clicked", "joined", "ordered")  # outcome so
 def channel_name(code: Any, lang: str) -> str:
     """A channel as a reader sees it in ``lang`` (``search_ad`` -> "搜索广告"); a channel the
     i18n table does not know shows as the data's own name."""
-    key = f"campaign_review.channel.{code}"
-    return translate(key, lang) if key in catalogue() else str(code)
+    return display_name("channel", code, lang)
 
 
 def steps_of(funnel: pd.DataFrame) -> tuple[str, ...]:

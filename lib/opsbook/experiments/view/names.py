@@ -42,9 +42,9 @@ def segment_name(report: Report, column: str) -> str:
 
 def segment_value(report: Report, column: str, value: object) -> str:
     """A value of a segment column (``kol`` -> "KOL" / "达人"), else the value as it is."""
-    return _named(report, f"ab_test.segment_value.{column}.{value}", str(value))
+    return report.display_name(column, value)
 
 
 def table_name(report: Report, table: str) -> str:
     """A table of the data contract (``assignments`` -> "assignments table" / "分组表")."""
-    return _named(report, f"ab_test.table.{table}", table)
+    return report.display_name("table", table)

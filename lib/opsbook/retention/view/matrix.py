@@ -90,8 +90,9 @@ def heatmap(report: Any, matrix: RetentionResult, max_periods: int = 12, max_coh
     small = np.array([is_small(n, report.min_cell) for n in sizes])
     values[small, :] = np.nan
     fig, ax = figure(min(1.2 + 0.62 * len(periods), 13), 1.2 + 0.32 * len(wide))
-    cmap = LinearSegmentedColormap.from_list("ret", ["#f4f8fc", PALETTE[0]])
-    cmap.set_bad("#ececec")
+    cmap = LinearSegmentedColormap.from_list("ret", ["#f4f8fc", PALETTE[0]]).with_extremes(
+        bad="#ececec"
+    )
     image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1, aspect="auto")
     ax.grid(False)
     top = np.nanmax(values) if np.isfinite(values).any() else 1.0

@@ -8,8 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from opsbook.formats import fmt, is_small
+from opsbook.formats import fmt
 from opsbook.retention.analysis import RateResult, StickinessResult, day_n_by, target_status
+from opsbook.retention.view.groups import _drawn
 
 SLOW_PAYBACK = 4  # periods: a channel paying back later than this is worth a look
 
@@ -150,14 +151,17 @@ def _next_steps(
 def _weakest_group(
     report: Any, rates: Mapping[str, Any], day_n_all: pd.DataFrame | None
 ) -> str | None:
-    """The groups with the lowest and highest D7 (else the longest day measured), among groups
-    above the privacy threshold."""
+    """The groups with the lowest and highest D7 (else the longest day measured), among the
+    groups the charts draw."""
     if day_n_all is None or "group" not in day_n_all.columns or day_n_all.empty:
         return None
     day = 7 if "d7" in rates else max(int(k[1:]) for k in rates)
     pooled = day_n_by(day_n_all, "group")
     pooled = pooled[(pooled["day"] == day) & pooled["rate"].notna()]
-    pooled = pooled[~pooled["eligible"].map(lambda n: is_small(n, report.min_cell))]
+    # among the groups the curves draw (the largest, none below the privacy threshold): a
+    # country of twelve buyers at 0 % is noise, not the place to start
+    drawn = _drawn(report, dict(zip(pooled["group"], pooled["eligible"], strict=True)))
+    pooled = pooled[pooled["group"].isin(drawn)]
     if len(pooled) < 2:
         return None
     ranked = pooled.sort_values(["rate", "group"])

@@ -14,6 +14,7 @@ from opsbook.report import Report
 from opsbook.retention import analysis
 from opsbook.retention.view import matrix as matrix_view
 from opsbook.retention.view import revenue, summary, survival
+from opsbook.retention.view import widgets as widgets_view
 from opsbook.retention.view.groups import group_colours
 
 TARGETS = {
@@ -146,3 +147,33 @@ def test_a_channel_has_one_colour_in_curves_ltv_and_survival(sample, sample_dir)
                 seen.setdefault(line.get_label(), set()).add(line.get_color())
     assert set(seen) == set(channels)
     assert all(found == {colours[name]} for name, found in seen.items())
+
+
+# -- the explorer ----------------------------------------------------------------------------------
+def test_the_explorer_speaks_the_page_language_and_reuses_its_matrices(sample_dir, monkeypatch):
+    monkeypatch.delenv("OPSBOOK_BATCH", raising=False)
+    monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
+    report = report_of(sample_dir, lang="zh")
+    page = analysis.retention_matrix(report, period="week", breakdown="channel")
+    calls = []
+    real = widgets_view.retention_matrix
+    monkeypatch.setattr(
+        widgets_view, "retention_matrix", lambda *a, **k: calls.append(k) or real(*a, **k)
+    )
+    box = widgets_view.explore(
+        report, computed={("week", "on", "channel"): page}, period="week", breakdown="channel"
+    )
+    period, criterion, breakdown = box.children[0].children
+    assert calls == []  # the page's own matrix, not a second query
+    assert (period.description, criterion.description, breakdown.description) == (
+        "周期",
+        "留存口径",
+        "分组维度",
+    )
+    assert ("自然日", "day") in period.options and ("获客渠道", "channel") in breakdown.options
+    assert ("不分组", None) in breakdown.options
+    period.value = "day"
+    period.value = "week"
+    period.value = "day"
+    assert [c["period"] for c in calls] == ["day"]  # each setting queried once
+    assert box.children[1].value.startswith("重绘用时")

@@ -53,10 +53,12 @@ from opsbook.retention.view.engagement import (
     show_lifecycle,
     stickiness_chart,
 )
+from opsbook.retention.view.groups import group_colours
 from opsbook.retention.view.matrix import curves_chart, heatmap, show_matrix
-from opsbook.retention.view.narrative import conclusion, notes, show_definitions
+from opsbook.retention.view.narrative import notes, show_definitions
 from opsbook.retention.view.rates import show_day_n, show_day_n_by, show_rate_groups, show_rates
 from opsbook.retention.view.revenue import ltv_chart, show_payback
+from opsbook.retention.view.summary import summary
 from opsbook.retention.view.survival import show_survival, survival_chart
 from opsbook.retention.view.widgets import explore
 from opsbook.targets import retention_targets
@@ -66,12 +68,12 @@ __all__ = [
     "against_targets",
     "cac_payback",
     "churn_survival",
-    "conclusion",
     "curves_chart",
     "day_n_by",
     "day_n_retention",
     "explore",
     "first_order_conversion",
+    "group_colours",
     "heatmap",
     "keep_active_days",
     "lifecycle",
@@ -95,6 +97,7 @@ __all__ = [
     "show_survival",
     "stickiness",
     "stickiness_chart",
+    "summary",
     "survival_chart",
     "trailing_window",
     "usable_breakdown",

@@ -55,7 +55,6 @@ from opsbook.segmentation.queries import (
     rfm_expression,
     unpaid_customers_expression,
 )
-from opsbook.segmentation.view.conclusion import conclusion
 from opsbook.segmentation.view.explore import explore
 from opsbook.segmentation.view.export import show_export
 from opsbook.segmentation.view.groups import (
@@ -73,12 +72,12 @@ from opsbook.segmentation.view.scope import (
     show_score_bins,
     show_thresholds,
 )
+from opsbook.segmentation.view.summary import summary
 
 __all__ = [
     "Settings",
     "TierRules",
     "compute_rfm",
-    "conclusion",
     "exclusions_expression",
     "explore",
     "export_segments",
@@ -101,6 +100,7 @@ __all__ = [
     "show_tier_profile",
     "show_tier_rules",
     "size_vs_revenue_chart",
+    "summary",
     "tally_exclusions",
     "unpaid_customers_expression",
 ]

@@ -9,7 +9,7 @@ from opsbook.retention.analysis.engagement import (
     stickiness,
 )
 from opsbook.retention.analysis.matrix import RetentionResult, retention_matrix
-from opsbook.retention.analysis.metrics import report_metrics
+from opsbook.retention.analysis.metrics import report_metrics, target_status
 from opsbook.retention.analysis.rates import (
     RateResult,
     against_targets,
@@ -23,7 +23,13 @@ from opsbook.retention.analysis.survival import SurvivalResult, churn_survival
 
 # what the views ask of the source and of the settings, through this layer (a view never
 # imports the queries)
-from opsbook.retention.queries import CRITERIA, PERIODS, breakdown_columns, usable_breakdown
+from opsbook.retention.queries import (
+    CRITERIA,
+    PERIODS,
+    breakdown_columns,
+    breakdown_values,
+    usable_breakdown,
+)
 from opsbook.retention.queries.periods import _src as _src
 
 __all__ = [
@@ -37,6 +43,7 @@ __all__ = [
     "SurvivalResult",
     "against_targets",
     "breakdown_columns",
+    "breakdown_values",
     "cac_payback",
     "churn_survival",
     "day_n_by",
@@ -48,5 +55,6 @@ __all__ = [
     "report_metrics",
     "retention_matrix",
     "stickiness",
+    "target_status",
     "usable_breakdown",
 ]

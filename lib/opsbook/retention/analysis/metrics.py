@@ -15,6 +15,16 @@ from opsbook.retention.analysis.rates import RateResult
 from opsbook.retention.analysis.survival import SurvivalResult
 
 
+def target_status(value: float | None, target: float, high: float | None = None) -> str | None:
+    """A KPI against its target: green when met, amber when missed but the interval's upper end
+    (``high``) reaches the target, red otherwise; None without a value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if value >= target:
+        return "green"
+    return "amber" if high is not None and high >= target else "red"
+
+
 def report_metrics(
     matrix: RetentionResult,
     day_n: pd.DataFrame,
@@ -75,11 +85,7 @@ def report_metrics(
         metrics["survival"] = survival.metrics()
 
     def status(key: str, value: float | None, high: float | None = None) -> str | None:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return None
-        if value >= targets[key]:
-            return "green"
-        return "amber" if high is not None and high >= targets[key] else "red"
+        return target_status(value, targets[key], high)
 
     headline = [
         {

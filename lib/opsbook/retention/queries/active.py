@@ -175,6 +175,16 @@ def usable_breakdown(source: Any, breakdown: str | None) -> str | None:
     return breakdown if breakdown and breakdown in breakdown_columns(source) else None
 
 
+def breakdown_values(source: Any, breakdown: str | None) -> list[str]:
+    """Every value of the users' ``breakdown`` column as the sections group it (text, a missing
+    value as its own group), sorted: the whole set, so a group keeps its colour in every chart."""
+    if breakdown is None:
+        return []
+    users = _src(source).table("users")
+    values = users.select(grp=users[breakdown].cast("string").fill_null(MISSING_GROUP)).distinct()
+    return sorted(str(v) for v in values.execute()["grp"])
+
+
 def _with_group(table: ir.Table, source: Source, breakdown: str | None) -> ir.Table:
     """``table`` (with user_id) plus ``grp``: the user's ``breakdown`` attribute as text."""
     if breakdown is None:

@@ -1,5 +1,5 @@
 """Which groups a page shows: a chart draws the largest few, a table lists the largest ones, and
-neither shows a group below the privacy threshold."""
+neither shows a group below the privacy threshold; a group has one colour in every chart."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from opsbook.formats import is_small
+from opsbook.plots import PALETTE, category_colours
+from opsbook.retention.analysis import breakdown_values
 
 MAX_LINES = 8  # groups drawn in one chart: the largest ones
 MAX_ROWS = 20  # groups listed in one table: the largest ones
@@ -16,3 +18,24 @@ def _drawn(report: Any, sizes: Mapping[Any, Any]) -> list[Any]:
     """The groups a chart draws: the largest MAX_LINES, none below the privacy threshold."""
     ranked = sorted(sizes.items(), key=lambda kv: (-kv[1], str(kv[0])))
     return [g for g, n in ranked if not is_small(n, report.min_cell)][:MAX_LINES]
+
+
+def group_colours(report: Any, breakdown: str | None) -> dict[str, str]:
+    """One colour per group of ``breakdown`` for every chart of the page (curves, LTV, survival):
+    :func:`opsbook.plots.category_colours` over every value the users table has, so a channel
+    keeps its colour from chart to chart and report to report."""
+    return category_colours(breakdown_values(report, breakdown)) if breakdown else {}
+
+
+def colour_of(colours: Mapping[str, str], group: Any, i: int) -> str:
+    """``group``'s colour; one not in ``colours`` takes the palette in drawing order."""
+    return colours.get(str(group)) or PALETTE[i % len(PALETTE)]
+
+
+def attribute_name(report: Any, column: str) -> str:
+    """A users column as the page names it: its i18n display name where the catalogue has one
+    (channel, region, device ...), else the column's own name (a mapping's custom column)."""
+    try:
+        return report.t(f"retention.attr.{column}")
+    except KeyError:
+        return column

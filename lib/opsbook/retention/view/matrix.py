@@ -3,15 +3,16 @@ the mean retention curves."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from opsbook.formats import count_text, is_small
+from opsbook.formats import count_text, fmt, is_small
 from opsbook.plots import PALETTE, figure, percent_ticks
 from opsbook.retention.analysis import RetentionResult
-from opsbook.retention.view.groups import _drawn
+from opsbook.retention.view.groups import _drawn, colour_of
 
 
 def _period_header(report: Any, period: Any, unit: str) -> str:
@@ -20,59 +21,61 @@ def _period_header(report: Any, period: Any, unit: str) -> str:
     return report.t(f"retention.unit.{unit}", n=int(period))
 
 
-def show_matrix(report: Any, matrix: RetentionResult, max_periods: int = 12) -> None:
-    """The matrix as a table: cohort, users, one column per period (masked cells as a dash),
-    then the weighted and simple means with the counts behind them."""
+def show_matrix(report: Any, matrix: RetentionResult, max_periods: int = 12, top: int = 6) -> None:
+    """The means across cohorts (weighted, simple, and the complete cohorts and users behind
+    them) in one short table, then the matrix by cohort: the first ``top`` cohorts and the whole
+    matrix folded under "all N rows" (the heatmap above draws every cohort)."""
     tr = report.t
     unit = matrix.settings["period"]
     periods = list(matrix.periods)[: max_periods + 1]
     if matrix.cells.empty:
         report.say("retention.empty")
         return
+    headers = {p: _period_header(report, p, unit) for p in periods}
+    mean = matrix.mean.set_index("period").reindex(periods)
+    rows = []
+    for kind in ("weighted", "simple"):
+        rows.append(
+            {tr("retention.col.mean"): tr(f"retention.row.{kind}")}
+            | {
+                headers[p]: "—"
+                if is_small(mean.loc[p, "users"], report.min_cell)
+                else fmt(mean.loc[p, kind], "pct")
+                for p in periods
+            }
+        )
+    for kind in ("cohorts", "users"):
+        rows.append(
+            {tr("retention.col.mean"): tr(f"retention.row.{kind}")}
+            | {
+                headers[p]: count_text(
+                    mean.loc[p, kind], report.min_cell if kind == "users" else None
+                )
+                for p in periods
+            }
+        )
+    report.show(pd.DataFrame(rows))
     wide = matrix.wide().reindex(columns=periods)
     sizes = matrix.cohorts.set_index("cohort")["users"]
-    headers = {p: _period_header(report, p, unit) for p in periods}
     table = wide.rename(columns=headers)
     table.insert(0, tr("retention.col.users"), sizes.reindex(table.index).to_numpy())
     table.insert(0, tr("retention.col.cohort"), table.index)
     table = table.reset_index(drop=True)
-    mean = matrix.mean.set_index("period").reindex(periods)
-    extra = []
-    for kind in ("weighted", "simple"):
-        row = {
-            tr("retention.col.cohort"): tr(f"retention.row.{kind}"),
-            tr("retention.col.users"): np.nan,
-        }
-        row |= {
-            headers[p]: np.nan
-            if is_small(mean.loc[p, "users"], report.min_cell)
-            else mean.loc[p, kind]
-            for p in periods
-        }
-        extra.append(row)
-    table = pd.concat([table, pd.DataFrame(extra)], ignore_index=True)
     formats = {headers[p]: "pct" for p in periods} | {tr("retention.col.users"): "int"}
     report.show(
         table,
+        top=top,
         formats=formats,
         min_cell=report.min_cell,
         count_columns=[tr("retention.col.users")],
     )
-    # the counts behind the means, in the same columns (small counts suppressed)
-    counts = [
-        {tr("retention.col.cohort"): tr(f"retention.row.{kind}")}
-        | {
-            headers[p]: count_text(mean.loc[p, kind], report.min_cell if kind == "users" else None)
-            for p in periods
-        }
-        for kind in ("cohorts", "users")
-    ]
-    report.show(pd.DataFrame(counts))
 
 
-def heatmap(report: Any, matrix: RetentionResult, max_periods: int = 12, max_cohorts: int = 24):
-    """Annotated heatmap of the matrix; incomplete cells hatched grey, never 0; cohorts smaller
-    than the privacy threshold left blank."""
+def heatmap(report: Any, matrix: RetentionResult, max_periods: int = 12, max_cohorts: int = 30):
+    """Annotated heatmap of the matrix: every cohort of the table below, or, past
+    ``max_cohorts`` (daily cohorts), the newest ones with the title saying how many it leaves
+    out; incomplete cells hatched grey, never 0; cohorts smaller than the privacy threshold left
+    blank."""
     from matplotlib.colors import LinearSegmentedColormap
     from matplotlib.patches import Rectangle
 
@@ -80,14 +83,16 @@ def heatmap(report: Any, matrix: RetentionResult, max_periods: int = 12, max_coh
         return None
     unit = matrix.settings["period"]
     periods = list(matrix.periods)[: max_periods + 1]
-    wide = matrix.wide().reindex(columns=periods).tail(max_cohorts)
+    every = matrix.wide().reindex(columns=periods)
+    wide = every.tail(max_cohorts)
     sizes = matrix.cohorts.set_index("cohort")["users"].reindex(wide.index)
     values = wide.to_numpy(dtype=float)
     small = np.array([is_small(n, report.min_cell) for n in sizes])
     values[small, :] = np.nan
     fig, ax = figure(min(1.2 + 0.62 * len(periods), 13), 1.2 + 0.32 * len(wide))
-    cmap = LinearSegmentedColormap.from_list("ret", ["#f4f8fc", PALETTE[0]])
-    cmap.set_bad("#ececec")
+    cmap = LinearSegmentedColormap.from_list("ret", ["#f4f8fc", PALETTE[0]]).with_extremes(
+        bad="#ececec"
+    )
     image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1, aspect="auto")
     ax.grid(False)
     top = np.nanmax(values) if np.isfinite(values).any() else 1.0
@@ -110,13 +115,22 @@ def heatmap(report: Any, matrix: RetentionResult, max_periods: int = 12, max_coh
         range(len(periods)), [_period_header(report, p, unit) for p in periods], fontsize=8
     )
     ax.xaxis.tick_top()
-    ax.set_title(report.t("retention.chart.heatmap"), pad=24)
+    title = report.t("retention.chart.heatmap")
+    if len(wide) < len(every):
+        title += "\n" + report.t("retention.chart.newest", shown=len(wide), total=len(every))
+    ax.set_title(title, pad=24)
     fig.colorbar(image, ax=ax, fraction=0.025, shrink=0.5, format=percent_ticks(0))
     return fig
 
 
-def curves_chart(report: Any, matrix: RetentionResult, max_periods: int = 12):
-    """The weighted mean retention curve, per group when the matrix has a breakdown."""
+def curves_chart(
+    report: Any,
+    matrix: RetentionResult,
+    max_periods: int = 12,
+    colours: Mapping[str, str] | None = None,
+):
+    """The weighted mean retention curve, per group when the matrix has a breakdown, each group
+    in its colour of ``colours`` (:func:`group_colours`)."""
     if matrix.mean.empty:
         return None
     unit = matrix.settings["period"]
@@ -137,7 +151,7 @@ def curves_chart(report: Any, matrix: RetentionResult, max_periods: int = 12):
             part["weighted"].to_numpy(dtype=float),
             marker="o",
             ms=3,
-            color=PALETTE[i % len(PALETTE)],
+            color=PALETTE[0] if group is None else colour_of(colours or {}, group, i),
             label=report.t("retention.chart.all") if group is None else str(group),
         )
     ax.set_xticks(range(len(periods)), [_period_header(report, p, unit) for p in periods])

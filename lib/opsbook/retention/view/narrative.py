@@ -1,19 +1,17 @@
-"""The report's words: the definitions in force, what the source lacks, and one verdict sentence
-per KPI against its target."""
+"""The report's words: the definitions in force and what the source lacks."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
 from opsbook.retention.analysis import (
     RetentionResult,
-    StickinessResult,
     _src,
     usable_breakdown,
 )
+from opsbook.retention.view.groups import attribute_name
 
 
 def show_definitions(report: Any, matrix: RetentionResult, **extra: Any) -> None:
@@ -38,6 +36,8 @@ def show_definitions(report: Any, matrix: RetentionResult, **extra: Any) -> None
     if s.get("brackets"):
         rows.append((tr("retention.def.brackets"), ", ".join(str(p) for p in matrix.periods)))
     for key, value in extra.items():
+        if key == "breakdown":  # a users column: its display name
+            value = attribute_name(report, value) if value else "—"
         rows.append((tr(f"retention.def.{key}"), str(value)))
     report.show(pd.DataFrame(rows, columns=[tr("core.field"), tr("core.value")]))
 
@@ -48,37 +48,6 @@ def _event_text(report: Any, event: str) -> str:
         key = {"any": "any", "order": "order"}.get(event, "any_order")
         return report.t(f"retention.event.{key}")
     return report.t("retention.event.named", event=event)
-
-
-def conclusion(
-    report: Any,
-    day_n: pd.DataFrame,
-    stick: StickinessResult | None,
-    targets: Mapping[str, float],
-) -> None:
-    """One sentence per KPI: value against target."""
-    for r in day_n.itertuples():
-        if pd.isna(r.rate):
-            continue
-        key = f"d{int(r.day)}"
-        if key not in targets:
-            continue
-        report.say(
-            "retention.verdict.dn_met" if r.rate >= targets[key] else "retention.verdict.dn_missed",
-            n=int(r.day),
-            rate=f"{r.rate:.1%}",
-            low=f"{r.low:.1%}",
-            high=f"{r.high:.1%}",
-            target=f"{targets[key]:.0%}",
-        )
-    if stick is not None and stick.dau_mau is not None:
-        report.say(
-            "retention.verdict.stickiness_met"
-            if stick.dau_mau >= targets["dau_mau"]
-            else "retention.verdict.stickiness_missed",
-            value=f"{stick.dau_mau:.2f}",
-            target=f"{targets['dau_mau']:.2f}",
-        )
 
 
 def notes(report: Any, breakdown: str | None) -> None:

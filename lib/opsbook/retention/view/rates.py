@@ -62,11 +62,14 @@ def show_day_n(report: Any, day_n: pd.DataFrame) -> None:
     )
 
 
-def show_day_n_by(report: Any, day_n: pd.DataFrame, by: str, last: int = 26) -> None:
+def show_day_n_by(
+    report: Any, day_n: pd.DataFrame, by: str, last: int = 26, top: int | None = None
+) -> None:
     """D-N per cohort or per group (``by``), pooled from a :func:`day_n_retention` frame that
     has that column: one row per value, a rate and its eligible users per day. A cell with no
     eligible user is a dash, not 0 %; one with fewer than the privacy threshold shows "<10"
-    users and no rate. Cohorts: the ``last`` most recent; groups: the MAX_ROWS largest."""
+    users and no rate. Cohorts: the ``last`` most recent; groups: the MAX_ROWS largest. With
+    ``top``, the first ``top`` rows show and the rest fold away."""
     tr = report.t
     if by not in day_n.columns or day_n.empty:
         return
@@ -87,7 +90,11 @@ def show_day_n_by(report: Any, day_n: pd.DataFrame, by: str, last: int = 26) -> 
             row[tr("retention.col.n_dn", n=int(r.day))] = count_text(r.eligible, report.min_cell)
         rows.append(row)
     days = sorted(pooled["day"].unique())
-    report.show(pd.DataFrame(rows), formats={tr("retention.kpi.dn", n=int(d)): "pct" for d in days})
+    report.show(
+        pd.DataFrame(rows),
+        top=top,
+        formats={tr("retention.kpi.dn", n=int(d)): "pct" for d in days},
+    )
 
 
 def show_rates(

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
-from opsbook.formats import is_small
+from opsbook.formats import fmt, is_small
 from opsbook.plots import PALETTE, figure, integer_ticks
 from opsbook.retention.analysis import LtvResult
-from opsbook.retention.view.groups import _drawn
+from opsbook.retention.view.groups import _drawn, colour_of
 
 
 def ltv_chart(
-    report: Any, ltv: LtvResult, payback: pd.DataFrame | None = None, max_periods: int = 12
+    report: Any,
+    ltv: LtvResult,
+    payback: pd.DataFrame | None = None,
+    max_periods: int = 12,
+    colours: Mapping[str, str] | None = None,
 ):
-    """LTV curves (cumulative paid revenue per user by cohort age), per group; dashed lines at
-    each channel's CAC when spend exists. Ages resting on fewer users than the privacy
-    threshold are left out."""
+    """LTV curves (cumulative paid revenue per user by cohort age), per group in its colour of
+    ``colours``; a dashed line at each drawn channel's CAC, labelled, when spend exists (the
+    title mentions them only then). Ages resting on fewer users than the privacy threshold are
+    left out."""
     if ltv is None:
         return None
     curve = ltv.curve[ltv.curve["age"] <= max_periods]
@@ -30,18 +36,35 @@ def ltv_chart(
     if grouped:
         drawn = set(_drawn(report, curve.groupby("group")["users"].max().to_dict()))
         groups = [g for g in dict.fromkeys(curve["group"]) if g in drawn]
+    cac_of = (
+        {}
+        if payback is None or payback.empty
+        else dict(zip(payback["channel"], payback["cac"], strict=True))
+    )
+    dashed = False
     for i, group in enumerate(groups):
         part = curve if group is None else curve[curve["group"] == group]
-        colour = PALETTE[i % len(PALETTE)]
+        colour = PALETTE[0] if group is None else colour_of(colours or {}, group, i)
         label = report.t("retention.chart.all") if group is None else str(group)
         ax.plot(part["age"], part["ltv"], marker="o", ms=3, color=colour, label=label)
-        if payback is not None and not payback.empty and group in set(payback["channel"]):
-            cac = float(payback.loc[payback["channel"] == group, "cac"].iloc[0])
-            ax.axhline(cac, color=colour, ls="--", lw=0.9)
+        cac = cac_of.get(group)
+        if cac is not None and pd.notna(cac):
+            ax.axhline(cac, color=colour, ls="--", lw=1.4)
+            ax.annotate(
+                report.t("retention.chart.cac", channel=group, cac=fmt(cac, "money")),
+                (1.0, cac),
+                xycoords=("axes fraction", "data"),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+                color=colour,
+            )
+            dashed = True
     ax.xaxis.set_major_locator(integer_ticks())
     ax.set_xlabel(report.t(f"retention.chart.age_{ltv.period}"))
     ax.set_ylabel(report.t("retention.chart.ltv"))
-    ax.set_title(report.t("retention.chart.ltv_title"))
+    ax.set_title(report.t("retention.chart.ltv_title" if dashed else "retention.chart.ltv_plain"))
     ax.set_ylim(0, None)
     ax.legend(fontsize=8)
     return fig

@@ -3,19 +3,21 @@ and the log-rank sentence."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from opsbook.formats import is_small
-from opsbook.plots import PALETTE, figure, percent_ticks
+from opsbook.plots import figure, percent_ticks
 from opsbook.retention.analysis import SurvivalResult
-from opsbook.retention.view.groups import MAX_ROWS, _drawn
+from opsbook.retention.view.groups import MAX_ROWS, _drawn, colour_of
 
 
-def survival_chart(report: Any, result: SurvivalResult):
-    """Kaplan–Meier curves of lifetime (share of users not yet churned) with their intervals."""
+def survival_chart(report: Any, result: SurvivalResult, colours: Mapping[str, str] | None = None):
+    """Kaplan–Meier curves of lifetime (share of users not yet churned) with their intervals,
+    each group in its colour of ``colours`` (the retention curves' colours), all users in grey."""
     curves = result.curves
     if curves.empty:
         return None
@@ -27,7 +29,7 @@ def survival_chart(report: Any, result: SurvivalResult):
         if group not in drawn:
             continue
         part = curves[curves["group"] == group]
-        colour = "#333333" if group == "all" else PALETTE[i % len(PALETTE)]
+        colour = "#333333" if group == "all" else colour_of(colours or {}, group, i)
         label = report.t("retention.chart.all") if group == "all" else str(group)
         times = np.concatenate([[0.0], part["time"].to_numpy()])
         surv = np.concatenate([[1.0], part["survival"].to_numpy()])

@@ -42,7 +42,10 @@ def tier_actions(report: Report, overrides: Mapping[str, Any] | None = None) -> 
     return out
 
 
-def _profile_table(report: Report, frame: pd.DataFrame, key: str, kind: str) -> None:
+def _profile_table(report: Report, result: Segmentation, frame: pd.DataFrame, key: str, kind: str):
+    """Customers, revenue and mean R/F/M per group: counts as integers, recency in whole days,
+    money in the source's amounts. Revenue per customer is shown only when M is not already it
+    (M = the mean paid amount per order, ``monetary="mean"``)."""
     tr = report.t
     shown = frame.assign(**{key: [_name(report, kind, v) for v in frame[key]]})
     columns = {
@@ -53,32 +56,36 @@ def _profile_table(report: Report, frame: pd.DataFrame, key: str, kind: str) -> 
         "revenue_share": tr("segmentation.col.revenue_share"),
         "mean_recency": tr("segmentation.col.mean_recency"),
         "mean_frequency": tr("segmentation.col.mean_frequency"),
-        "mean_monetary": tr("segmentation.col.mean_monetary"),
+        "mean_monetary": tr(f"segmentation.col.mean_monetary_{result.settings.monetary}"),
         "revenue_per_customer": tr("segmentation.col.revenue_per_customer"),
     }
+    if result.settings.monetary == "total":  # mean M is revenue per customer: one column
+        del columns["revenue_per_customer"]
+    formats = {
+        columns["customers"]: "int",
+        columns["share"]: "pct",
+        columns["revenue"]: "money",
+        columns["revenue_share"]: "pct",
+        columns["mean_recency"]: "int",
+        columns["mean_frequency"]: "dec1",
+        columns["mean_monetary"]: "money",
+    }
+    if "revenue_per_customer" in columns:
+        formats[columns["revenue_per_customer"]] = "money"
     report.show(
         shown[list(columns)].rename(columns=columns),
-        formats={
-            columns["customers"]: "int",
-            columns["share"]: "pct",
-            columns["revenue"]: "money",
-            columns["revenue_share"]: "pct",
-            columns["mean_recency"]: "float",
-            columns["mean_frequency"]: "float",
-            columns["mean_monetary"]: "money",
-            columns["revenue_per_customer"]: "money",
-        },
+        formats=formats,
         min_cell=report.min_cell,
         count_columns=[columns["customers"]],
     )
 
 
 def show_segment_profile(report: Report, result: Segmentation) -> None:
-    _profile_table(report, result.segments, "segment", "seg")
+    _profile_table(report, result, result.segments, "segment", "seg")
 
 
 def show_tier_profile(report: Report, result: Segmentation) -> None:
-    _profile_table(report, result.tiers, "tier", "tier")
+    _profile_table(report, result, result.tiers, "tier", "tier")
 
 
 def show_tier_rules(

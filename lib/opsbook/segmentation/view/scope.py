@@ -99,12 +99,17 @@ def show_score_bins(report: Report, result: Segmentation) -> None:
 def show_thresholds(report: Report, result: Segmentation) -> None:
     s = result.settings
     tr = report.t
-    unit = {"recency": tr("segmentation.unit.days"), "frequency": "", "monetary": ""}
+    # values: days to one decimal (a recency of 51 days is below 51.3), orders to one, money
+    # to cents; scores (basis "scores") to one decimal
+    kinds = {"recency": "dec1", "frequency": "dec1", "monetary": "money"}
     rows = [
         {
             tr("segmentation.col.dimension"): tr(f"segmentation.dim.{dim}"),
-            tr("segmentation.col.threshold"): fmt(value, "float")
-            + (f" {unit[dim]}" if unit[dim] and s.basis == "values" else ""),
+            tr("segmentation.col.threshold"): (
+                tr("segmentation.unit.days_value", n=fmt(value, "dec1"))
+                if dim == "recency" and s.basis == "values"
+                else fmt(value, kinds[dim] if s.basis == "values" else "dec1")
+            ),
             tr("segmentation.col.high_when"): tr(f"segmentation.high_when.{dim}"),
         }
         for dim, value in result.thresholds.items()
@@ -156,7 +161,17 @@ def rf_heatmap(report: Report, result: Segmentation):
                     color="white" if dark else "#222222")  # fmt: skip
     ax.set_xticks(range(k), [str(f) for f in counts.columns])
     ax.set_yticks(range(k), [str(r) for r in counts.index])
-    ax.set_xlabel(report.t("segmentation.chart.f_score"))
+    xlabel = report.t("segmentation.chart.f_score")
+    # a score nobody has: many customers share one value (most bought once), so the quantile
+    # rule skips the scores above it -- said on the chart, not left as a blank column
+    empty = [str(f) for f in counts.columns if counts[f].sum() == 0]
+    empty_r = [str(r) for r in counts.index if counts.loc[r].sum() == 0]
+    if empty or empty_r:
+        xlabel += "\n" + report.t(
+            "segmentation.chart.empty_scores",
+            scores=", ".join([f"F {f}" for f in empty] + [f"R {r}" for r in empty_r]),
+        )
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(report.t("segmentation.chart.r_score"))
     ax.grid(False)
     ax.set_title(report.t("segmentation.chart.rf_heatmap"))

@@ -1,0 +1,179 @@
+"""What the retention report shows: the summary block on known numbers, charts that show what
+their tables show (or say what they leave out), and one colour per channel across charts."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from opsbook.config import load_config
+from opsbook.data import open_source
+from opsbook.plots import category_colours
+from opsbook.report import Report
+from opsbook.retention import analysis
+from opsbook.retention.view import matrix as matrix_view
+from opsbook.retention.view import revenue, summary, survival
+from opsbook.retention.view import widgets as widgets_view
+from opsbook.retention.view.groups import group_colours
+
+TARGETS = {
+    "d1": 0.55,
+    "d7": 0.40,
+    "d30": 0.25,
+    "dau_mau": 0.30,
+    "first_order_conversion": 0.08,
+    "repeat_purchase_rate": 0.30,
+}
+
+
+def report_of(source_or_dir, lang="en"):
+    config = load_config(data=str(source_or_dir), lang=lang)
+    return Report("retention", config, open_source(config), validation=None)
+
+
+@pytest.fixture(scope="module")
+def sample(sample_dir):
+    return report_of(sample_dir)
+
+
+def captured(monkeypatch):
+    html = []
+    monkeypatch.setattr("opsbook.report.display", lambda obj, **_: html.append(obj.data))
+    return html
+
+
+# -- the summary ---------------------------------------------------------------------------------
+def test_the_summary_on_known_numbers(sample, monkeypatch):
+    html = captured(monkeypatch)
+    by_group = pd.DataFrame(
+        [
+            # D1: 600/1000 = 60 % (met); D7: 300/1000 = 30 %, D30: 200/1000 = 20 % (missed)
+            ("kol", 1, 500, 250),
+            ("organic", 1, 500, 350),
+            ("kol", 7, 500, 100),
+            ("organic", 7, 500, 200),
+            ("kol", 30, 500, 80),
+            ("organic", 30, 500, 120),
+        ],
+        columns=["group", "day", "eligible", "retained"],
+    )
+    overall = analysis.against_targets(analysis.day_n_by(by_group), TARGETS)
+    payback = pd.DataFrame(
+        {
+            "channel": ["kol", "organic"],
+            "spend": [7000.0, 1000.0],
+            "new_users": [100, 100],
+            "cac": [70.0, 10.0],
+            "ltv_latest": [60.0, 200.0],
+            "age_latest": [12, 12],
+            "payback_age": [np.nan, 1],
+        }
+    )
+    summary.summary(sample, overall, TARGETS, day_n_all=by_group, payback=payback)
+    (block,) = html
+    verdict = re.search(r'<p class="ob-verdict">(.*?)</p>', block).group(1)
+    assert verdict == (
+        "Retention meets 1 of its 3 targets: D1 60.0% (target 55.0%), D7 30.0% (target 40.0%),"
+        " D30 20.0% (target 25.0%)"
+    )
+    assert 'class="ob-summary ob-amber"' in block  # some met, some missed
+    # D7 of kol 100/500 = 20 % against organic 200/500 = 40 %; kol's CAC 70 > LTV 60
+    steps = re.findall(r"<li>(.*?)</li>", block)
+    assert steps[0].startswith(
+        "Start with kol: its D7 retention is 20.0% against 40.0% for organic"
+    )
+    assert steps[1].startswith("kol has not paid back its CAC of 70.00 yet (LTV so far 60.00)")
+    assert len(steps) == 2  # organic paid back in W1: nothing to do there
+    # three D-N cards and DAU/MAU (no value without stickiness): target and interval as notes
+    assert block.count('<div class="ob-number ') == 4
+    assert "target 55.0% · 95% interval" in block
+
+
+def test_the_summary_when_every_target_is_met(sample, monkeypatch):
+    html = captured(monkeypatch)
+    rows = pd.DataFrame([(d, 100, 90) for d in (1, 7, 30)], columns=["day", "eligible", "retained"])
+    overall = analysis.against_targets(analysis.day_n_by(rows), TARGETS)
+    summary.summary(sample, overall, TARGETS)
+    assert 'class="ob-summary ob-green"' in html[0]
+    assert "Retention meets all its targets" in html[0]
+    assert "Every target is met" in html[0]
+
+
+# -- charts ----------------------------------------------------------------------------------------
+def test_the_heatmap_draws_every_cohort_of_the_table_or_says_what_it_leaves_out(sample):
+    weekly = analysis.retention_matrix(sample, period="week")
+    fig = matrix_view.heatmap(sample, weekly)
+    cohorts = list(weekly.wide().index)
+    drawn = [t.get_text().split(" (")[0] for t in fig.axes[0].get_yticklabels()]
+    assert drawn == cohorts  # every weekly cohort the table lists (it used to drop the oldest)
+    assert "newest" not in fig.axes[0].get_title()
+    daily = analysis.retention_matrix(sample, period="day")
+    fig = matrix_view.heatmap(sample, daily, max_cohorts=30)
+    total = len(daily.wide())
+    assert len(fig.axes[0].get_yticklabels()) == 30
+    assert f"the newest 30 of {total} cohorts" in fig.axes[0].get_title()
+
+
+def test_ltv_title_promises_cac_lines_only_when_it_draws_them(sample):
+    ltv = analysis.ltv_curves(sample, period="week", breakdown="channel")
+    payback = analysis.cac_payback(sample, ltv)
+    ax = revenue.ltv_chart(sample, ltv, payback).axes[0]
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert len(dashed) == len(payback) and "dashed" in ax.get_title()
+    labels = {t.get_text() for t in ax.texts}
+    for row in payback.itertuples():
+        assert f"{row.channel} CAC {row.cac:,.2f}" in labels
+    plain = revenue.ltv_chart(sample, ltv, None).axes[0]
+    assert "dashed" not in plain.get_title()
+    assert not [line for line in plain.get_lines() if line.get_linestyle() == "--"]
+
+
+def test_a_channel_has_one_colour_in_curves_ltv_and_survival(sample, sample_dir):
+    channels = sorted(pd.read_parquet(sample_dir / "users.parquet")["channel"].unique())
+    colours = group_colours(sample, "channel")
+    assert colours == category_colours(channels)  # every channel of the users table
+    by_group = analysis.retention_matrix(sample, period="week", breakdown="channel")
+    ltv = analysis.ltv_curves(sample, period="week", breakdown="channel")
+    churn = analysis.churn_survival(sample, breakdown="channel")
+    seen = {}
+    for fig in (
+        matrix_view.curves_chart(sample, by_group, colours=colours),
+        revenue.ltv_chart(sample, ltv, colours=colours),
+        survival.survival_chart(sample, churn, colours=colours),
+    ):
+        for line in fig.axes[0].get_lines():
+            if line.get_label() in channels:
+                seen.setdefault(line.get_label(), set()).add(line.get_color())
+    assert set(seen) == set(channels)
+    assert all(found == {colours[name]} for name, found in seen.items())
+
+
+# -- the explorer ----------------------------------------------------------------------------------
+def test_the_explorer_speaks_the_page_language_and_reuses_its_matrices(sample_dir, monkeypatch):
+    monkeypatch.delenv("OPSBOOK_BATCH", raising=False)
+    monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
+    report = report_of(sample_dir, lang="zh")
+    page = analysis.retention_matrix(report, period="week", breakdown="channel")
+    calls = []
+    real = widgets_view.retention_matrix
+    monkeypatch.setattr(
+        widgets_view, "retention_matrix", lambda *a, **k: calls.append(k) or real(*a, **k)
+    )
+    box = widgets_view.explore(
+        report, computed={("week", "on", "channel"): page}, period="week", breakdown="channel"
+    )
+    period, criterion, breakdown = box.children[0].children
+    assert calls == []  # the page's own matrix, not a second query
+    assert (period.description, criterion.description, breakdown.description) == (
+        "周期",
+        "留存口径",
+        "分组维度",
+    )
+    assert ("自然日", "day") in period.options and ("获客渠道", "channel") in breakdown.options
+    assert ("不分组", None) in breakdown.options
+    period.value = "day"
+    period.value = "week"
+    period.value = "day"
+    assert [c["period"] for c in calls] == ["day"]  # each setting queried once
+    assert box.children[1].value.startswith("重绘用时")

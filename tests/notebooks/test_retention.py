@@ -175,20 +175,7 @@ def test_chinese_report_with_other_definitions(zh_run):
     assert "用户留存报告" in page and "当期及以后" in page
 
 
-@pytest.mark.parametrize(
-    "lang",
-    [
-        "en",
-        pytest.param(
-            "zh",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the shared page header (Report.header) prints the source path, the "
-                "engine and the table names untranslated; this report's own text is Chinese",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("lang", ["en", "zh"])
 def test_the_page_reads_in_one_language_answer_first_with_distinct_ticks(
     lang, request, string_id_shop, sample_dir
 ):

@@ -147,20 +147,7 @@ def test_chinese_report_with_other_parameters(zh_run, sample_dir):
     assert m["exported_rows"] == 0
 
 
-@pytest.mark.parametrize(
-    "lang",
-    [
-        "en",
-        pytest.param(
-            "zh",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the shared page header (Report.header) prints the source path, the "
-                "engine and the table names untranslated; this report's own text is Chinese",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("lang", ["en", "zh"])
 def test_the_page_reads_in_one_language_answer_first_with_distinct_ticks(
     lang, request, string_id_shop, sample_dir
 ):

@@ -6,8 +6,10 @@ converted (``conversions``), their total value (``value``) and how many did not 
 
 Conventions shared by every model:
 
-- A path is split on the separator with the whitespace around it ignored (``"a>b"``,
-  ``"a >b"`` and ``" a > b "`` all read as ``a``, ``b``); empty tokens are dropped.
+- A path is a list of channels (each an atom: a channel named ``"crm > sms"`` is one channel),
+  or, as in the contract's ``paths`` table, a text split on the separator with the whitespace
+  around it ignored (``"a>b"``, ``"a >b"`` and ``" a > b "`` all read as ``a``, ``b``); empty
+  tokens are dropped.
 - Repeated touches of the same channel are kept: every touch counts in the heuristic models
   (``"a > a > b"`` gives ``a`` two thirds of the linear credit), and in the Markov chain they are
   self-loops. Self-loops change expected visit counts but not absorption probabilities, so the
@@ -121,6 +123,9 @@ def _parse(paths: pd.DataFrame, separator: str) -> _Journeys:
     for raw in paths["path"].to_numpy():
         if raw is None or (isinstance(raw, float) and math.isnan(raw)):
             touches.append([])
+            continue
+        if isinstance(raw, list | tuple | np.ndarray):  # channels as atoms
+            touches.append([str(part) for part in raw if str(part).strip()])
             continue
         parts = (part.strip() for part in str(raw).split(token))
         touches.append([part for part in parts if part])

@@ -84,10 +84,13 @@ def test_funnel_is_strict_and_by_first_channel(shop):
 
 def test_attribution_paths_and_time_decay_from_events(shop):
     windows = [(T("2026-03-10").to_pydatetime(), T("2026-03-16 23:59:59").to_pydatetime())]
-    paths = queries.attribution_paths(shop, ["1"], windows, 7).set_index("path")
-    assert paths.loc["push > push"].tolist() == [2, 150, 2]  # users 1 (two orders); 3 and 5
-    assert paths.loc["sms > push > push"].tolist() == [1, 80, 0]
-    assert paths.loc["email"].tolist() == [0, 0, 1]
+    paths = queries.attribution_paths(shop, ["1"], windows, 7)
+    # a path is a tuple of channels (atoms), oldest touch first
+    rows = paths[["conversions", "value", "nulls"]].values.tolist()
+    by = dict(zip(paths["path"], rows, strict=True))
+    assert by[("push", "push")] == [2, 150, 2]  # users 1 (two orders); 3 and 5
+    assert by[("sms", "push", "push")] == [1, 80, 0]
+    assert by[("email",)] == [0, 0, 1]
     decay = queries.time_decay_credit(shop, ["1"], windows, 7, half_life=1.0).set_index("channel")
     # user 2's order (12 March 12:00): sms 27 h before, push 3 h and 2 h 59 min before
     ages = np.array([27 * 60, 3 * 60, 3 * 60 - 1]) / 1440
@@ -105,9 +108,7 @@ def test_attribution_paths_and_time_decay_from_events(shop):
     assert steep.loc["sms", "time_decay"] == pytest.approx(0.0, abs=1e-12)
     assert steep.loc["push", "time_decay"] == pytest.approx(3.0, rel=1e-12)
     assert steep.loc["push", "time_decay_value"] == pytest.approx(230.0, rel=1e-12)
-    table = analysis.attribution_table(paths.reset_index(), decay.reset_index()).set_index(
-        "channel"
-    )
+    table = analysis.attribution_table(paths, decay.reset_index()).set_index("channel")
     assert table.loc["push", "first_touch"] == 2 and table.loc["sms", "first_touch"] == 1
     assert table.loc["push", "last_touch"] == 3
     assert table.loc["push", "journeys"] == 5  # 2 + 2 nulls + the sms journey

@@ -409,3 +409,21 @@ def test_real_paths_totals_and_sanity(real_paths):
     for channel in chain.channels:
         direct = conversion_probability_by_direct_solve(chain, removed=channel)
         assert effects[channel] == pytest.approx(1 - direct / base, abs=1e-10), channel
+
+
+def test_a_channel_is_an_atom_whatever_its_name():
+    # a touch channel called "crm > sms" was split at ">" into two channels (issue 19)
+    from opsbook.stats.attribution import attribution
+
+    paths = pd.DataFrame(
+        {
+            "path": [("crm > sms", "push"), ("crm > sms",), ()],
+            "conversions": [2.0, 1.0, 1.0],
+            "value": [20.0, 10.0, 5.0],
+            "nulls": [1.0, 0.0, 0.0],
+        }
+    )
+    out = attribution(paths, models=["first_touch", "last_touch", "markov"])
+    assert sorted(out.index) == ["crm > sms", "push"]
+    assert out.loc["crm > sms", "first_touch"] == 3.0 and out.loc["push", "last_touch"] == 2.0
+    assert out.attrs["unattributed_conversions"] == 1.0  # the journey without a touch

@@ -91,20 +91,18 @@ def _channel_attributed(funnel: pd.DataFrame, spend: float | None) -> pd.DataFra
     ).sort_values("value", ascending=False, na_position="last")
 
 
-def attribution_table(
-    paths: pd.DataFrame, decay: pd.DataFrame, *, separator: str = " > "
-) -> pd.DataFrame:
+def attribution_table(paths: pd.DataFrame, decay: pd.DataFrame) -> pd.DataFrame:
     """One row per channel: journeys touching it, and the attributed conversions (and value) of
     first_touch, last_touch, linear, position_based (40/20/40), time_decay (days) and markov."""
     columns = ["first_touch", "last_touch", "linear", "position_based", "markov"]
     if paths.empty or paths["conversions"].sum() == 0:
         return pd.DataFrame(columns=["channel", "journeys", *columns, "time_decay"])
-    table = attribution(paths, models=columns, separator=separator)
+    table = attribution(paths, models=columns)
     table = table.reset_index()
     journeys = {
         channel: float(
             (paths["conversions"] + paths["nulls"])[
-                paths["path"].map(lambda p, c=channel: c in [s.strip() for s in p.split(">")])
+                paths["path"].map(lambda p, c=channel: c in p)
             ].sum()
         )
         for channel in table["channel"]

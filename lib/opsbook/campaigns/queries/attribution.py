@@ -50,6 +50,10 @@ def _conversions(
 
 
 _STEP_DIGITS = 9  # touches per journey are numbered 000000000, 000000001, ...
+# joins a journey's channels in the engine (a path is grouped as one text there) and splits them
+# again in pandas: the ASCII unit separator, a control character no channel name holds, so a
+# channel called "crm > sms" stays one channel
+UNIT_SEPARATOR = "\x1f"
 
 
 def _journeys(touches: ir.Table, keys: list[str], separator: str) -> ir.Table:
@@ -71,12 +75,12 @@ def attribution_paths(
     keys: Sequence[str] | None,
     windows: Sequence[tuple[datetime, datetime]],
     window_days: int,
-    separator: str = " > ",
 ) -> pd.DataFrame:
     """The contract's ``paths`` input built from touch events in the engine: one journey per
     converting order (touches in the ``window_days`` before it, oldest first) and one null
-    journey per touched user without a converting order. Columns path, conversions, value,
-    nulls (aggregated per distinct path)."""
+    journey per touched user without a converting order. Columns path (a tuple of channels),
+    conversions, value, nulls (aggregated per distinct path)."""
+    separator = UNIT_SEPARATOR
     touches = _touch_table(source, keys)
     empty = pd.DataFrame(columns=["path", "conversions", "value", "nulls"])
     if touches is None:
@@ -92,7 +96,9 @@ def attribution_paths(
     b = lost.execute()
     out = a.merge(b, on="path", how="outer").fillna({"conversions": 0, "value": 0.0, "nulls": 0})
     out = out.astype({"conversions": float, "value": float, "nulls": float})
-    return out.sort_values(["conversions", "nulls"], ascending=False).reset_index(drop=True)
+    out = out.sort_values(["conversions", "nulls", "path"], ascending=[False, False, True])
+    out["path"] = [tuple(p.split(separator)) if p else () for p in out["path"]]
+    return out.reset_index(drop=True)
 
 
 def time_decay_credit(

@@ -304,7 +304,7 @@ def _check_table(
         bad = int(result[f"bad{i}"] or 0)
         if bad:
             show = column if column in typed_cols or column in present else spec.unique[0]
-            example = _example(table, f"ok{i}", show.split(", ")[0])
+            example = _example(table, f"ok{i}", show.split(", ")[0], spec, present)
             findings.append(Finding(spec.name, column, rule, bad, rows, example))
     duplicates = next((f.rows for f in findings if f.rule == "key_unique"), 0)
     null_rates = {c: float(result[f"null_{c}"] or 0) for c in raw.columns} if rows else {}
@@ -320,7 +320,23 @@ def raw_null(value: ir.Value) -> ir.FloatingScalar:
     return value.isnull().cast("float64").mean()
 
 
-def _example(table: ir.Table, flag: str, column: str) -> str | None:
+def _example(
+    table: ir.Table, flag: str, column: str, spec: TableSpec, present: set[str]
+) -> str | None:
+    """An example of a failing row for the finding: the value of the rule's column -- unless
+    that column is a key holding a value (a user id, an order id: it identifies a person or
+    their order, and pages and notebooks are shared), in which case the row is pointed at by
+    its time column (``ts=2026-09-21 10:32:05``) or not at all."""
+    value = _first_failing(table, flag, column)
+    if value in (None, "null") or column not in {c.name for c in spec.columns if c.kind == "key"}:
+        return value
+    if spec.time_column not in present:
+        return None
+    shown = _first_failing(table, flag, spec.time_column)
+    return None if shown is None else f"{spec.time_column}={shown}"
+
+
+def _first_failing(table: ir.Table, flag: str, column: str) -> str | None:
     found = table.filter(~table[flag]).select(column).limit(1).execute()
     if found.empty:
         return None

@@ -110,8 +110,17 @@ CASES = [
         1,
         "lost",
     ),
-    (broken("orders", order_id=[10, 10, 10]), "orders", "order_id", "key_unique", 2, "10"),
-    (broken("orders", user_id=[1, 2, 99]), "orders", "user_id", "user_known", 1, "99"),
+    # an id is never the example (issue 19: pages are shared); the failing row is pointed at
+    # by its time instead
+    (
+        broken("orders", order_id=[10, 10, 10]),
+        "orders",
+        "order_id",
+        "key_unique",
+        2,
+        "ts=2026-01-0",
+    ),
+    (broken("orders", user_id=[1, 2, 99]), "orders", "user_id", "user_known", 1, "ts=2026-01-03"),
     (
         broken(
             "orders",
@@ -276,3 +285,23 @@ def test_the_validate_command_speaks_one_language(tmp_path):
     assert not any("\u4e00" <= ch <= "\u9fff" for line in en for ch in line)
     (tmp_path / "ok").mkdir()
     assert check(tmp_path / "ok", good_tables()).summary_lines("en")[-1].startswith("OK:")
+
+
+def test_no_finding_ever_shows_an_id(tmp_path):
+    # traceable ids in every key rule that can fail: orphans, duplicates, one user in two
+    # variants; none may reach a finding, its message or the summary lines
+    tables = good_tables()
+    tables["orders"] = tables["orders"].assign(
+        order_id=["TRACE-O-1", "TRACE-O-1", "TRACE-O-2"], user_id=[1, 2, 987654321]
+    )
+    tables["users"] = tables["users"].assign(user_id=[1, 2, 2])
+    tables["assignments"] = tables["assignments"].assign(user_id=[1, 1, 3])
+    result = check(tmp_path, tables)
+    rules = {f.rule for f in result.findings}
+    assert {"key_unique", "user_known", "one_variant_per_user"} <= rules
+    printed = "\n".join(
+        [*(f.message(lang) for f in result.findings for lang in ("zh", "en"))]
+        + [str(f.example) for f in result.findings]
+    )
+    for planted in ("TRACE-O-1", "TRACE-O-2", "987654321"):
+        assert planted not in printed

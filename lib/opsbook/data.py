@@ -69,6 +69,10 @@ from opsbook.sources import (
 DAY_MICROSECONDS = 86_400 * 1_000_000
 # ids that name the same things in several columns: an inviter is a user
 KEY_FAMILIES = {"inviter_id": "user_id"}
+# times a record of an online business can have: a row dated 0001-01-01 or 9999-12-31 (a
+# placeholder of the exporting system) is excluded from every question and counted among the
+# exclusions, never shifted or crashed on
+PLAUSIBLE_TIMES = (datetime(1900, 1, 1), datetime(2200, 1, 1))
 
 
 @cache
@@ -285,6 +289,8 @@ class Source:
                 local_day=self.floor_divide(self._shifted(epoch), DAY_MICROSECONDS)
             )
         table = typed(table, spec)
+        if has_time:
+            table = table.filter(_plausible(table[column]))
         if bound and not stored_time and table[column].type().is_timestamp():
             table = table.filter(between_utc(table[column], since, until))  # text, as typed
         if local_day and has_time and epoch is None:
@@ -302,6 +308,8 @@ class Source:
             if self._before is not None or not stored.type().is_timestamp():
                 stored = self.table(name)[column]
             value = stored.max().execute()
+            if value is not None and not self._plausible_range(value, value):
+                value = self.table(name)[column].max().execute()  # past a placeholder time
             if value is None or pd.isna(value):
                 return None
             stamp = pd.Timestamp(value)
@@ -339,6 +347,16 @@ class Source:
             result = table.aggregate(**counts).execute().iloc[0]
             for i, rule in enumerate(predicates):
                 rows.append({"table": name, "rule": rule, "rows": int(result[f"r{i}"] or 0)})
+        for name in self.names:
+            spec = TABLES.get(name)
+            if spec is None or spec.time_column not in self.mapped(name).columns:
+                continue
+            times = typed(self.mapped(name), spec)[spec.time_column]
+            outside = int((~_plausible(times)).sum().execute() or 0)
+            if outside:
+                low, high = (f"{t:%Y-%m-%d}" for t in PLAUSIBLE_TIMES)
+                rule = f"{spec.time_column} ∉ [{low}, {high})"
+                rows.append({"table": name, "rule": rule, "rows": outside})
         return pd.DataFrame(rows, columns=["table", "rule", "rows"])
 
     # -- time ---------------------------------------------------------------------------------
@@ -403,19 +421,32 @@ class Source:
             table = self.mapped(name)
             aggs: dict[str, Any] = {"rows": table.count()}
             column = spec.time_column if spec else None
-            if column and column in table.columns:
-                time = table[column]
-                if spec.column(column).kind == "date" or not time.type().is_timestamp():
-                    time = self.table(name)[column]  # dates and text: as the contract reads them
-                aggs |= {"first": time.min(), "last": time.max()}
+            stored = column and column in table.columns and table[column].type().is_timestamp()
+            if stored and spec.column(column).kind != "date":
+                aggs |= {"first": table[column].min(), "last": table[column].max()}
             result = table.aggregate(**aggs).execute().iloc[0]
+            first, last = result.get("first"), result.get("last")
+            if column and column in table.columns and not self._plausible_range(first, last):
+                # dates, text, or placeholder times (0001-01-01): the range as reports read it
+                time = self.table(name)[column]
+                ranged = self.table(name).aggregate(first=time.min(), last=time.max())
+                first, last = ranged.execute().iloc[0]
             tables[name] = {
                 "rows": int(result["rows"]),
-                "first": self._local_iso(result.get("first")),
-                "last": self._local_iso(result.get("last")),
+                "first": self._local_iso(first),
+                "last": self._local_iso(last),
             }
         digest = hashlib.sha256(repr(sorted(tables.items())).encode()).hexdigest()[:16]
         return {"source": self.label, "timezone": self.timezone, "tables": tables, "digest": digest}
+
+    @staticmethod
+    def _plausible_range(first: Any, last: Any) -> bool:
+        """Both ends are timestamps within :data:`PLAUSIBLE_TIMES` (None: not known)."""
+        low, high = PLAUSIBLE_TIMES
+        ends = [first, last]
+        if any(v is None or not isinstance(v, datetime) or pd.isna(v) for v in ends):
+            return False
+        return all(low <= pd.Timestamp(v).tz_localize(None) < high for v in ends)
 
     def _local_iso(self, value: Any) -> str | None:
         """The local date (ISO) of a timestamp from the engine (naive: UTC), or of a date."""
@@ -451,6 +482,15 @@ def between_utc(
     if until is not None:
         inside &= column < literal(until)
     return inside
+
+
+def _plausible(value: ir.Value) -> ir.BooleanValue:
+    """True where a time (or date) lies in :data:`PLAUSIBLE_TIMES`, or is null (nulls are
+    counted by validation and fall out of every time range anyway)."""
+    low, high = PLAUSIBLE_TIMES
+    if value.type().is_date():
+        low, high = low.date(), high.date()
+    return value.isnull() | ((value >= low) & (value < high))
 
 
 def typed(table: ir.Table, spec: TableSpec | None) -> ir.Table:

@@ -184,6 +184,10 @@ class Report:
     validation: Validation
     params: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # money reads in this report's currency (one report session per kernel)
+        use_currency(self.config.raw.get("currency"))
+
     @property
     def lang(self) -> str:
         return self.config.lang
@@ -409,7 +413,6 @@ def start(
     if strict:
         checks.raise_for_errors(cfg.lang)
     use_theme()
-    use_currency(cfg.raw.get("currency"))
     report = Report(
         name=name, config=cfg, source=source, validation=checks, params=dict(params or {})
     )

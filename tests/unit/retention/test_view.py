@@ -9,6 +9,7 @@ import pytest
 
 from opsbook.config import load_config
 from opsbook.data import open_source
+from opsbook.formats import fmt
 from opsbook.plots import category_colours
 from opsbook.report import Report
 from opsbook.retention import analysis
@@ -83,7 +84,8 @@ def test_the_summary_on_known_numbers(sample, monkeypatch):
     assert steps[0].startswith(
         "Start with kol: its D7 retention is 20.0% against 40.0% for organic"
     )
-    assert steps[1].startswith("kol has not paid back its CAC of 70.00 yet (LTV so far 60.00)")
+    # money in the configured currency (the repository's opsbook.yml: ¥)
+    assert steps[1].startswith("kol has not paid back its CAC of ¥70.00 yet (LTV so far ¥60.00)")
     assert len(steps) == 2  # organic paid back in W1: nothing to do there
     # three D-N cards and DAU/MAU (no value without stickiness): target and interval as notes
     assert block.count('<div class="ob-number ') == 4
@@ -123,7 +125,7 @@ def test_ltv_title_promises_cac_lines_only_when_it_draws_them(sample):
     assert len(dashed) == len(payback) and "dashed" in ax.get_title()
     labels = {t.get_text() for t in ax.texts}
     for row in payback.itertuples():
-        assert f"{row.channel} CAC {row.cac:,.2f}" in labels
+        assert f"{row.channel} CAC {fmt(row.cac, 'money')}" in labels
     plain = revenue.ltv_chart(sample, ltv, None).axes[0]
     assert "dashed" not in plain.get_title()
     assert not [line for line in plain.get_lines() if line.get_linestyle() == "--"]

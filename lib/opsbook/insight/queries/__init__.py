@@ -3,12 +3,16 @@ return small frames (stage counts, transition counts, pooled customer summaries)
 ones (a hash-based sample of users' churn features, chunks of the population to score)."""
 
 from opsbook.insight.queries.activity import (
+    EVENT_TYPES,
+    as_date,
     daily_activity,
     day_number,
     day_of,
     default_as_of,
     excluded_orders,
     first_activity_day,
+    report_activity,
+    source_of,
     top_event_types,
     type_column,
 )
@@ -39,11 +43,13 @@ from opsbook.insight.queries.value import (
 )
 
 __all__ = [
+    "EVENT_TYPES",
     "KEYS",
     "LABEL",
     "NONE",
     "STAGES",
     "SUMMARY",
+    "as_date",
     "batches",
     "bounded_sample",
     "customer_summary_expression",
@@ -59,7 +65,9 @@ __all__ = [
     "pooled_summary",
     "population",
     "quantile_score",
+    "report_activity",
     "sample_order",
+    "source_of",
     "stage_counts",
     "stage_expression",
     "top_event_types",

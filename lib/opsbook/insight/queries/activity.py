@@ -21,6 +21,23 @@ from opsbook.data import Source
 from opsbook.engine import exact_sum, keep
 from opsbook.retention.queries import data_end, paid_orders
 
+# event types counted per user by default: the daily table is kept once for both the stages and
+# the churn model when they ask with the same number
+EVENT_TYPES = 6
+
+
+def source_of(report: Any) -> Source:
+    """The :class:`Source` of a Report (or the Source itself)."""
+    inner = getattr(report, "source", None)
+    return inner if isinstance(inner, Source) else report
+
+
+def as_date(value: date | str | None) -> date | None:
+    """A local date from a date, a datetime or text (None or "": not given)."""
+    if value is None or value == "":
+        return None
+    return pd.Timestamp(value).date()
+
 
 def day_number(day: date) -> int:
     """The local day ``day`` as days since 1970-01-01."""
@@ -38,16 +55,22 @@ def default_as_of(source: Source) -> date:
     return data_end(source).date() + timedelta(days=1)
 
 
-def top_event_types(source: Source, until_day: int, limit: int) -> list[str]:
+def top_event_types(source: Source, until_day: int, limit: int) -> tuple[str, ...]:
     """The ``limit`` most frequent event names before local day ``until_day`` (ties by name):
     their per-type counts become features. Empty without an events table."""
     if not source.has("events") or limit < 1:
-        return []
+        return ()
+    return source.once(
+        ("insight_types", until_day, limit), lambda: _top_types(source, until_day, limit)
+    )
+
+
+def _top_types(source: Source, until_day: int, limit: int) -> tuple[str, ...]:
     events = source.table("events", until=_utc_of_day(source, until_day))
     events = events.filter(events.event.notnull())
     counts = events.group_by("event").aggregate(n=events.count())
     top = counts.order_by([ibis.desc("n"), "event"]).limit(limit).execute()
-    return [str(name) for name in top["event"]]
+    return tuple(str(name) for name in top["event"])
 
 
 def _utc_of_day(source: Source, number: int) -> Any:
@@ -59,6 +82,15 @@ def type_column(i: int) -> str:
     """The engine's name of the count of the i-th top event type (names of the data's event
     types can hold any character)."""
     return f"type_{i}"
+
+
+def report_activity(
+    source: Source, until_day: int, event_types: int = EVENT_TYPES
+) -> tuple[ir.Table, tuple[str, ...]]:
+    """The kept daily activity before ``until_day`` with the counts of the ``event_types`` most
+    frequent events (:func:`daily_activity`), and those events' names."""
+    types = top_event_types(source, until_day, event_types)
+    return daily_activity(source, until_day, types), types
 
 
 def daily_activity(source: Source, until_day: int, event_types: tuple[str, ...]) -> ir.Table:

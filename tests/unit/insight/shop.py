@@ -35,6 +35,7 @@ def simulated_shop(
     signup = rng.integers(0, days // 2, size=users)
     life = rng.exponential(np.where(channel == "social", 25.0, 200.0))
     rate = np.full(users, 1.0) if stay else rng.uniform(0.2, 0.8, size=users)
+    spend = rng.gamma(3.0, 20.0, size=users)  # each buyer's own mean spend (Gamma-Gamma's)
     user_rows = [
         {"user_id": u + 1, "signup_ts": day(signup[u]), "channel": channel[u]} for u in range(users)
     ]
@@ -47,7 +48,7 @@ def simulated_shop(
                     name = rng.choice(["view", "cart", "open"])
                     events.append({"user_id": u + 1, "ts": day(d), "event": name})
                 if orders and rng.random() < 0.1:
-                    amount = float(rng.gamma(2.0, 30.0))
+                    amount = float(rng.gamma(5.0, spend[u] / 5.0))
                     buys.append({"user_id": u + 1, "ts": day(d), "amount": amount})
     frame_e = pd.DataFrame(events)
     frame_o = pd.DataFrame(buys)

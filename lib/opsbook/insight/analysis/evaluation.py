@@ -156,7 +156,7 @@ def calibration_table(risk: Sequence[float], y: Sequence[int], bins: int = 10) -
     if len(p) == 0:
         return pd.DataFrame(columns=["predicted", "observed", "users"])
     edges = np.percentile(p, np.linspace(0, 100, bins + 1))
-    which = np.searchsorted(edges[1:-1], p, side="right")
+    which = np.searchsorted(edges[1:-1], p)  # a value on an edge falls in the lower bin
     frame = pd.DataFrame({"bin": which, "p": p, "y": labels})
     grouped = frame.groupby("bin")
     return pd.DataFrame(

@@ -170,7 +170,7 @@ def predicted_value(
     summary = pooled_summary(daily, e)
     purchases, spend, reason = fit_value(summary, s)
     holdout, holdout_fit = None, None
-    if reason is None:
+    if purchases is not None and purchases.converged:  # BG/NBD's check needs no spend model
         calibration = pooled_holdout_summary(daily, e - s.holdout_days, e)
         if len(calibration):
             w = calibration["customers"].to_numpy(dtype=float)

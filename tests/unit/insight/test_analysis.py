@@ -4,6 +4,7 @@ from dataclasses import replace
 from datetime import date
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import (
@@ -132,16 +133,16 @@ def test_reported_metrics_are_sklearns_on_the_evaluation_cutoff(shop, model):
 
 
 def test_training_never_reads_the_evaluation_period(shop, model, tmp_path):
-    # the shop as it stood at the evaluation cutoff (E - H): a model trained at E - 2H sees the
-    # same rows, so its training-cutoff candidates on the old shop score the same users alike
+    # the shop as it stood at the evaluation cutoff E - H: the training frame (features and
+    # label) is the same, and so are the evaluation cutoff's features; only its label needs
+    # the days after E - H
     cut = (model.cutoffs["evaluate"] - date(2026, 1, 1)).days
     past = simulated_shop(tmp_path / "past", users=400, days=200, seed=1, future_from=cut)
-    earlier = insight.churn_model(past, as_of=model.as_of, settings=FAST)
-    assert earlier.populations["train"] == model.populations["train"]
-    x = model.encoding.matrix(_frame_at(shop, model, "train"))
-    np.testing.assert_allclose(
-        earlier.estimator.predict_proba(x)[:, 1] if earlier.kind == model.kind else 0,
-        model.estimator.predict_proba(x)[:, 1] if earlier.kind == model.kind else 0,
+    pd.testing.assert_frame_equal(_frame_at(past, model, "train"), _frame_at(shop, model, "train"))
+    then = _frame_at(past, model, "evaluate").drop(columns=LABEL)
+    pd.testing.assert_frame_equal(then, _frame_at(shop, model, "evaluate").drop(columns=LABEL))
+    assert insight.churn_model(past, as_of=model.as_of, settings=FAST).reason == (
+        "single_class_evaluation"  # nobody came back after a cut-off log: no model judged
     )
 
 
@@ -158,7 +159,8 @@ def _frame_at(src, model, which):
         types=len(types),
         horizon_days=s.horizon_days,
     )
-    return named(expr.execute().sort_values("user_id"), types, s.type_window)
+    frame = expr.execute().sort_values("user_id").reset_index(drop=True)
+    return named(frame, types, s.type_window)
 
 
 def test_same_seed_same_model_and_numbers(shop, model):

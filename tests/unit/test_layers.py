@@ -16,7 +16,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "lib" / "opsbook"
 
-TOPICS = ("quality", "segmentation", "retention", "experiments", "campaigns", "kpi")
+TOPICS = ("quality", "segmentation", "retention", "experiments", "campaigns", "kpi", "insight")
 BASE = (
     "config",
     "settings",

@@ -38,7 +38,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -46,14 +45,12 @@ from opsbook.config import Config, resolve_reference
 from opsbook.contract import TABLES, TableSpec
 from opsbook.engine import (
     EngineError,
-    backend_name,
     connect,
     epoch_microseconds,
     floor_divide,
     instant_epoch_microseconds,
     keep,
     local_time,
-    utc_wall_clock,
 )
 from opsbook.errors import InputError, did_you_mean, first_line
 from opsbook.mapping import TableMapping
@@ -65,14 +62,11 @@ from opsbook.sources import (
     scrub,
     table_files,
 )
+from opsbook.types import PLAUSIBLE_TIMES, plausible, typed
 
 DAY_MICROSECONDS = 86_400 * 1_000_000
 # ids that name the same things in several columns: an inviter is a user
 KEY_FAMILIES = {"inviter_id": "user_id"}
-# times a record of an online business can have: a row dated 0001-01-01 or 9999-12-31 (a
-# placeholder of the exporting system) is excluded from every question and counted among the
-# exclusions, never shifted or crashed on
-PLAUSIBLE_TIMES = (datetime(1900, 1, 1), datetime(2200, 1, 1))
 
 
 @cache
@@ -290,7 +284,7 @@ class Source:
             )
         table = typed(table, spec)
         if has_time:
-            table = table.filter(_plausible(table[column]))
+            table = table.filter(plausible(table[column]))
         if bound and not stored_time and table[column].type().is_timestamp():
             table = table.filter(between_utc(table[column], since, until))  # text, as typed
         if local_day and has_time and epoch is None:
@@ -352,7 +346,7 @@ class Source:
             if spec is None or spec.time_column not in self.mapped(name).columns:
                 continue
             times = typed(self.mapped(name), spec)[spec.time_column]
-            outside = int((~_plausible(times)).sum().execute() or 0)
+            outside = int((~plausible(times)).sum().execute() or 0)
             if outside:
                 low, high = (f"{t:%Y-%m-%d}" for t in PLAUSIBLE_TIMES)
                 rule = f"{spec.time_column} ∉ [{low}, {high})"
@@ -482,73 +476,6 @@ def between_utc(
     if until is not None:
         inside &= column < literal(until)
     return inside
-
-
-def _plausible(value: ir.Value) -> ir.BooleanValue:
-    """True where a time (or date) lies in :data:`PLAUSIBLE_TIMES`, or is null (nulls are
-    counted by validation and fall out of every time range anyway)."""
-    low, high = PLAUSIBLE_TIMES
-    if value.type().is_date():
-        low, high = low.date(), high.date()
-    return value.isnull() | ((value >= low) & (value < high))
-
-
-def typed(table: ir.Table, spec: TableSpec | None) -> ir.Table:
-    """``table`` with each contract column cast to its contract type (invalid values -> null)."""
-    if spec is None:
-        return table
-    casts = {}
-    backend = backend_name(table)
-    for column in spec.columns:
-        if column.name not in table.columns:
-            continue
-        value = table[column.name]
-        target = contract_type(column.kind, value.type())
-        if target is not None and value.type() != target:
-            casts[column.name] = to_type(value, target, backend)
-    return table.mutate(**casts) if casts else table
-
-
-def contract_type(kind: str, current: dt.DataType) -> dt.DataType | None:
-    """The Ibis type a contract column of ``kind`` is normalised to (None: keep as it is)."""
-    if kind == "timestamp":
-        return dt.Timestamp()
-    if kind == "date":
-        return dt.date
-    if kind == "number":
-        return current if current.is_floating() else dt.float64
-    if kind == "string":
-        return dt.string
-    return None
-
-
-def converts_exactly(current: dt.DataType, target: dt.DataType) -> bool:
-    """Whether every value of type ``current`` has one of ``target`` (:func:`to_type` casts; no
-    parse that can fail, so there is nothing for a check to find)."""
-    return (
-        (current.is_timestamp() and (target.is_timestamp() or target.is_date()))
-        or target.is_string()
-        or (current.is_numeric() and target.is_numeric())
-    )
-
-
-def to_type(value: ir.Value, target: dt.DataType, backend: str | None = None) -> ir.Value:
-    current = value.type()
-    if target.is_timestamp() and current.is_timestamp():
-        return (
-            utc_wall_clock(value, backend) if current.timezone is not None else value.cast(target)
-        )
-    if target.is_timestamp() and current.is_unknown():
-        # DuckDB's TIMESTAMPTZ_NS (pandas' default in Parquet) is unknown to Ibis: via TIMESTAMPTZ
-        return value.cast(dt.Timestamp(timezone="UTC")).cast(target)
-    if target.is_date() and current.is_timestamp():
-        return value.date()
-    if target.is_timestamp() and current.is_string() and backend == "duckdb":
-        # text read as an instant: an offset (+08:00) or zone name (Asia/Shanghai) in the text
-        # is honoured, text without one is UTC (the contract's naive times); a text that does
-        # not parse is null, which validation counts (timestamp_parseable)
-        return utc_wall_clock(value.try_cast(dt.Timestamp(timezone="UTC")), backend)
-    return value.cast(target) if converts_exactly(current, target) else value.try_cast(target)
 
 
 def open_source(config: Config, source: str | None = None) -> Source:

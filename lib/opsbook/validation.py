@@ -32,16 +32,10 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from opsbook.contract import TABLES, TableSpec
-from opsbook.data import (
-    Source,
-    between_utc,
-    contract_type,
-    converts_exactly,
-    inclusive_end,
-    to_type,
-)
+from opsbook.data import Source, between_utc, inclusive_end
 from opsbook.engine import backend_name
 from opsbook.i18n import catalogue, display_name, t
+from opsbook.types import contract_type, converts_exactly, to_type
 
 Severity = Literal["error", "fail"]
 

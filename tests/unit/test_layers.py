@@ -27,6 +27,7 @@ BASE = (
     "engine",
     "expressions",
     "data",
+    "types",
     "validation",
     "i18n",
     "targets",

@@ -19,9 +19,9 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 
-from opsbook.data import to_type
 from opsbook.engine import exact_sum, keep
 from opsbook.expressions import evaluate as evaluate_expression
+from opsbook.types import to_type
 
 SourceTable = Literal["auto", "assignments", "experiment_results"]
 MetricKind = Literal["proportion", "mean", "ratio"]

@@ -50,18 +50,13 @@ def tables_for(
     """The contract tables the report reads (and checks) for this source: ``experiment_results``,
     or ``assignments`` (and ``orders`` when there are). A folder is only listed, not read."""
     from opsbook.config import load_config
-    from opsbook.data import FILE_SUFFIXES, open_source
+    from opsbook.data import open_source
+    from opsbook.sources import table_files
 
     cfg = load_config(config, data=data)
     folder = Path(cfg.source)
     if "://" not in cfg.source and folder.is_dir():
-        present = {name for name, spec in cfg.tables.items() if spec and spec.get("file")}
-        present |= {
-            path.name[: -len(suffix)]
-            for path in folder.iterdir()
-            for suffix in FILE_SUFFIXES
-            if path.is_file() and path.name.endswith(suffix)
-        }
+        present = set(table_files(folder, cfg.tables))
         return _input_tables(_Listing(present, str(folder)), source_table)
     return _input_tables(open_source(cfg), source_table)
 

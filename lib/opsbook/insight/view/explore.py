@@ -84,6 +84,7 @@ def explore(report: Report, result: UserInsight, horizons: tuple[int, ...] = HOR
                     )
             except ValueError as problem:
                 report.say("insight.widget.invalid", problem=str(problem))
+                timing.value = ""
                 return
             if chosen not in stage_tables:
                 stage_tables[chosen] = lifecycle(

@@ -53,7 +53,7 @@ def headline(
         {
             "label": "insight.h.lift_top10",
             "value": lift,
-            "format": "ratio",
+            "format": "dec2",  # a multiple: 3.10 (×)
             "status": None if lift is None else ("green" if lift > 1 else "amber"),
         },
         {"label": "insight.h.clv_total", "value": value.clv_total, "format": "money"},

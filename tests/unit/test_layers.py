@@ -16,7 +16,16 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "lib" / "opsbook"
 
-TOPICS = ("quality", "segmentation", "retention", "experiments", "campaigns", "kpi", "insight")
+TOPICS = (
+    "quality",
+    "segmentation",
+    "retention",
+    "experiments",
+    "campaigns",
+    "kpi",
+    "insight",
+    "behaviour",
+)
 BASE = (
     "config",
     "settings",

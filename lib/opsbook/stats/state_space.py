@@ -185,6 +185,8 @@ class CausalImpactResult:
             "alpha": self.alpha,
             "significant": self.significant,
             "reason": self.reason,
+            "drift_from_prior": self.drift_from_prior,
+            "level_collapsed": self.level_collapsed,
         }
 
 

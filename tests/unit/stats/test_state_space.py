@@ -268,8 +268,12 @@ def test_metrics_and_assumptions():
     metrics = result.metrics()
     assert json.loads(json.dumps(metrics))["significant"] is True
     assert metrics["n_post_days"] == 28
+    assert metrics["drift_from_prior"] is False and metrics["level_collapsed"] is True
     assert any("pre-period" in a for a in result.assumptions)
     assert any("control" in a for a in result.assumptions)
+    # the variances' uncertainty is in the intervals now, and the prior's role is said
+    assert any("uncertainty of the noise variances" in a for a in result.assumptions)
+    assert not any("not included" in a for a in result.assumptions)
 
 
 @pytest.mark.parametrize(

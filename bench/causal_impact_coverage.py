@@ -36,8 +36,12 @@ from scipy import special
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from opsbook.stats._state_space_posterior import forecast_design, forecast_moments
-from opsbook.stats.state_space import _structural_model, causal_impact
+from opsbook.stats._state_space_posterior import (
+    forecast_design,
+    forecast_moments,
+    structural_model,
+)
+from opsbook.stats.state_space import causal_impact
 from tests.unit.stats.state_space_simulation import (
     LEVEL,
     counterfactual_posterior,
@@ -53,7 +57,7 @@ FIXED_RATIOS = (1e-4, 1e-3, 0.01, 0.04, 0.16, 1.0)
 def plug_in_covered(series, controls, n_pre: int) -> tuple[bool, float]:
     """The previous intervals: Gaussian at the maximum-likelihood variances."""
     values, exog = standardised(series, controls, n_pre)
-    model = _structural_model(values[:n_pre], None if exog is None else exog[:n_pre], 7)
+    model = structural_model(values[:n_pre], None if exog is None else exog[:n_pre], 7)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # unconverged fits count as they are
         fitted = model.fit(disp=False, maxiter=500)

@@ -143,12 +143,44 @@ def forecast_moments(
     return rows @ state, covariance
 
 
-def posterior_forecast(model: Any, future_exog: np.ndarray | None, steps: int) -> PosteriorForecast:
-    """The posterior forecast mixture of ``model`` (a statsmodels UnobservedComponents with a
-    local level on the standardised pre-period; it is updated in place, so pass one of its
-    own) for the next ``steps`` days."""
-    endog = np.asarray(model.endog)[:, 0]
-    observed = np.isfinite(endog)
+def structural_model(
+    standardised: np.ndarray,
+    exog: np.ndarray | None,
+    seasonal_period: int | None,
+    *,
+    exact_diffuse: bool = False,
+) -> Any:
+    """The model on the standardised pre-period: local level + fixed seasonal pattern +
+    controls as regressors. statsmodels' default start (``exact_diffuse=False``) gives the
+    states a variance of 1e6 and skips the first (number of states) days, observed or not; the
+    posterior needs the exact diffuse start, whose likelihood scales with the noise variance and
+    skips exactly the days spent learning the states (more when the first days are missing)."""
+    from statsmodels.tsa.statespace.structural import UnobservedComponents
+
+    return UnobservedComponents(
+        standardised,
+        level="local level",
+        seasonal=seasonal_period,
+        stochastic_seasonal=False,
+        exog=exog,
+        # Coefficients as states: the filter carries their uncertainty into the forecast.
+        mle_regression=False,
+        use_exact_diffuse=exact_diffuse,
+    )
+
+
+def posterior_forecast(
+    standardised: np.ndarray,
+    exog: np.ndarray | None,
+    seasonal_period: int | None,
+    future_exog: np.ndarray | None,
+    steps: int,
+) -> PosteriorForecast:
+    """The posterior forecast mixture for the ``steps`` days after the standardised pre-period
+    (controls ``exog`` in it, ``future_exog`` after it). Raises ``ValueError`` when the
+    pre-period's observed days do not pin down the model's states."""
+    model = structural_model(standardised, exog, seasonal_period, exact_diffuse=True)
+    observed = np.isfinite(standardised)
     noise_shape = NOISE_PRIOR_WEIGHT / 2
     noise_rate = NOISE_PRIOR_WEIGHT / 2
     prior_centre = math.log(RATIO_PRIOR_MEDIAN)
@@ -160,7 +192,13 @@ def posterior_forecast(model: Any, future_exog: np.ndarray | None, steps: int) -
         values = {"sigma2.irregular": 1.0, "sigma2.level": ratio}
         model.update(np.array([values[name] for name in model.param_names]))
         output = model.ssm.filter()
-        used = observed & (np.arange(endog.size) >= output.loglikelihood_burn)
+        if output.nobs_diffuse >= standardised.size:
+            raise ValueError("the pre-period's observed days do not identify the model's states")
+        # days whose prediction still had a diffuse part say nothing about the variances
+        learning = np.zeros(standardised.size, dtype=bool)
+        start = output.forecasts_error_diffuse_cov[0, 0, : output.nobs_diffuse]
+        learning[: output.nobs_diffuse] = start > 1e-9
+        used = observed & ~learning
         error = output.forecasts_error[0, used]
         variance = output.forecasts_error_cov[0, 0, used]
         shape = used.sum() / 2 + noise_shape

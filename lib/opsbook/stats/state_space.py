@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import special
 
 from opsbook.stats._counterfactual import _check_alpha, _nan_to_none
-from opsbook.stats._state_space_posterior import posterior_forecast
+from opsbook.stats._state_space_posterior import posterior_forecast, structural_model
 
 PeriodLike = tuple[Any, Any]
 
@@ -338,7 +338,7 @@ def causal_impact(
 
     standardised = ((pre_y - mean) / scale).to_numpy()
     pre_exog = None if x is None else x[in_pre].to_numpy()
-    model = _structural_model(standardised, pre_exog, seasonal_period)
+    model = structural_model(standardised, pre_exog, seasonal_period)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -364,9 +364,11 @@ def causal_impact(
     future_exog = None if x is None else x[~in_pre].to_numpy()
     forecast_mean = np.asarray(results.get_forecast(steps, exog=future_exog).predicted_mean)
     forecast_mean = forecast_mean * scale + mean
-    posterior = posterior_forecast(
-        _structural_model(standardised, pre_exog, seasonal_period), future_exog, steps
-    )
+    try:
+        posterior = posterior_forecast(standardised, pre_exog, seasonal_period, future_exog, steps)
+    except (np.linalg.LinAlgError, ValueError) as error:
+        notes.append(f"posterior over the variances failed: {error}")
+        return _flagged_impact(y, in_pre, in_post, "fit_failed", notes, common)
     if posterior.prior_dominated:
         notes.append(
             f"the pre-period ({n_pre} days) says little about how fast the level drifts: the "
@@ -418,7 +420,7 @@ def causal_impact(
     running_effect = np.cumsum(np.where(observed, actual[~in_pre] - forecast_mean, 0.0))
     running_actual = np.cumsum(np.where(observed, actual[~in_pre], 0.0))
     post_rows = np.flatnonzero(~in_pre)[horizon_post]
-    cumulative, cumulative_lower, cumulative_upper = (np.full(len(days), np.nan) for _ in "abc")
+    cumulative, cumulative_lower, cumulative_upper = np.full((3, len(days)), np.nan)
     cumulative[post_rows] = running_effect[horizon_post]
     cumulative_lower[post_rows] = (running_actual - running_bounds[1])[horizon_post]
     cumulative_upper[post_rows] = (running_actual - running_bounds[0])[horizon_post]
@@ -462,24 +464,6 @@ def causal_impact(
         model_results=results,
         standardisation=(mean, scale),
         notes=tuple(notes),
-    )
-
-
-def _structural_model(
-    standardised: np.ndarray, exog: np.ndarray | None, seasonal_period: int | None
-) -> Any:
-    """The model on the standardised pre-period: local level + fixed seasonal pattern +
-    controls as regressors."""
-    from statsmodels.tsa.statespace.structural import UnobservedComponents
-
-    return UnobservedComponents(
-        standardised,
-        level="local level",
-        seasonal=seasonal_period,
-        stochastic_seasonal=False,
-        exog=exog,
-        # Coefficients as states: the filter carries their uncertainty into the forecast.
-        mle_regression=False,
     )
 
 

@@ -22,7 +22,6 @@ from opsbook.stats._state_space_posterior import (
     PosteriorForecast,
     posterior_forecast,
 )
-from opsbook.stats.state_space import _structural_model
 
 WEEKLY = np.array([0.0, 8.0, 16.0, 8.0, 0.0, -16.0, -16.0])
 NOISE_SD = 10.0
@@ -66,9 +65,8 @@ def counterfactual_posterior(
     days' standardised values. causal_impact's intervals are this mixture's quantiles (tested),
     without the maximum-likelihood fit that only gives its point forecast."""
     values, exog = standardised(series, controls, n_pre)
-    model = _structural_model(values[:n_pre], None if exog is None else exog[:n_pre], 7)
-    future = None if exog is None else exog[n_pre:]
-    return posterior_forecast(model, future, len(series) - n_pre), values[n_pre:]
+    pre, future = (None, None) if exog is None else (exog[:n_pre], exog[n_pre:])
+    return posterior_forecast(values[:n_pre], pre, 7, future, len(series) - n_pre), values[n_pre:]
 
 
 def covered(posterior: PosteriorForecast, actual: np.ndarray) -> tuple[bool, float]:

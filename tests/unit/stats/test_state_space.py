@@ -239,6 +239,24 @@ def test_gap_between_periods_and_missing_days():
     assert post["effect"].sum() == pytest.approx(result.cumulative_effect)  # NaN days skipped
 
 
+def test_missing_first_days_are_not_counted_as_evidence():
+    """A pre-period whose first weeks are masked (other campaigns, anomalies) gives the same
+    posterior as one that starts after them: the days spent learning the states are skipped
+    whether or not the first days were observed (statsmodels' default start skips the first 7
+    days, here all missing, and then counts 7 uninformative days as evidence)."""
+    series, _ = daily_metric(seed=5, step=10.0)
+    masked = series.copy()
+    masked[:"2024-01-13"] = np.nan
+    holey = causal_impact(masked, PRE, POST)
+    later = causal_impact(series, ("2024-01-14", PRE[1]), POST)
+    assert holey.n_pre_days == later.n_pre_days == 57
+    for name in ("predicted_total_lower", "predicted_total_upper", "p_value"):
+        assert getattr(holey, name) == pytest.approx(getattr(later, name), rel=1e-6), name
+    np.testing.assert_allclose(
+        holey.level_posterior["probability"], later.level_posterior["probability"], atol=1e-6
+    )
+
+
 def test_timezone_aware_series():
     series, _ = daily_metric(seed=7, step=10.0)
     local = series.tz_localize("Asia/Shanghai")

@@ -3,8 +3,12 @@
 :func:`causal_impact`: a CausalImpact-style structural time series. A model of the daily metric
 (local level + fixed weekly pattern, plus control series as regressors) is fitted on the
 pre-period only and forecast over the post-period; the forecast is the counterfactual ("what
-would have happened without the campaign") and actual − forecast is the effect. It returns a
-typed, immutable result with ``to_frame()`` and ``metrics()``.
+would have happened without the campaign") and actual − forecast is the effect. The intervals
+carry the uncertainty of the model's noise variances: they are quantiles of the Bayesian
+posterior forecast, a mixture over the level-to-noise ratio's posterior (see
+:mod:`opsbook.stats._state_space_posterior` for the priors and why), not the forecast at the
+fitted variances, which on short pre-periods covered the truth far less often than stated. It
+returns a typed, immutable result with ``to_frame()`` and ``metrics()``.
 
 Degenerate data (a pre-period too short to learn a weekly pattern, a constant series) gives a
 flagged result with ``reason`` set and NaN numbers; bad parameters (unknown columns, periods
@@ -23,6 +27,7 @@ import pandas as pd
 from scipy import special
 
 from opsbook.stats._counterfactual import _check_alpha, _nan_to_none
+from opsbook.stats._state_space_posterior import posterior_forecast, structural_model
 
 PeriodLike = tuple[Any, Any]
 
@@ -34,8 +39,11 @@ CAUSAL_IMPACT_ASSUMPTIONS: tuple[str, ...] = (
     "The relationship between the metric and the control series, its level dynamics and its "
     "weekly pattern stay the same from the pre-period into the post-period; nothing else "
     "unusual happened in the post-period.",
-    "Intervals are conditional on the fitted noise variances (their estimation uncertainty is "
-    "not included); the uncertainty of the control series' coefficients is included.",
+    "Intervals include the uncertainty of the noise variances and of the control series' "
+    "coefficients. How fast the level drifts is learned from the pre-period within a prior "
+    "range (a day's level change typically 14 % of the day's noise, from about 1 % to 160 %); "
+    "on a short pre-period that range, not the data, sets the width: the intervals are right "
+    "on average over metrics, too narrow for one that drifts unusually fast.",
 )
 
 
@@ -43,14 +51,24 @@ CAUSAL_IMPACT_ASSUMPTIONS: tuple[str, ...] = (
 class CausalImpactResult:
     """Counterfactual forecast and campaign effect over the post-period.
 
-    Effects are actual − predicted. Intervals are two-sided at level ``1 − alpha`` from the
-    Gaussian forecast distribution of the fitted state-space model. The cumulative interval uses
-    the exact joint covariance of the post-period forecasts (the errors of successive days are
-    correlated through the level), not a simulation, so it is deterministic. ``p_value`` is the
-    two-sided probability, under the model, of a cumulative effect at least this far from 0;
-    ``tail_probability`` is its one-sided half, CausalImpact's "posterior tail-area probability".
-    Totals cover the post-period days with an observed value (``n_post_days``).
-    ``forecast_covariance`` is that joint covariance over every forecast day (gap and post).
+    Effects are actual − predicted. The point forecast is the model's at its maximum-likelihood
+    variances (statsmodels' ``get_forecast``). Intervals are two-sided at level ``1 − alpha``:
+    the ``alpha / 2`` and ``1 − alpha / 2`` quantiles of the posterior predictive distribution,
+    which carries the uncertainty of the variances (a mixture over the level-to-noise ratio's
+    posterior of Student t forecasts, each with the exact joint covariance of the forecast days,
+    whose errors are correlated through the level); computed on a grid, not by simulation, so
+    they are deterministic and need not be symmetric about the point. ``p_value`` is the
+    two-sided posterior probability of a predicted total beyond the actual one (2 × the smaller
+    tail; < alpha exactly when the cumulative interval excludes 0); ``tail_probability`` is that
+    smaller tail, CausalImpact's "posterior tail-area probability". Totals cover the
+    post-period days with an observed value (``n_post_days``). ``forecast_covariance`` is the
+    posterior predictive covariance over every forecast day (gap and post); the intervals are
+    the mixture's quantiles, wider-tailed than a Gaussian with it. ``level_posterior`` lists
+    the grid's level-to-noise variance ratios and their posterior probabilities.
+    ``level_collapsed``: maximum likelihood put the level's variance at 0 (the intervals do not).
+    ``drift_from_prior``: the pre-period said little about the ratio (its posterior sd above
+    70 % of the prior's), so the prior's range sets the intervals' width (see the assumptions).
+    One-step-ahead predictions in the pre-period and their bounds are at the fitted variances.
     ``relative_effect`` is the cumulative effect / the predicted total; its interval is
     ``actual / predicted bound − 1`` and is NaN when the predicted total's interval reaches 0.
     """
@@ -82,6 +100,9 @@ class CausalImpactResult:
     parameters: dict[str, float] = field(default_factory=dict)
     coefficients: dict[str, float] = field(default_factory=dict)
     forecast_covariance: pd.DataFrame | None = field(default=None, repr=False)
+    level_posterior: pd.DataFrame | None = field(default=None, repr=False)
+    level_collapsed: bool = False
+    drift_from_prior: bool = False
     model_results: Any = field(default=None, repr=False, compare=False)
     standardisation: tuple[float, float] = (0.0, 1.0)
     reason: str | None = None
@@ -90,8 +111,9 @@ class CausalImpactResult:
     method: str = (
         "Structural time series (statsmodels UnobservedComponents): local level + fixed "
         "seasonal pattern + control series as regressors (coefficients as time-invariant "
-        "states), fitted by maximum likelihood on the standardised pre-period, forecast over "
-        "the post-period."
+        "states), fitted on the standardised pre-period and forecast over the post-period: the "
+        "point at the maximum-likelihood variances, the intervals from the posterior over the "
+        "variances (weakly informative priors, grid over the level-to-noise ratio)."
     )
 
     @property
@@ -163,6 +185,8 @@ class CausalImpactResult:
             "alpha": self.alpha,
             "significant": self.significant,
             "reason": self.reason,
+            "drift_from_prior": self.drift_from_prior,
+            "level_collapsed": self.level_collapsed,
         }
 
 
@@ -200,38 +224,6 @@ def _daily_index(index: pd.Index, name: str) -> pd.DatetimeIndex:
     return index
 
 
-def _forecast_covariance(results: Any, future_exog: np.ndarray | None, steps: int) -> np.ndarray:
-    """Joint covariance of the next ``steps`` observations given the fitted sample.
-
-    For the system y_t = Z_t a_t + e_t, a_{t+1} = T a_t + R n_t, with the first forecast state
-    a_{T+1} ~ N(a, P_1): Cov(y_i, y_j) = Z_j T^(j−i) P_i Z_i' (+ H when i = j), where
-    P_{i+1} = T P_i T' + R Q R'. Regression coefficients are the last states, so Z_t is the
-    fitted design with the controls of day t in their place. The diagonal equals statsmodels'
-    forecast variance (tested).
-    """
-    system = results.filter_results
-    base = system.design[:, :, 0]
-    if future_exog is None:
-        designs = np.repeat(base[None], steps, axis=0)
-    else:
-        designs = np.repeat(base[None], steps, axis=0).copy()
-        designs[:, 0, base.shape[1] - future_exog.shape[1] :] = future_exog
-    transition = system.transition[:, :, 0]
-    selection = system.selection[:, :, 0]
-    state_noise = selection @ system.state_cov[:, :, 0] @ selection.T
-    observation_noise = float(system.obs_cov[0, 0, 0])
-    state_cov = results.predicted_state_cov[:, :, -1]
-    covariance = np.zeros((steps, steps))
-    for i in range(steps):
-        propagated = state_cov @ designs[i].T
-        for j in range(i, steps):
-            covariance[i, j] = covariance[j, i] = float((designs[j] @ propagated)[0, 0])
-            propagated = transition @ propagated
-        covariance[i, i] += observation_noise
-        state_cov = transition @ state_cov @ transition.T + state_noise
-    return covariance
-
-
 def causal_impact(
     series: pd.Series,
     pre_period: PeriodLike,
@@ -252,11 +244,14 @@ def causal_impact(
     (7: weekly; None: none).
 
     The model (statsmodels ``UnobservedComponents``): a local level (random walk) + a fixed
-    seasonal pattern + β · controls + noise, fitted by maximum likelihood on the pre-period after
-    standardising the metric and each control with their pre-period mean and standard deviation.
-    Conventions: see :class:`CausalImpactResult`; assumptions are in ``result.assumptions``.
-    A pre-period shorter than three seasonal cycles (or 14 days without seasonality) and a
-    constant pre-period are flagged (``reason``), not raised.
+    seasonal pattern + β · controls + noise, on the pre-period after standardising the metric
+    and each control with their pre-period mean and standard deviation; the point forecast at
+    the maximum-likelihood variances, the intervals from their posterior. Conventions: see
+    :class:`CausalImpactResult`; assumptions are in ``result.assumptions``. A pre-period shorter
+    than three seasonal cycles (or 14 days without seasonality), or than the model's states + 10
+    days (the noise variance's degrees of freedom), and a constant pre-period are flagged
+    (``reason``), not raised; a pre-period too short to learn how fast the level drifts gets a
+    note and ``drift_from_prior`` (see the simulation in bench/causal_impact_coverage.py).
     """
     _check_alpha(alpha)
     if seasonal_period is not None and (
@@ -313,7 +308,8 @@ def causal_impact(
     n_post = int(y[in_post].notna().sum())
     minimum = 3 * seasonal_period if seasonal_period else 14
     reason = None
-    if n_pre < max(minimum, 3 + len(control_names)):
+    states = (seasonal_period or 1) + len(control_names)  # level + seasonal + coefficients
+    if n_pre < max(minimum, states + 10):
         reason = "pre_period_too_short"
     elif not np.isfinite(pre_y.std()) or pre_y.std() == 0:
         reason = "constant_pre_period"
@@ -339,17 +335,10 @@ def causal_impact(
     # statsmodels (about 100 MiB) is imported by the analyses that fit a model, not with the
     # package: a holdout review or a dashboard never needs it
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
-    from statsmodels.tsa.statespace.structural import UnobservedComponents
 
-    model = UnobservedComponents(
-        ((pre_y - mean) / scale).to_numpy(),
-        level="local level",
-        seasonal=seasonal_period,
-        stochastic_seasonal=False,
-        exog=None if x is None else x[in_pre].to_numpy(),
-        # Coefficients as states: the filter carries their uncertainty into the forecast.
-        mle_regression=False,
-    )
+    standardised = ((pre_y - mean) / scale).to_numpy()
+    pre_exog = None if x is None else x[in_pre].to_numpy()
+    model = structural_model(standardised, pre_exog, seasonal_period)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -359,41 +348,66 @@ def causal_impact(
         return _flagged_impact(y, in_pre, in_post, "fit_failed", notes, common)
     converged = bool(results.mle_retvals.get("converged", True))
     if not converged or any(issubclass(w.category, ConvergenceWarning) for w in caught):
-        notes.append("maximum likelihood did not fully converge; read the intervals with care")
+        notes.append("maximum likelihood did not fully converge; the point forecast may be off")
+    parameters = {
+        str(name): float(value)
+        for name, value in zip(results.model.param_names, results.params, strict=True)
+    }
+    level_collapsed = parameters["sigma2.level"] < 1e-6 * parameters["sigma2.irregular"]
+    if level_collapsed:
+        notes.append(
+            "maximum likelihood puts the level's variance at 0 (a constant level); the "
+            "intervals do not assume it: they average over the level variances the data allow"
+        )
 
     steps = len(days) - int(in_pre.sum())
     future_exog = None if x is None else x[~in_pre].to_numpy()
-    forecast = results.get_forecast(steps, exog=future_exog)
-    forecast_mean = np.asarray(forecast.predicted_mean) * scale + mean
-    covariance = _forecast_covariance(results, future_exog, steps) * scale**2
+    forecast_mean = np.asarray(results.get_forecast(steps, exog=future_exog).predicted_mean)
+    forecast_mean = forecast_mean * scale + mean
+    try:
+        posterior = posterior_forecast(standardised, pre_exog, seasonal_period, future_exog, steps)
+    except (np.linalg.LinAlgError, ValueError) as error:
+        notes.append(f"posterior over the variances failed: {error}")
+        return _flagged_impact(y, in_pre, in_post, "fit_failed", notes, common)
+    if posterior.prior_dominated:
+        notes.append(
+            f"the pre-period ({n_pre} days) says little about how fast the level drifts: the "
+            "intervals lean on the prior range of drift; they are too narrow for a metric "
+            "that drifts unusually fast, too wide for an unusually steady one"
+        )
     in_sample = results.get_prediction()
-    predicted = np.concatenate([np.asarray(in_sample.predicted_mean) * scale + mean, forecast_mean])
-    variance = np.concatenate([np.asarray(in_sample.var_pred_mean) * scale**2, np.diag(covariance)])
+    in_sample_mean = np.asarray(in_sample.predicted_mean) * scale + mean
+    in_sample_sd = np.sqrt(np.asarray(in_sample.var_pred_mean)) * scale
     burn = int(results.loglikelihood_burn)
-    predicted[:burn] = np.nan
-    variance[:burn] = np.nan
-
+    in_sample_mean[:burn] = np.nan
+    in_sample_sd[:burn] = np.nan
     z = float(special.ndtri(1 - alpha / 2))
+    probabilities = (alpha / 2, 1 - alpha / 2)
+    # forecast days: quantiles of the posterior mixture, one column per day
+    location, spread = posterior.sums(np.eye(steps))
+    daily_bounds = posterior.quantiles(location, spread, probabilities) * scale + mean
+    predicted = np.concatenate([in_sample_mean, forecast_mean])
+    lower = np.concatenate([in_sample_mean - z * in_sample_sd, daily_bounds[0]])
+    upper = np.concatenate([in_sample_mean + z * in_sample_sd, daily_bounds[1]])
     actual = y.to_numpy()
-    sd = np.sqrt(variance)
-    lower, upper = predicted - z * sd, predicted + z * sd
 
     # Post-period totals over observed days: weights pick them out of the forecast horizon.
     horizon_post = in_post[~in_pre]
     observed = horizon_post & np.isfinite(actual[~in_pre])
     weights = observed.astype(float)
+    # row d sums the observed post-period days up to forecast day d; the last row is the total
+    running = np.tril(np.ones((steps, steps))) * weights[None, :]
+    location, spread = posterior.sums(running)
+    offset = np.cumsum(weights) * mean  # the standardisation's mean, once per summed day
+    running_bounds = posterior.quantiles(location, spread, probabilities) * scale + offset
     actual_total = float(np.nansum(actual[~in_pre] * weights))
     predicted_total = float(forecast_mean @ weights)
-    total_sd = math.sqrt(float(weights @ covariance @ weights))
-    predicted_lower, predicted_upper = (
-        predicted_total - z * total_sd,
-        predicted_total + z * total_sd,
-    )
+    predicted_lower, predicted_upper = running_bounds[0, -1], running_bounds[1, -1]
     effect_total = actual_total - predicted_total
-    # (a noiseless model makes any difference certain)
-    noiseless = 0.0 if effect_total == 0 else math.inf
-    statistic = effect_total / total_sd if total_sd > 0 else noiseless
-    tail = float(special.ndtr(-abs(statistic)))
+    below = float(
+        posterior.cdf(location[:, -1:], spread[:, -1:], (actual_total - offset[-1]) / scale)[0]
+    )
+    tail = min(below, 1.0 - below)
     if predicted_lower > 0:
         relative_bounds = (actual_total / predicted_upper - 1, actual_total / predicted_lower - 1)
     else:
@@ -403,22 +417,21 @@ def causal_impact(
         )
 
     # Running cumulative effect (post-period days only) with its own interval.
-    running = np.cumsum(weights[:, None] * weights[None, :] * covariance, axis=0)
-    running = np.cumsum(running, axis=1)
-    running_sd = np.sqrt(np.diag(running))
     running_effect = np.cumsum(np.where(observed, actual[~in_pre] - forecast_mean, 0.0))
-    cumulative = np.full(len(days), np.nan)
-    cumulative_sd = np.full(len(days), np.nan)
+    running_actual = np.cumsum(np.where(observed, actual[~in_pre], 0.0))
     post_rows = np.flatnonzero(~in_pre)[horizon_post]
+    cumulative, cumulative_lower, cumulative_upper = np.full((3, len(days)), np.nan)
     cumulative[post_rows] = running_effect[horizon_post]
-    cumulative_sd[post_rows] = running_sd[horizon_post]
+    cumulative_lower[post_rows] = (running_actual - running_bounds[1])[horizon_post]
+    cumulative_upper[post_rows] = (running_actual - running_bounds[0])[horizon_post]
 
     daily = _daily_frame(days, in_pre, in_post, actual, predicted, lower, upper)
     daily["cumulative_effect"] = cumulative
-    daily["cumulative_lower"] = cumulative - z * cumulative_sd
-    daily["cumulative_upper"] = cumulative + z * cumulative_sd
+    daily["cumulative_lower"] = cumulative_lower
+    daily["cumulative_upper"] = cumulative_upper
 
     horizon_days = days[~in_pre]
+    covariance = posterior.covariance() * scale**2
     return CausalImpactResult(
         **common,
         actual_total=actual_total,
@@ -438,14 +451,16 @@ def causal_impact(
         tail_probability=tail,
         daily=daily,
         converged=converged,
-        parameters={
-            str(name): float(value)
-            for name, value in zip(results.model.param_names, results.params, strict=True)
-        },
+        parameters=parameters,
         coefficients=_coefficients(results, control_names, scale, control_sd)
         if x is not None
         else {},
         forecast_covariance=pd.DataFrame(covariance, index=horizon_days, columns=horizon_days),
+        level_posterior=pd.DataFrame(
+            {"level_to_noise": posterior.ratios, "probability": posterior.weights}
+        ),
+        level_collapsed=level_collapsed,
+        drift_from_prior=posterior.prior_dominated,
         model_results=results,
         standardisation=(mean, scale),
         notes=tuple(notes),

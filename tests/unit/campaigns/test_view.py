@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import html
+
+import pytest
+
+from opsbook import report as report_module
 from opsbook.campaigns import analysis
+from opsbook.campaigns.view import incrementality
 from opsbook.campaigns.view.pdca import explore
+from opsbook.report import Report
 
 
 def test_explore_is_off_in_batch_runs(shop, monkeypatch):
@@ -11,3 +19,26 @@ def test_explore_is_off_in_batch_runs(shop, monkeypatch):
 
     monkeypatch.setenv(BATCH_ENV, "1")
     assert explore(None, analysis.review(shop, 1)) is None
+
+
+@pytest.mark.parametrize(
+    ("lang", "drift", "constant"),
+    [("en", "too few to tell how fast", "constant level"), ("zh", "不足以判断", "水平恒定")],
+)
+def test_a_counterfactual_on_a_short_baseline_says_its_width_is_assumed(
+    shop, monkeypatch, lang, drift, constant
+):
+    # campaign 2 has no holdout: its counterfactual stands on 28 baseline days of a flat shop
+    review = analysis.review(shop, 2)
+    impact = review.results[0].impact
+    assert impact.n_pre_days == 28 and impact.drift_from_prior and impact.level_collapsed
+    texts: list[str] = []
+    monkeypatch.setattr(report_module, "display", lambda obj: texts.append(obj.data))
+    monkeypatch.setattr(incrementality, "display", lambda obj: texts.append(obj.data))
+    config = dataclasses.replace(shop.config, raw={**shop.config.raw, "lang": lang})
+    report = Report("campaign_review", config, shop, validation=None)
+    incrementality.show_incrementality(report, review)
+    page = html.unescape("\n".join(texts))
+    assert drift in page and "28" in page and constant in page
+    # the assumptions no longer say the variances are taken as known
+    assert ("noise variances" in page) == (lang == "en") and "conditional on" not in page

@@ -111,6 +111,11 @@ def _show_impact(report: Report, r: CampaignResult, rv: CampaignReview) -> None:
     report.show(pd.DataFrame(rows), formats={tr("campaign_review.col.rel_lift"): "signed_pct"})
     if r.impact.reason:
         report.say("campaign_review.cf_flagged", reason=r.impact.reason)
+    fits = [res for res in (r.impact, r.impact_revenue) if res is not None and res.reason is None]
+    if any(res.drift_from_prior for res in fits):
+        report.say("campaign_review.cf_drift_from_prior", days=r.impact.n_pre_days)
+    if any(res.level_collapsed for res in fits):
+        report.say("campaign_review.cf_level_collapsed")
     report.say(
         "campaign_review.cf_periods",
         pre_start=f"{r.impact.pre_period[0]:%Y-%m-%d}",

@@ -20,9 +20,13 @@ TOP_KEYS |= {"metrics", "alpha", "planned_split", "method", "cuped"}
 
 
 def run(tmp_path, **kwargs):
-    result = run_reports(["ab_test"], out=tmp_path, **kwargs)
+    return outputs(run_reports(["ab_test"], out=tmp_path, **kwargs))
+
+
+def outputs(result):
+    """The report's metrics and page, once it ran and they have the report's shape."""
     entry = result.manifest["reports"]["ab_test"]
-    assert result.ok, entry["error"]
+    assert entry["status"] == "ok", entry["error"]
     metrics = json.loads((result.folder / "ab_test.metrics.json").read_text())
     page = (result.folder / "ab_test.html").read_text()
     assert set(metrics) >= TOP_KEYS
@@ -43,8 +47,8 @@ def welch_p(a, b) -> float:
 
 
 @pytest.mark.slow
-def test_sample_shop(sample_dir, tmp_path):
-    metrics, page = run(tmp_path, data=str(sample_dir), lang="en")
+def test_sample_shop(sample_dir, sample_run):
+    metrics, page = outputs(sample_run)  # every report on the sample, in English (conftest.py)
     assignments = pd.read_parquet(sample_dir / "assignments.parquet")
     # the default experiment is the one of the source's first row
     name = assignments.experiment.iloc[0]

@@ -7,10 +7,6 @@ from datetime import date, timedelta
 
 import pandas as pd
 import pytest
-import yaml
-
-from opsbook.run import run_reports
-from tests.conftest import ROOT
 
 TZ = "Asia/Shanghai"
 ISSUE_KPIS = (
@@ -26,26 +22,13 @@ def local_day(ts: pd.Series) -> pd.Series:
 
 
 @pytest.fixture(scope="module")
-def run(sample_dir, tmp_path_factory):
-    """One run of the report with a project config that points at its own targets file."""
-    out = tmp_path_factory.mktemp("kpi_run")
-    (out / "my_targets.yml").write_text(yaml.safe_dump({"kpis": {"arpu": {"target": 40}}}))
-    config = out / "opsbook.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "timezone": TZ,
-                "run": {"notebooks": str(ROOT / "notebooks")},
-                "reports": {"kpi_dashboard": {"targets": "my_targets.yml"}},
-            }
-        )
-    )
-    result = run_reports(
-        ["kpi_dashboard"], config=config, data=str(sample_dir), out=out / "reports", lang="en"
-    )
-    assert result.ok, result.manifest["reports"]["kpi_dashboard"]["error"]
-    metrics = json.loads((result.folder / "kpi_dashboard.metrics.json").read_text())
-    page = (result.folder / "kpi_dashboard.html").read_text()
+def run(sample_run):
+    """The report in the session's run of every report on the sample (tests/conftest.py), whose
+    project config points at a targets file of its own (ARPU's target: 40)."""
+    entry = sample_run.manifest["reports"]["kpi_dashboard"]
+    assert entry["status"] == "ok", entry["error"]
+    metrics = json.loads((sample_run.folder / "kpi_dashboard.metrics.json").read_text())
+    page = (sample_run.folder / "kpi_dashboard.html").read_text()
     return metrics, page
 
 
@@ -98,7 +81,7 @@ def test_kpis_against_pandas(run, shop):
     active = set(in_week(events)["user_id"]) | set(week_paid["user_id"])
     assert k["paying_rate"]["value"] == pytest.approx(week_paid["user_id"].nunique() / len(active))
     assert k["arpu"]["value"] == pytest.approx(week_paid["amount"].sum() / len(active))
-    # the project's targets file sets ARPU's target to 40
+    # the project's targets file sets ARPU's target to 40 (tests/conftest.py)
     assert k["arpu"]["target"] == 40
     assert k["arpu"]["status"] == ("green" if k["arpu"]["value"] >= 40 else "red")
 

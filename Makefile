@@ -56,7 +56,8 @@ format: env
 	$(BIN)/ruff check --fix $(CODE)
 
 test: system lint sample
-	@# loadscope: all tests of a module on one worker, so a module fixture (a report run) runs once
+	@# loadscope: all tests of a module on one worker, so a module fixture (a report run) runs once;
+	@# tests/conftest.py shares one sample run between the workers and sends the longest modules first
 	$(BIN)/python -m pytest -n 2 --dist loadscope $(PYTEST_ARGS)
 
 lab: env sample

@@ -1,10 +1,17 @@
-"""Shared fixtures: a small generated sample shop, the repository root, the real datasets."""
+"""Shared fixtures: a small generated sample shop, one run of every report on it, the repository
+root, the real datasets; and the order in which xdist's workers take the test modules."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
@@ -12,6 +19,65 @@ DATASETS = ROOT.parent / "shared" / "datasets"
 # small enough to keep notebook tests quick, large enough for every report section
 SAMPLE_USERS = 3000
 SAMPLE_DAYS = 150
+# the shared run's project targets file (tests/notebooks/test_kpi_dashboard.py reads ARPU's)
+SAMPLE_RUN_TARGETS = {"kpis": {"arpu": {"target": 40}}}
+
+# A test's Spark driver lives a minute or two: the optimising JIT compiler and the parallel
+# garbage collector cost it about twice the CPU of the quick compiler and the serial collector
+# (measured here: 51 s against 27 s for opening the sample and checking it). JVM options change
+# how fast Spark runs, never what it computes. Every driver the tests start takes them: the
+# workers' own sessions and, through the environment, each notebook kernel of a pyspark run.
+SPARK_TEST_SUBMIT_ARGS = (
+    '--conf "spark.driver.defaultJavaOptions=-XX:TieredStopAtLevel=1 -XX:+UseSerialGC" '
+    "pyspark-shell"
+)
+
+# Modules that run every report, longest first: each xdist worker takes the next module when it
+# is nearly done, so the long ones start at once and the unit tests fill in around them. Then the
+# other modules that run notebooks, then the unit tests (pytest-xdist by default sends the
+# modules with the most tests first, which left Spark's seven tests of four minutes for last).
+LONGEST_FIRST = (
+    "tests/notebooks/test_spark_parity.py",  # every report on Spark (after the shared run)
+    "tests/notebooks/test_determinism.py",  # every report twice
+    "tests/notebooks/test_interactive.py",  # every notebook on the default-size sample
+)
+RUN_NOTEBOOKS = ("tests/notebooks/", "tests/browser/")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("PYSPARK_SUBMIT_ARGS", SPARK_TEST_SUBMIT_ARGS)
+    if hasattr(config.option, "loadscopereorder"):  # the order below, not the largest first
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::")[0]
+        if module in LONGEST_FIRST:
+            return LONGEST_FIRST.index(module)
+        return len(LONGEST_FIRST) + (not module.startswith(RUN_NOTEBOOKS))
+
+    items.sort(key=rank)
+
+
+def built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
+    """The folder ``name`` filled by ``build(folder)`` once per test session, shared by the
+    xdist workers: the first worker to ask builds it under a file lock while the others wait
+    (pytest-xdist's documented pattern). A build that fails is tried again by the next test
+    that asks, which then fails with its own error."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        folder = factory.mktemp(name)
+        build(folder)
+        return folder
+    root = factory.getbasetemp().parent  # this session's folder, above each worker's own
+    folder, done = root / name, root / f"{name}.done"
+    with FileLock(root / f"{name}.lock"):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -21,12 +87,44 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small sample shop, generated once per test session (per xdist worker)."""
+    """A small sample shop, generated once per test session."""
     from opsbook.sample import generate_sample
 
-    return generate_sample(
-        tmp_path_factory.mktemp("sample"), users=SAMPLE_USERS, days=SAMPLE_DAYS, seed=11
+    return built_once(
+        tmp_path_factory,
+        "sample",
+        lambda folder: generate_sample(folder, users=SAMPLE_USERS, days=SAMPLE_DAYS, seed=11),
     )
+
+
+@pytest.fixture(scope="session")
+def sample_run(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Every report on the sample shop, in English, on DuckDB, with a project config (the
+    shop's zone, the repository's notebooks, a targets file of its own): one run per test
+    session, read by the report modules that check a default run and by the Spark parity (its
+    DuckDB side). The result is not asserted here: each reader asserts its own report's."""
+    from opsbook.run import RunResult, run_reports
+
+    def run_every_report(folder: Path) -> None:
+        (folder / "my_targets.yml").write_text(yaml.safe_dump(SAMPLE_RUN_TARGETS))
+        config = folder / "opsbook.yml"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "timezone": "Asia/Shanghai",
+                    "run": {"notebooks": str(ROOT / "notebooks")},
+                    "reports": {"kpi_dashboard": {"targets": "my_targets.yml"}},
+                }
+            )
+        )
+        run_reports(
+            config=config, data=str(sample_dir), out=folder / "reports", lang="en", engine="duckdb"
+        )
+
+    run = (
+        built_once(tmp_path_factory, "sample_run", run_every_report) / "reports" / "latest"
+    ).resolve()
+    return RunResult(run, json.loads((run / "manifest.json").read_text()))
 
 
 def dataset(*parts: str) -> Path:
@@ -37,9 +135,3 @@ def dataset(*parts: str) -> Path:
             f"real dataset {path} is absent (it lives in ../shared/datasets beside the repo)"
         )
     return path
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Spark's modules first: under xdist one worker runs them (minutes, mostly Spark's own
-    per-query latency) while the other works through everything else."""
-    items.sort(key=lambda item: item.get_closest_marker("spark") is None)

@@ -21,15 +21,15 @@ TOP_KEYS |= {"metrics", "alpha", "planned_split", "method", "cuped"}
 
 
 def run(tmp_path, **kwargs):
-    metrics, page, _ = run_in_folder(tmp_path, **kwargs)
+    metrics, page, _ = outputs(run_reports(["ab_test"], out=tmp_path, **kwargs))
     return metrics, page
 
 
-def run_in_folder(tmp_path, **kwargs):
-    """The report's metrics, page and run folder (the executed notebook is there)."""
-    result = run_reports(["ab_test"], out=tmp_path, **kwargs)
+def outputs(result):
+    """The report's metrics, page and run folder (the executed notebook is there), once it ran
+    and they have the report's shape."""
     entry = result.manifest["reports"]["ab_test"]
-    assert result.ok, entry["error"]
+    assert entry["status"] == "ok", entry["error"]
     metrics = json.loads((result.folder / "ab_test.metrics.json").read_text())
     page = (result.folder / "ab_test.html").read_text()
     assert set(metrics) >= TOP_KEYS
@@ -40,14 +40,16 @@ def run_in_folder(tmp_path, **kwargs):
 
 
 @pytest.fixture(scope="module")
-def sample_runs(sample_dir, tmp_path_factory):
-    """The report on the sample shop, run once per language for the module's tests."""
-    runs = {}
+def sample_runs(sample_dir, sample_run, tmp_path_factory):
+    """The report on the sample shop per language: English from the session's run of every
+    report (conftest.py), Chinese run once for the module's tests."""
+    runs = {"en": outputs(sample_run)}
 
     def get(lang: str):
         if lang not in runs:
-            runs[lang] = run_in_folder(
-                tmp_path_factory.mktemp(f"ab_{lang}"), data=str(sample_dir), lang=lang
+            folder = tmp_path_factory.mktemp(f"ab_{lang}")
+            runs[lang] = outputs(
+                run_reports(["ab_test"], out=folder, data=str(sample_dir), lang=lang)
             )
         return runs[lang]
 
@@ -66,7 +68,7 @@ def welch_p(a, b) -> float:
 
 @pytest.mark.slow
 def test_sample_shop(sample_dir, sample_runs):
-    metrics, page, _ = sample_runs("en")
+    metrics, page, _ = sample_runs("en")  # every report on the sample, in English (conftest.py)
     assignments = pd.read_parquet(sample_dir / "assignments.parquet")
     # the default experiment is the one of the source's first row
     name = assignments.experiment.iloc[0]

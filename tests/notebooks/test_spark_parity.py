@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from opsbook.report import wall_clock_values, without_wall_clock
-from opsbook.run import discover, run_reports
+from opsbook.run import RunResult, discover, run_reports
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
@@ -53,23 +52,27 @@ def test_differences_catches_what_parity_forbids():
     assert differences({"n": 2}, {"n": 2.0}) == []  # a count computed as a float on one side
 
 
+def folder_of(engine: str, result: RunResult) -> Path:
+    """The run's folder, once every report of it ran without an error on ``engine``."""
+    errors = {n: e["error"] for n, e in result.manifest["reports"].items() if e["error"]}
+    assert result.ok, f"{engine}: {errors}"
+    assert result.manifest["engine"] == engine
+    return result.folder
+
+
 @pytest.fixture(scope="module")
-def runs(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    out = tmp_path_factory.mktemp("engines")
-    config = out / "opsbook.yml"
-    config.write_text(
-        yaml.safe_dump({"timezone": "Asia/Shanghai", "run": {"notebooks": str(ROOT / "notebooks")}})
+def runs(sample_run: RunResult, sample_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The session's DuckDB run of every report on the sample (tests/conftest.py) and the same
+    run on Spark: the same project config and data, only the engine differs."""
+    duckdb = folder_of("duckdb", sample_run)
+    spark = run_reports(
+        config=sample_run.manifest["config"],
+        data=str(sample_dir),
+        out=tmp_path_factory.mktemp("engines"),
+        lang="en",
+        engine="pyspark",
     )
-    folders = {}
-    for engine in ("duckdb", "pyspark"):
-        result = run_reports(
-            config=config, data=str(sample_dir), out=out / engine, lang="en", engine=engine
-        )
-        errors = {n: e["error"] for n, e in result.manifest["reports"].items() if e["error"]}
-        assert result.ok, f"{engine}: {errors}"
-        assert result.manifest["engine"] == engine
-        folders[engine] = result.folder
-    return folders
+    return {"duckdb": duckdb, "pyspark": folder_of("pyspark", spark)}
 
 
 @pytest.mark.parametrize("report", sorted(discover(ROOT / "notebooks")))

@@ -59,6 +59,26 @@ def test_lift_table_against_scipy_welch():
     assert (row.p_value < 0.05) == (row.rel_low > 0 or row.rel_high < 0)
 
 
+def test_lift_table_does_not_depend_on_the_order_of_the_channel_rows():
+    """The treatment's channels come from the engine's group-by in any order; summing them in
+    that order changed the last digit of the incremental revenue and the KPI dashboard's
+    campaign ROI between two runs of the same data (tests/notebooks/test_determinism.py)."""
+    sums = pd.DataFrame(
+        {
+            "grp": ["treatment", "treatment", "treatment", "holdout"],
+            "channel": ["app", "sms", "web", "-"],
+            "n": [10, 20, 30, 40],
+            # (0.1 + 0.2) + 0.3 != (0.3 + 0.2) + 0.1 in floating point
+            "revenue": [0.1, 0.2, 0.3, 0.4],
+            "revenue_sq": [0.1, 0.2, 0.3, 0.4],
+        }
+    )
+    forward = analysis.lift_table(sums, ["revenue"], alpha=0.05)
+    backward = analysis.lift_table(sums.iloc[::-1], ["revenue"], alpha=0.05)
+    pd.testing.assert_frame_equal(forward, backward, check_exact=True)
+    assert forward.treatment_mean.iloc[0] == 0.6 / 60  # the correctly rounded sum, 0.6
+
+
 def test_lift_table_verdict_colour_and_intervals_follow_holm():
     # the issue's case: 50 / 5,000 vs 75 / 5,000 converted, p = 0.024 -- beside two flat metrics
     # Holm makes it 0.073: not significant, and the shown intervals (at the Holm level) hold 0

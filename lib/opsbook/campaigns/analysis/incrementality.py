@@ -27,9 +27,12 @@ PROPORTIONS = ("conversion", "visit")
 
 
 def _sample(frame: pd.DataFrame, metric: str) -> SampleStats:
+    """The summed statistics of ``frame``'s rows (a group's channels). The engine returns the
+    rows in any order: ``math.fsum`` rounds the exact sum once, so the order does not change
+    the last digit (as a running float sum did, between two runs of the same data)."""
     n = int(frame["n"].sum())
     return SampleStats(
-        n=n, sum=float(frame[metric].sum()), sum_squares=float(frame[f"{metric}_sq"].sum())
+        n=n, sum=math.fsum(frame[metric]), sum_squares=math.fsum(frame[f"{metric}_sq"])
     )
 
 

@@ -97,12 +97,11 @@ def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
-@pytest.fixture(scope="session")
-def sample_run(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    """Every report on the sample shop, in English, on DuckDB, with a project config (the
-    shop's zone, the repository's notebooks, a targets file of its own): one run per test
-    session, read by the report modules that check a default run and by the Spark parity (its
-    DuckDB side). The result is not asserted here: each reader asserts its own report's."""
+def every_report(sample_dir: Path, factory: pytest.TempPathFactory, lang: str):
+    """Every report on the sample shop in ``lang``, on DuckDB, with a project config (the
+    shop's zone, the repository's notebooks, a targets file of its own): one run per language
+    and test session, shared by the xdist workers. The result is not asserted here: each reader
+    asserts its own report's."""
     from opsbook.run import RunResult, run_reports
 
     def run_every_report(folder: Path) -> None:
@@ -118,13 +117,25 @@ def sample_run(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory):
             )
         )
         run_reports(
-            config=config, data=str(sample_dir), out=folder / "reports", lang="en", engine="duckdb"
+            config=config, data=str(sample_dir), out=folder / "reports", lang=lang, engine="duckdb"
         )
 
-    run = (
-        built_once(tmp_path_factory, "sample_run", run_every_report) / "reports" / "latest"
-    ).resolve()
+    name = "sample_run" if lang == "en" else f"sample_run_{lang}"
+    run = (built_once(factory, name, run_every_report) / "reports" / "latest").resolve()
     return RunResult(run, json.loads((run / "manifest.json").read_text()))
+
+
+@pytest.fixture(scope="session")
+def sample_run(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Every report on the sample in English (:func:`every_report`): read by the report modules
+    that check a default run, by the Spark parity (its DuckDB side) and the browser tests."""
+    return every_report(sample_dir, tmp_path_factory, "en")
+
+
+@pytest.fixture(scope="session")
+def sample_run_zh(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Every report on the sample in Chinese (:func:`every_report`): the browser tests."""
+    return every_report(sample_dir, tmp_path_factory, "zh")
 
 
 def dataset(*parts: str) -> Path:

@@ -72,6 +72,15 @@ def default_export_dir(report: Report) -> Path:
     )
 
 
+def export_folder(report: Report, export_dir: str | Path | None = None) -> Path:
+    """Where a report writes its lists: ``export_dir`` (relative to the config's folder), else
+    :func:`default_export_dir`."""
+    if not export_dir:
+        return default_export_dir(report)
+    folder = Path(export_dir).expanduser()
+    return folder if folder.is_absolute() else report.config.path_of(str(folder))
+
+
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with every text cell that a spreadsheet would read as a formula prefixed by an
     apostrophe (see the module's docstring); other cells unchanged."""

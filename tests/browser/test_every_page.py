@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_reports_in_chromium import ARGS, CHROMIUM, SHOTS
+from tests.browser.conftest import CHROMIUM, SHOTS
 from tests.pages import data_values, language_problems, summary_problems, tick_problems
 
 REPORTS = (
@@ -37,16 +37,6 @@ def runs(sample_run, sample_run_zh) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def values(sample_dir: Path) -> set[str]:
     return data_values(sample_dir)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

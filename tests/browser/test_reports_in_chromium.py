@@ -4,15 +4,12 @@ Playwright drives Debian's chromium (no browser download is possible here); `.ci
 it under CI. Screenshots are kept in tests/browser/screenshots/ for a person to look at.
 """
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from opsbook.run import run_reports
+from tests.browser.conftest import CHROMIUM, SHOTS
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = Path(__file__).parent / "screenshots"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
@@ -20,32 +17,14 @@ pytestmark = [
         reason="Debian's chromium is not installed (.ci/run installs it)",
     ),
 ]
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
-def run_folder(sample_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("browser-run")
-    result = run_reports(["data_quality"], data=str(sample_dir), out=out, lang="zh")
-    assert result.ok
-    return result.folder
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield instance
-        instance.close()
+def run_folder(sample_run_zh):
+    """The session's Chinese run of every report on the sample (tests/conftest.py)."""
+    entry = sample_run_zh.manifest["reports"]["data_quality"]
+    assert entry["status"] == "ok", entry["error"]
+    return sample_run_zh.folder
 
 
 @pytest.mark.parametrize("page_name", ["index.html", "data_quality.html"])

@@ -17,15 +17,9 @@ from opsbook.retention.view import matrix as matrix_view
 from opsbook.retention.view import revenue, summary, survival
 from opsbook.retention.view import widgets as widgets_view
 from opsbook.retention.view.groups import group_colours
+from opsbook.targets import DEFAULT_TARGETS
 
-TARGETS = {
-    "d1": 0.55,
-    "d7": 0.40,
-    "d30": 0.25,
-    "dau_mau": 0.30,
-    "first_order_conversion": 0.08,
-    "repeat_purchase_rate": 0.30,
-}
+TARGETS = dict(DEFAULT_TARGETS)  # the KPI system's: D7 40 %, DAU/MAU 0.30 ...
 
 
 def report_of(source_or_dir, lang="en"):

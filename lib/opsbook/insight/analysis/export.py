@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from opsbook.exports import Export, default_export_dir, pseudonymise_ids, required_salt, write_list
+from opsbook.exports import Export, export_folder, pseudonymise_ids, required_salt, write_list
 from opsbook.insight.analysis.churn import ChurnModel
 from opsbook.insight.analysis.contact import RISK_TIERS, scored_users
 from opsbook.insight.analysis.value import VALUE_TIERS, PredictedValue
@@ -72,9 +72,7 @@ def export_contacts(
     if not enabled or not model.available:
         return None
     salt = required_salt(report) if pseudonymise else None
-    folder = Path(export_dir).expanduser() if export_dir else default_export_dir(report)
-    if not folder.is_absolute():
-        folder = report.config.path_of(str(folder))
+    folder = export_folder(report, export_dir)
     paths: list[Path] = []
     rows = 0
     for (risk, worth), frame in contact_lists(report, model, value, salt).items():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from opsbook.exports import Export, default_export_dir, pseudonymise_ids, required_salt, write_list
+from opsbook.exports import Export, export_folder, pseudonymise_ids, required_salt, write_list
 from opsbook.report import Report
 from opsbook.segmentation.analysis.segments import Segmentation
 
@@ -33,14 +33,12 @@ def export_segments(
     pseudonymise: bool = False,
 ) -> Export | None:
     """Write ``segmentation_members_<as_of>.parquet`` and ``.csv`` into ``export_dir`` (default
-    :func:`default_export_dir`) when ``enabled``; ids pseudonymised when asked (the salt must be
+    :func:`opsbook.exports.export_folder`) when ``enabled``; ids pseudonymised when asked (the salt must be
     set, see :func:`opsbook.exports.pseudonym_salt`)."""
     if not enabled:
         return None
     salt = required_salt(report) if pseudonymise else None
-    folder = Path(export_dir).expanduser() if export_dir else default_export_dir(report)
-    if not folder.is_absolute():
-        folder = report.config.path_of(str(folder))
+    folder = export_folder(report, export_dir)
     members = membership(result, salt)
     paths = write_list(members, folder, f"segmentation_members_{result.settings.as_of.isoformat()}")
     return Export(paths=paths, rows=len(members), pseudonymised=salt is not None)

@@ -56,6 +56,10 @@ class Brushing:
     skipped: dict[str, str] = field(default_factory=dict)
     flags: Any = None
 
+    def headline(self) -> list[dict[str, Any]]:
+        """The share of paid orders flagged (no status colour: a flag is a lead, not a fault)."""
+        return [{"label": "brushing.h.flagged", "value": self.all["share_orders"], "format": "pct"}]
+
     def metrics(self) -> dict[str, Any]:
         return {
             "brushing": {
@@ -90,6 +94,11 @@ def _with_shares(row: dict[str, float], paid: dict[str, float]) -> dict[str, flo
 def brushing(source: Source, rules: BrushingRules | None = None) -> Brushing:
     """Every rule on ``source``'s orders: flags in the engine, counts here."""
     rules = rules or BrushingRules()
+    if not source.has("orders"):
+        nothing = {"orders": 0, "users": 0, "amount": 0.0}
+        empty = _with_shares({}, nothing)
+        skipped = dict.fromkeys(RULES, "brushing.skip.no_orders")
+        return Brushing(rules, dict.fromkeys(RULES, empty), empty, nothing, skipped)
     flags, skipped = q.flagged_orders(source, rules)
     counts = q.refund_counts(source) if rules.refund_min_refunds else None
     if counts is None and "refund_outlier" not in skipped:

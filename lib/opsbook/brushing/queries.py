@@ -31,7 +31,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from opsbook.data import Source
-from opsbook.engine import backend_name, epoch_microseconds, exact_sum, keep
+from opsbook.engine import backend_name, epoch_microseconds, exact_sum, floor_divide, keep
 from opsbook.errors import InputError, did_you_mean
 
 MINUTE_US = 60_000_000
@@ -113,26 +113,25 @@ def burst_orders(orders: ir.Table, keys: list[str], count: int, window_us: int) 
 
 def no_browsing_orders(source: Source, orders: ir.Table, window_us: int) -> ir.Table:
     """Orders whose user has no event in the ``window_us`` before the order (strictly before:
-    an event at the order's own instant is its record, not browsing)."""
+    an event at the order's own instant is its record, not browsing).
+
+    An equi-join, not a window over every event: time is cut into buckets of ``window_us``;
+    an event can only count for an order of its own bucket or the next, so each event is
+    joined on (user, bucket) twice -- as itself and one bucket later -- and the exact
+    interval is checked on the few pairs that meet."""
+    backend = backend_name(orders)
     events = source.table("events")
+    us = epoch_microseconds(events.ts, backend)
     seen = events.select(
-        user_id=events.user_id, us=epoch_microseconds(events.ts, backend_name(events))
+        user_id=events.user_id, seen_us=us, bucket=floor_divide(us, window_us, backend)
     )
-    stream = orders.select("order_id", "user_id", "us", "amount").union(
-        seen.select(
-            order_id=ibis.null(orders.order_id.type()),
-            user_id=seen.user_id,
-            us=seen.us,
-            amount=ibis.null("float64"),
-        ),
-        distinct=False,
+    seen = seen.union(seen.mutate(bucket=seen.bucket + 1), distinct=False)
+    wanted = orders.select(
+        "order_id", "user_id", "us", bucket=floor_divide(orders.us, window_us, backend)
     )
-    # the latest event strictly before each order: events sort before an order at the same
-    # instant only when they are earlier, so the frame ends one microsecond before the order
-    w = ibis.window(group_by=stream.user_id, order_by=stream.us, range=(-window_us, -1))
-    event_us = ibis.ifelse(stream.order_id.isnull(), stream.us, ibis.null("int64"))
-    marked = stream.mutate(browsed=event_us.count().over(w))
-    return marked.filter(marked.order_id.notnull() & (marked.browsed == 0))
+    pairs = wanted.join(seen, ["user_id", "bucket"])
+    browsed = pairs.filter((pairs.seen_us < pairs.us) & (pairs.seen_us >= pairs.us - window_us))
+    return orders.anti_join(browsed.select("order_id").distinct(), "order_id")
 
 
 def new_account_orders(source: Source, orders: ir.Table, window_us: int) -> ir.Table:

@@ -53,7 +53,7 @@ MIN_TREND_POINTS = 12
 #: the interval levels reported
 LEVELS = (0.80, 0.95)
 #: most origins a backtest uses (each one refits every candidate)
-MAX_ORIGINS = 6
+MAX_ORIGINS = 4
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,7 @@ def backtest_origins(n: int, horizon: int, origins: int = MAX_ORIGINS) -> list[i
     if last < first:
         return [last] if last >= MIN_POINTS else []
     count = min(origins, last - first + 1)
-    return sorted({int(round(c)) for c in np.linspace(first, last, count)})
+    return sorted({round(float(c)) for c in np.linspace(first, last, count)})
 
 
 def backtest(

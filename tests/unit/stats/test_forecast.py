@@ -60,8 +60,12 @@ def test_ets_forecast_matches_statsmodels():
     direct = ETSModel(pd.Series(y), trend="add", damped_trend=True).fit(disp=False)
     expected = direct.get_prediction(start=30, end=35)
     np.testing.assert_allclose(found["point"], expected.predicted_mean, rtol=1e-6)
-    np.testing.assert_allclose(found["low_95"], expected.pred_int(alpha=0.05).to_numpy()[:, 0], rtol=1e-6)
-    np.testing.assert_allclose(found["high_80"], expected.pred_int(alpha=0.2).to_numpy()[:, 1], rtol=1e-6)
+    np.testing.assert_allclose(
+        found["low_95"], expected.pred_int(alpha=0.05).to_numpy()[:, 0], rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        found["high_80"], expected.pred_int(alpha=0.2).to_numpy()[:, 1], rtol=1e-6
+    )
 
 
 def test_chosen_model_is_the_statsmodels_forecast():
@@ -78,8 +82,10 @@ def test_chosen_model_is_the_statsmodels_forecast():
         np.testing.assert_allclose(result.point, direct.forecast(4), rtol=1e-6)
     # the baseline is the last value, and every interval holds its point
     assert result.baseline == (y[-1],) * 4
-    assert all(lo <= p <= hi for lo, p, hi in zip(result.low_95, result.point, result.high_95))
-    assert all(a <= b for a, b in zip(result.low_95, result.low_80))
+    assert all(
+        lo <= p <= hi for lo, p, hi in zip(result.low_95, result.point, result.high_95, strict=True)
+    )
+    assert all(a <= b for a, b in zip(result.low_95, result.low_80, strict=True))
 
 
 def test_sarimax_matches_statsmodels_with_a_season():
@@ -130,7 +136,9 @@ def test_intervals_cover_their_level_on_a_simulated_process():
     process = SARIMAX(np.zeros(128), order=(1, 1, 0), seasonal_order=(0, 1, 1, 7), trend="t")
     inside = []
     for _ in range(100):
-        with warnings.catch_warnings():  # random_state: statsmodels 0.15 prefers rng= (FutureWarning)
+        with (
+            warnings.catch_warnings()
+        ):  # random_state: statsmodels 0.15 prefers rng= (FutureWarning)
             warnings.simplefilter("ignore", FutureWarning)
             drawn = process.simulate([0.5, 0.6, -0.5, 4.0], 128, random_state=state)
         y = 1000 + np.asarray(drawn)

@@ -83,7 +83,7 @@ def show_forecasts(report: Report, result: KpiDashboard) -> None:
                 tr("kpi_dashboard.col.status"): tr(
                     f"kpi_dashboard.status.{status.replace('/', '')}"
                 ),
-                "MAPE": fmt(_nan(chosen.mape) if chosen else None, "pct"),
+                tr("kpi_dashboard.col.mape"): fmt(_nan(chosen.mape) if chosen else None, "pct"),
                 tr("kpi_dashboard.col.baseline_accuracy"): fmt(_nan(item.baseline_accuracy), "pct"),
                 tr("kpi_dashboard.col.coverage"): fmt(
                     _nan(chosen.coverage_95) if chosen else None, "pct"

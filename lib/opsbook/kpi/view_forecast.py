@@ -162,12 +162,11 @@ def forecast_chart(report: Report, result: KpiDashboard, ncols: int = 3):
             report.t("kpi_dashboard.forecast.legend.forecast"),
             report.t("kpi_dashboard.forecast.legend.baseline"),
         ],
-        loc="lower center",
+        loc="outside lower center",  # below the panels (constrained layout)
         ncol=5,
         fontsize=8,
         frameon=False,
     )
-    fig.subplots_adjust(bottom=0.12 if nrows > 1 else 0.2)
     return fig
 
 

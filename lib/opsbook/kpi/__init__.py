@@ -47,12 +47,14 @@ from opsbook.kpi.view import (
     summary,
     trend_chart,
 )
+from opsbook.kpi.view_forecast import forecast_chart, show_forecasts
 
 __all__ = [
     "Periods",
     "content_volume_chart",
     "daily_chart",
     "dashboard",
+    "forecast_chart",
     "revenue_rows",
     "show_acquisition",
     "show_content_items",
@@ -60,6 +62,7 @@ __all__ = [
     "show_daily_anomalies",
     "show_data_health",
     "show_definitions",
+    "show_forecasts",
     "show_period",
     "show_rules",
     "show_scorecard",

@@ -13,6 +13,7 @@ import pandas as pd
 from opsbook.formats import STATUS_CLASS, fmt, interval_text
 from opsbook.kpi.analysis import KpiDashboard
 from opsbook.kpi.analysis.result import HEADLINE_LABELS
+from opsbook.kpi.view_forecast import forecast_cells, summary_step
 from opsbook.plots import (
     PALETTE,
     STATUS_COLOURS,
@@ -69,6 +70,7 @@ def show_scorecard(report: Report, result: KpiDashboard, area: str | None = None
     """KPI, value, target, status, previous period, change and whether it is beyond noise."""
     tr = report.t
     card = result.scorecard if area is None else result.scorecard[result.scorecard.area == area]
+    forecast = result.forecasts is not None and bool(set(card.kpi) & set(result.forecasts.items))
     rows, status_classes, change_classes = [], [], []
     for row in card.itertuples():
         spec = result.targets[row.kpi]
@@ -90,6 +92,7 @@ def show_scorecard(report: Report, result: KpiDashboard, area: str | None = None
                 tr("kpi_dashboard.col.change"): change,
                 tr("kpi_dashboard.col.noise"): noise,
                 tr("kpi_dashboard.col.note"): tr(note) if note else "",
+                **(forecast_cells(report, result, row.kpi) if forecast else {}),
             }
         )
         status_classes.append(STATUS_CLASS[row.status])
@@ -568,4 +571,5 @@ def _next_steps(report: Report, result: KpiDashboard) -> list[str]:
                 daily=len(result.daily_anomalies),
             )
         )
-    return steps
+    ahead = summary_step(report, result)
+    return [*steps, ahead] if ahead else steps

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from opsbook.kpi.analysis.forecasts import KpiForecasts, kpi_forecasts
+from opsbook.kpi.analysis.forecasts import settings as forecast_settings
 from opsbook.kpi.analysis.health import DataHealth, data_health
 from opsbook.kpi.analysis.reused import _as_of, campaign_rows, retention_rows
 from opsbook.kpi.analysis.scorecard import TESTED_RATES, _scorecard, _series
@@ -51,6 +53,7 @@ class KpiDashboard:
     targets: dict[str, KpiTarget]
     notes: dict[str, str]  # kpi -> i18n key of why it is n/a
     settings: dict[str, Any] = field(default_factory=dict)
+    forecasts: KpiForecasts | None = None
 
     @property
     def period(self) -> Period:
@@ -121,6 +124,7 @@ class KpiDashboard:
             "freshness_hours": self.health.hours,
             "accuracy_tables": list(self.health.tables),
             "settings": self.settings,
+            "forecasts": self.forecasts.metrics() if self.forecasts else {},
         }
 
     def headline(self) -> list[dict[str, Any]]:
@@ -170,10 +174,13 @@ def dashboard(
     top_items: int = 10,
     campaign_window_days: int = 7,
     targets: str | Path | Mapping[str, Any] | None = None,
+    forecast: Mapping[str, Any] | bool | None = None,
     now: Any = None,
 ) -> KpiDashboard:
     """Every KPI of the KPI system for the period ending ``period_end`` (a local date; None: the
-    last complete week), the previous period, and ``trend_weeks`` periods of trend."""
+    last complete week), the previous period, and ``trend_weeks`` periods of trend; and where
+    the weekly KPIs are heading (``forecast``: the settings of
+    :func:`opsbook.kpi.analysis.forecasts.kpi_forecasts`, None its defaults, False none)."""
     if not 0 <= amber_band < 1:
         raise ValueError(f"amber_band must be in [0, 1), got {amber_band}")
     if not 0 < alpha < 1:
@@ -187,6 +194,8 @@ def dashboard(
     ):
         if not value > 0:
             raise ValueError(f"{name} must be positive, got {value}")
+    if forecast is not False:
+        forecast = forecast_settings(forecast or None)  # bad settings raise before any query
     source = report.source
     config_path = report.config.path
     kpi_targets = load_targets(targets, base_dir=config_path.parent if config_path else None)
@@ -236,6 +245,9 @@ def dashboard(
     tested = TESTED_RATES + (("repeat_purchase_rate",) if repeat_window_days <= period_days else ())
     scorecard = _scorecard(series, kpi_targets, alpha=alpha, tested=tested)
     daily = daily_pulse(source, periods, threshold=anomaly_threshold)
+    forecasts = (
+        None if forecast is False else kpi_forecasts(source, periods, series, kpi_targets, forecast)
+    )
     settings = {
         "period_days": int(period_days),
         "trend_weeks": int(trend_weeks),
@@ -267,4 +279,5 @@ def dashboard(
         targets=kpi_targets,
         notes=notes,
         settings=settings,
+        forecasts=forecasts,
     )

@@ -159,16 +159,22 @@ def funnel_analysis(
     until: Any = None,
     alpha: float = 0.05,
     bins: int = 20,
+    details: bool = True,
 ) -> FunnelResult:
-    """Everything the report shows about one funnel, from the engine's small frames."""
+    """Everything the report shows about one funnel, from the engine's small frames; without
+    ``details``, the steps and the breakdown only (no times, no weeks: the explorer's redraw)."""
     period = {"since": since, "until": until}
     names = funnel.names
     total = funnel_counts(source, funnel, **period)
     users = total.groupby("step")["users"].sum().reindex(range(len(names)), fill_value=0)
     groups = funnel_counts(source, funnel, breakdown=breakdown, **period) if breakdown else total
     tests = breakdown_tests(groups, alpha) if breakdown else pd.DataFrame()
-    times, histogram = time_to_convert(source, funnel, bins=bins, **period)
-    weeks = funnel_by_week(source, funnel, **period)
+    times = pd.DataFrame(columns=["step", "users", "median"])
+    histogram = pd.DataFrame(columns=["step", "bin", "users"])
+    weeks = pd.DataFrame()
+    if details:
+        times, histogram = time_to_convert(source, funnel, bins=bins, **period)
+        weeks = funnel_by_week(source, funnel, **period)
     if not weeks.empty:
         entered = weeks[weeks["step"] == 0].set_index("week")["users"]
         weeks = weeks.assign(

@@ -4,6 +4,8 @@ not a crash) against a configured funnel's refusal in the reader's language."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pandas as pd
 import pytest
 
@@ -38,7 +40,7 @@ def test_sankey_layout_heights_are_users_and_bands_add_up():
     spans = sorted(band.source_span for band in bands)
     assert spans[0][0] == pytest.approx(box[(0, "a")].top)
     assert spans[-1][1] == pytest.approx(box[(0, "a")].bottom)
-    assert all(a[1] == pytest.approx(b[0]) for a, b in zip(spans, spans[1:], strict=False))
+    assert all(a[1] == pytest.approx(b[0]) for a, b in pairwise(spans))
     for band in bands:
         target = box[(1, band.target)]
         assert band.target_span == pytest.approx((target.top, target.bottom))

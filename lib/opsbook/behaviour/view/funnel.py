@@ -14,7 +14,9 @@ from opsbook.behaviour.view.names import (
     column_name,
     duration_text,
     event_name,
+    funnel_title,
     group_name,
+    listed,
     step_name,
 )
 from opsbook.formats import fmt, interval_text, p_text
@@ -38,7 +40,7 @@ def step_names(report: Report, result: FunnelResult) -> list[str]:
 def show_funnel(report: Report, result: FunnelResult) -> None:
     """The funnel's definition in a sentence, then the step table."""
     f = result.funnel
-    report.heading("behaviour.funnel.heading", level=3, name=f.name)
+    report.heading("behaviour.funnel.heading", level=3, name=funnel_title(report, f.name))
     report.say(
         "behaviour.funnel.intro",
         steps=" → ".join(step_name(report, st) for st in f.steps),
@@ -49,12 +51,12 @@ def show_funnel(report: Report, result: FunnelResult) -> None:
     if f.exclusions:
         report.say(
             "behaviour.funnel.exclusions",
-            events=", ".join(event_name(report, x.event) for x in f.exclusions),
+            events=listed(report, (event_name(report, x.event) for x in f.exclusions)),
         )
     if result.missing:
         report.say(
             "behaviour.funnel.missing",
-            events=", ".join(event_name(report, e) for e in result.missing),
+            events=listed(report, (event_name(report, e) for e in result.missing)),
         )
     tr = report.t
     s = result.steps
@@ -109,7 +111,9 @@ def funnel_chart(report: Report, result: FunnelResult) -> Any:
     ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
     ax.xaxis.set_major_formatter(percent_ticks())
     ax.set_xlabel(report.t("behaviour.chart.overall_axis"))
-    ax.set_title(report.t("behaviour.chart.funnel_title", name=result.funnel.name))
+    ax.set_title(
+        report.t("behaviour.chart.funnel_title", name=funnel_title(report, result.funnel.name))
+    )
     return fig
 
 

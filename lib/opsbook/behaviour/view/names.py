@@ -66,6 +66,17 @@ def duration_text(report: Report, seconds: Any) -> str:
     return report.t("behaviour.unit.days", n=days.removesuffix(".0"))
 
 
+def funnel_title(report: Report, name: str) -> str:
+    """A funnel's name: the workbook's name of its default funnel, else the config's."""
+    key = f"behaviour.funnel_name.{name}"
+    return report.t(key) if key in catalogue() else str(name)
+
+
+def listed(report: Report, names: Any) -> str:
+    """Names joined as the page's language lists them (、 in Chinese)."""
+    return report.t("behaviour.list_separator").join(str(n) for n in names)
+
+
 def path_text(report: Report, path: tuple[str, ...]) -> str:
     """A path as read: app_open → view_item → …"""
     return " → ".join(event_name(report, e) for e in path)

@@ -10,7 +10,14 @@ from opsbook.behaviour.analysis.behaviour import Behaviour
 from opsbook.behaviour.analysis.funnel import FunnelResult
 from opsbook.behaviour.queries.paths import END
 from opsbook.behaviour.view.actions import action_text
-from opsbook.behaviour.view.names import column_name, duration_text, event_name, group_name
+from opsbook.behaviour.view.names import (
+    column_name,
+    duration_text,
+    event_name,
+    funnel_title,
+    group_name,
+    listed,
+)
 from opsbook.formats import fmt, interval_text
 from opsbook.report import Report
 
@@ -28,7 +35,7 @@ def _reach(report: Report, result: FunnelResult) -> tuple[str, dict[str, Any]]:
     share = s["overall"].iloc[k] if entered else None
     fields = {
         "entered": fmt(entered, "int"),
-        "name": f.name,
+        "name": funnel_title(report, f.name),
         "share": fmt(share, "pct"),
         "last": event_name(report, f.steps[k].event),
         "window": duration_text(report, f.window_seconds),
@@ -60,9 +67,14 @@ def _drop(report: Report, result: Behaviour) -> tuple[str, dict[str, Any] | None
         after = result.dropoff.next_events()
         went = after[after["target"] != END].head(2)
         ended = after.loc[after["target"] == END, "share"].sum()
-        places = ", ".join(
-            report.t("behaviour.summary.place", event=event_name(report, e), share=fmt(v, "pct"))
-            for e, v in zip(went["target"], went["share"], strict=True)
+        places = listed(
+            report,
+            (
+                report.t(
+                    "behaviour.summary.place", event=event_name(report, e), share=fmt(v, "pct")
+                )
+                for e, v in zip(went["target"], went["share"], strict=True)
+            ),
         )
         sentence += report.t(
             "behaviour.summary.instead", places=places or "—", ended=fmt(ended, "pct")
@@ -147,7 +159,7 @@ def summary(report: Report, result: Behaviour) -> None:
         parts.append(
             report.t(
                 "behaviour.summary.missing",
-                events=", ".join(event_name(report, e) for e in main.missing),
+                events=listed(report, (event_name(report, e) for e in main.missing)),
             )
         )
     times = main.times
@@ -167,7 +179,7 @@ def summary(report: Report, result: Behaviour) -> None:
         steps.append(
             report.t(
                 "behaviour.summary.next_track",
-                events=", ".join(event_name(report, e) for e in main.missing),
+                events=listed(report, (event_name(report, e) for e in main.missing)),
             )
         )
     report.summary(

@@ -270,3 +270,8 @@ def behaviour(
 def window_days(result: FunnelResult) -> float:
     """The funnel's conversion window in days."""
     return result.funnel.window_seconds / DAY_SECONDS
+
+
+def present_events(source: Any) -> list[str]:
+    """The event names the data hold (the explorer's choices)."""
+    return event_names(source)

@@ -9,10 +9,9 @@ from typing import Any
 
 from IPython.display import display
 
-from opsbook.behaviour.analysis.behaviour import Behaviour
+from opsbook.behaviour.analysis.behaviour import DAY_SECONDS, Behaviour, present_events
 from opsbook.behaviour.analysis.funnel import FunnelResult, funnel_analysis
 from opsbook.behaviour.analysis.paths import PathsResult, paths_analysis
-from opsbook.behaviour.queries.steps import DAY_SECONDS, event_names
 from opsbook.behaviour.view.funnel import funnel_chart, show_breakdown, show_funnel
 from opsbook.behaviour.view.names import column_name, event_name
 from opsbook.behaviour.view.paths import paths_chart
@@ -34,7 +33,7 @@ def explore(report: Report, result: Behaviour) -> Any:
     tr = report.t
     source = report.source
     main, paths = result.main, result.paths
-    events = event_names(source)
+    events = present_events(source)
     options = [(event_name(report, e), e) for e in events]
     chosen = [st.event for st in main.funnel.steps if st.event in events]
     steps = widgets.TagsInput(value=chosen, allowed_tags=events, allow_duplicates=False)

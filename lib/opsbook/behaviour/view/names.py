@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opsbook.behaviour.queries.paths import END, OTHER
-from opsbook.behaviour.queries.steps import Step
+from opsbook.behaviour.analysis.paths import END, OTHER
 from opsbook.i18n import catalogue
 from opsbook.report import Report
 
@@ -27,7 +26,7 @@ def event_name(report: Report, event: Any) -> str:
     return report.display_name("event", event)
 
 
-def step_name(report: Report, step: Step) -> str:
+def step_name(report: Report, step: Any) -> str:
     """A funnel step: its label, or the event's name with its filters."""
     if step.label:
         return str(step.label)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from opsbook.behaviour.queries.paths import END, OTHER
+from opsbook.behaviour.analysis.paths import END, OTHER
 from opsbook.plots import category_colours, figure
 
 GREY, LIGHT = "#b0b0b0", "#d9d9d9"

@@ -8,7 +8,7 @@ from typing import Any
 
 from opsbook.behaviour.analysis.behaviour import Behaviour
 from opsbook.behaviour.analysis.funnel import FunnelResult
-from opsbook.behaviour.queries.paths import END
+from opsbook.behaviour.analysis.paths import END
 from opsbook.behaviour.view.actions import action_text
 from opsbook.behaviour.view.names import (
     column_name,

@@ -122,12 +122,15 @@ class PathSettings:
 @dataclass(frozen=True)
 class ActionSettings:
     """Key actions: events done at least each of ``thresholds`` times in the first
-    ``first_days`` days, judged on retention day ``day`` (7 or 30)."""
+    ``first_days`` days, judged on retention day ``day`` (7 or 30). ``exclude``: events that
+    only say a user was there (opening the app starts every session: doing it often *is*
+    being retained, not an action to push), left out of the ranking."""
 
     first_days: int = 3
     thresholds: tuple[int, ...] = DEFAULT_THRESHOLDS
     day: int = 30
     min_users: int = 30
+    exclude: tuple[str, ...] = ("app_open",)
 
 
 @dataclass(frozen=True)
@@ -260,6 +263,7 @@ def behaviour(
             source,
             first_days=actions.first_days,
             thresholds=actions.thresholds,
+            events=[e for e in event_names(source) if e not in actions.exclude],
             day=actions.day,
             min_users=actions.min_users,
             alpha=alpha,

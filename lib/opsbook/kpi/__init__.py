@@ -31,7 +31,7 @@ purchase and stickiness come from :mod:`opsbook.retention`, campaign conversion 
 
 from opsbook.kpi.analysis import dashboard
 from opsbook.kpi.queries import Periods, revenue_rows
-from opsbook.kpi.view import (
+from opsbook.kpi.view.dashboard import (
     content_volume_chart,
     daily_chart,
     show_acquisition,
@@ -47,7 +47,7 @@ from opsbook.kpi.view import (
     summary,
     trend_chart,
 )
-from opsbook.kpi.view_forecast import forecast_chart, show_forecasts
+from opsbook.kpi.view.forecast import forecast_chart, show_forecasts
 
 __all__ = [
     "Periods",

@@ -251,12 +251,15 @@ def flag_list(flags: ir.Table) -> pd.DataFrame:
     amount and a true/false column per rule, in order id order."""
     rows = flags.execute()
     wide = (
-        rows.assign(hit=True)
+        rows.assign(hit=1)
         .pivot_table(
-            index=["order_id", "user_id", "amount"], columns="rule", values="hit", aggfunc="any"
+            index=["order_id", "user_id", "amount"],
+            columns="rule",
+            values="hit",
+            aggfunc="max",
+            fill_value=0,
         )
-        .reindex(columns=list(RULES))
-        .fillna(False)
+        .reindex(columns=list(RULES), fill_value=0)
         .astype(bool)
         .reset_index()
     )

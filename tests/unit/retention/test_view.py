@@ -2,6 +2,7 @@
 their tables show (or say what they leave out), and one colour per channel across charts."""
 
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,7 @@ import pytest
 from opsbook.config import load_config
 from opsbook.data import open_source
 from opsbook.formats import fmt
-from opsbook.plots import category_colours
+from opsbook.plots import category_colours, use_theme
 from opsbook.report import Report
 from opsbook.retention import analysis
 from opsbook.retention.view import matrix as matrix_view
@@ -149,12 +150,21 @@ def test_a_channel_has_one_colour_in_curves_ltv_and_survival(sample, sample_dir)
 def test_the_explorer_speaks_the_page_language_and_reuses_its_matrices(sample_dir, monkeypatch):
     monkeypatch.delenv("OPSBOOK_BATCH", raising=False)
     monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
+    drawn = []  # the charts the explorer formats as images, by their titles
+
+    def format_figure(fig):
+        drawn.append(fig.axes[0].get_title().split("\n")[0])
+        return {"image/png": b""}, {}
+
+    use_theme()  # the theme as the page has it before any explorer, set up without this shell
+    shell = SimpleNamespace(display_formatter=SimpleNamespace(format=format_figure))
+    monkeypatch.setattr("IPython.get_ipython", lambda: shell)
     report = report_of(sample_dir, lang="zh")
     page = analysis.retention_matrix(report, period="week", breakdown="channel")
     calls = []
-    real = widgets_view.retention_matrix
+    real = widgets_view.retention_matrices
     monkeypatch.setattr(
-        widgets_view, "retention_matrix", lambda *a, **k: calls.append(k) or real(*a, **k)
+        widgets_view, "retention_matrices", lambda *a, **k: calls.append(k) or real(*a, **k)
     )
     box = widgets_view.explore(
         report, computed={("week", "on", "channel"): page}, period="week", breakdown="channel"
@@ -168,8 +178,21 @@ def test_the_explorer_speaks_the_page_language_and_reuses_its_matrices(sample_di
     )
     assert ("自然日", "day") in period.options and ("获客渠道", "channel") in breakdown.options
     assert ("不分组", None) in breakdown.options
+    heat, curves = report.t("retention.chart.heatmap"), report.t("retention.chart.curves")
+    assert drawn == [heat, curves]
     period.value = "day"
+    criterion.value = "on_or_after"
     period.value = "week"
     period.value = "day"
-    assert [c["period"] for c in calls] == ["day"]  # each setting queried once
+    # one query per (period, breakdown) serves both criteria, for the periods the charts draw
+    # (the page's weekly matrix is its one criterion only: "on or after" by week is asked once)
+    assert [(c["period"], c["breakdown"], c["max_period"]) for c in calls] == [
+        ("day", "channel", 12),
+        ("week", "channel", 12),
+    ]
+    assert drawn == [heat, curves] + [heat, curves] * 3  # day/on, day/after, week/after
+    breakdown.value = None
+    assert drawn[-1] == curves  # the heatmap does not depend on the breakdown: kept
+    breakdown.value = "channel"
+    assert len(drawn) == 9  # every chart of a setting seen before is kept
     assert box.children[1].value.startswith("重绘用时")

@@ -8,7 +8,11 @@ from opsbook.retention.analysis.engagement import (
     lifecycle,
     stickiness,
 )
-from opsbook.retention.analysis.matrix import RetentionResult, retention_matrix
+from opsbook.retention.analysis.matrix import (
+    RetentionResult,
+    retention_matrices,
+    retention_matrix,
+)
 from opsbook.retention.analysis.metrics import report_metrics, target_status
 from opsbook.retention.analysis.rates import (
     RateResult,
@@ -53,6 +57,7 @@ __all__ = [
     "ltv_curves",
     "repeat_purchase_rate",
     "report_metrics",
+    "retention_matrices",
     "retention_matrix",
     "stickiness",
     "target_status",

@@ -76,6 +76,7 @@ def heatmap(report: Any, matrix: RetentionResult, max_periods: int = 12, max_coh
     ``max_cohorts`` (daily cohorts), the newest ones with the title saying how many it leaves
     out; incomplete cells hatched grey, never 0; cohorts smaller than the privacy threshold left
     blank."""
+    from matplotlib.collections import PatchCollection
     from matplotlib.colors import LinearSegmentedColormap
     from matplotlib.patches import Rectangle
 
@@ -96,16 +97,28 @@ def heatmap(report: Any, matrix: RetentionResult, max_periods: int = 12, max_coh
     image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1, aspect="auto")
     ax.grid(False)
     top = np.nanmax(values) if np.isfinite(values).any() else 1.0
-    for i in range(values.shape[0]):
-        for j in range(values.shape[1]):
-            v = values[i, j]
-            if np.isfinite(v):
-                colour = "white" if v > 0.55 * max(top, 0.01) and v > 0.35 else "#222222"
-                ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=7, color=colour)
-            else:
-                hatch = Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", lw=0)
-                ax.add_patch(hatch)
-                hatch.set_edgecolor("#c8c8c8")
+    # the cell labels sit inside the axes: kept out of the layout, whose passes would
+    # otherwise measure each of them
+    for (i, j), v in np.ndenumerate(values):
+        if np.isfinite(v):
+            colour = "white" if v > 0.55 * max(top, 0.01) and v > 0.35 else "#222222"
+            ax.text(
+                j,
+                i,
+                f"{v:.0%}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color=colour,
+                in_layout=False,
+            )
+    # the incomplete cells, hatched as one collection (one draw, not one per cell)
+    blank = [Rectangle((j - 0.5, i - 0.5), 1, 1) for i, j in np.argwhere(~np.isfinite(values))]
+    if blank:
+        ax.add_collection(
+            PatchCollection(blank, facecolor="none", edgecolor="#c8c8c8", hatch="///", lw=0),
+            autolim=False,
+        )
     labels = [
         f"{c} ({report.t('core.suppressed', min_cell=report.min_cell) if s else int(n)})"
         for c, n, s in zip(wide.index, sizes, small, strict=True)

@@ -15,9 +15,10 @@ from opsbook.plots import category_colours, use_theme
 from opsbook.report import Report
 from opsbook.retention import analysis
 from opsbook.retention.view import matrix as matrix_view
+from opsbook.retention.view import rates as rates_view
 from opsbook.retention.view import revenue, summary, survival
 from opsbook.retention.view import widgets as widgets_view
-from opsbook.retention.view.groups import group_colours
+from opsbook.retention.view.groups import group_colours, group_name
 from opsbook.targets import DEFAULT_TARGETS
 
 TARGETS = dict(DEFAULT_TARGETS)  # the KPI system's: D7 40 %, DAU/MAU 0.30 ...
@@ -66,7 +67,9 @@ def test_the_summary_on_known_numbers(sample, monkeypatch):
             "payback_age": [np.nan, 1],
         }
     )
-    summary.summary(sample, overall, TARGETS, day_n_all=by_group, payback=payback)
+    summary.summary(
+        sample, overall, TARGETS, day_n_all=by_group, payback=payback, breakdown="channel"
+    )
     (block,) = html
     verdict = re.search(r'<p class="ob-verdict">(.*?)</p>', block).group(1)
     assert verdict == (
@@ -74,13 +77,16 @@ def test_the_summary_on_known_numbers(sample, monkeypatch):
         " D30 20.0% (target 25.0%)"
     )
     assert 'class="ob-summary ob-amber"' in block  # some met, some missed
-    # D7 of kol 100/500 = 20 % against organic 200/500 = 40 %; kol's CAC 70 > LTV 60
+    # D7 of kol 100/500 = 20 % against organic 200/500 = 40 %; kol's CAC 70 > LTV 60; the
+    # channels by their display names (core.yml), not their codes
     steps = re.findall(r"<li>(.*?)</li>", block)
     assert steps[0].startswith(
-        "Start with kol: its D7 retention is 20.0% against 40.0% for organic"
+        "Start with Influencers (KOL): its D7 retention is 20.0% against 40.0% for Organic"
     )
     # money in the configured currency (the repository's opsbook.yml: ¥)
-    assert steps[1].startswith("kol has not paid back its CAC of ¥70.00 yet (LTV so far ¥60.00)")
+    assert steps[1].startswith(
+        "Influencers (KOL) has not paid back its CAC of ¥70.00 yet (LTV so far ¥60.00)"
+    )
     assert len(steps) == 2  # organic paid back in W1: nothing to do there
     # three D-N cards and DAU/MAU (no value without stickiness): target and interval as notes
     assert block.count('<div class="ob-number ') == 4
@@ -119,8 +125,10 @@ def test_ltv_title_promises_cac_lines_only_when_it_draws_them(sample):
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert len(dashed) == len(payback) and "dashed" in ax.get_title()
     labels = {t.get_text() for t in ax.texts}
-    for row in payback.itertuples():
-        assert f"{row.channel} CAC {fmt(row.cac, 'money')}" in labels
+    for row in payback.itertuples():  # each channel by its display name, not its code
+        assert (
+            f"{sample.display_name('channel', row.channel)} CAC {fmt(row.cac, 'money')}" in labels
+        )
     plain = revenue.ltv_chart(sample, ltv, None).axes[0]
     assert "dashed" not in plain.get_title()
     assert not [line for line in plain.get_lines() if line.get_linestyle() == "--"]
@@ -134,16 +142,62 @@ def test_a_channel_has_one_colour_in_curves_ltv_and_survival(sample, sample_dir)
     ltv = analysis.ltv_curves(sample, period="week", breakdown="channel")
     churn = analysis.churn_survival(sample, breakdown="channel")
     seen = {}
+    # the legends name each channel by its display name ("Influencers (KOL)", not "kol")
+    code_of = {sample.display_name("channel", c): c for c in channels}
+    assert len(code_of) == len(channels) and set(code_of) != set(channels)
     for fig in (
         matrix_view.curves_chart(sample, by_group, colours=colours),
         revenue.ltv_chart(sample, ltv, colours=colours),
         survival.survival_chart(sample, churn, colours=colours),
     ):
         for line in fig.axes[0].get_lines():
-            if line.get_label() in channels:
-                seen.setdefault(line.get_label(), set()).add(line.get_color())
+            if line.get_label() in code_of:
+                seen.setdefault(code_of[line.get_label()], set()).add(line.get_color())
     assert set(seen) == set(channels)
     assert all(found == {colours[name]} for name, found in seen.items())
+
+
+def test_groups_show_by_their_display_names_in_every_table_legend_and_next_step(
+    sample_dir, monkeypatch
+):
+    """A zh page names channels as the config and the workbook do: the config's name first,
+    then core.yml's, a code neither knows as it is, users without a channel as "(not given)"."""
+    config = load_config(data=str(sample_dir), lang="zh")
+    config.raw["display_names"] = {"channel": {"organic": {"zh": "自然进入", "en": "Organic"}}}
+    report = Report("retention", config, open_source(config), validation=None)
+    assert group_name(report, "channel", "organic") == "自然进入"  # the config's name wins
+    assert group_name(report, "channel", "kol") == "达人推广"  # core.yml
+    assert group_name(report, "channel", "tiktok") == "tiktok"  # the data's own name
+    assert group_name(report, "channel", "(missing)") == "（未填写）"
+    names = {"自然进入", "达人推广", "搜索", "社交媒体", "好友推荐"}
+    by_group = analysis.retention_matrix(report, period="week", breakdown="channel")
+    churn = analysis.churn_survival(report, breakdown="channel")
+    ltv = analysis.ltv_curves(report, period="week", breakdown="channel")
+    for fig in (
+        matrix_view.curves_chart(report, by_group),
+        survival.survival_chart(report, churn),
+        revenue.ltv_chart(report, ltv, analysis.cac_payback(report, ltv)),
+    ):
+        legend = {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
+        assert legend - {"全部"} <= names and legend & names
+    html = captured(monkeypatch)
+    day_n_all = analysis.day_n_retention(report, (1, 7), breakdown="channel")
+    rates_view.show_day_n_by(report, day_n_all, "group", breakdown="channel")
+    conversion = analysis.first_order_conversion(report, breakdown="channel")
+    rates_view.show_rate_groups(report, conversion)
+    survival.show_survival(report, churn)
+    revenue.show_payback(report, analysis.cac_payback(report, ltv), "week")
+    tables = "".join(str(h) for h in html)
+    for code in ("organic", "kol", "search", "social", "referral"):
+        assert f">{code}<" not in tables
+    assert "达人推广" in tables and "自然进入" in tables
+    day_n = analysis.against_targets(analysis.day_n_by(day_n_all), TARGETS)
+    html.clear()
+    summary.summary(report, day_n, TARGETS, day_n_all=day_n_all, breakdown="channel")
+    steps = "".join(str(h) for h in html)
+    assert (
+        re.search("先看 (自然进入|达人推广|搜索|社交媒体|好友推荐)", steps) or "先看" not in steps
+    )
 
 
 # -- the explorer ----------------------------------------------------------------------------------

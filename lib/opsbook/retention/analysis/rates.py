@@ -131,6 +131,7 @@ class RateResult:
     high: float
     definition: dict[str, Any]
     groups: pd.DataFrame
+    breakdown: str | None = None  # the users column the groups are values of
 
     @property
     def value(self) -> float | None:
@@ -160,12 +161,12 @@ class RateResult:
         }
 
 
-def _rate(name: str, counts: pd.DataFrame, definition: dict, alpha: float, grouped: bool):
-    """A RateResult from per-group ``grp, successes, n``."""
+def _rate(name: str, counts: pd.DataFrame, definition: dict, alpha: float, breakdown: str | None):
+    """A RateResult from per-group ``grp, successes, n`` (groups: values of ``breakdown``)."""
     s, n = int(counts["successes"].sum()), int(counts["n"].sum())
     low, high = wilson_interval(s, n, alpha)
     groups = pd.DataFrame(columns=["group", "successes", "n", "rate", "low", "high"])
-    if grouped and not counts.empty:
+    if breakdown is not None and not counts.empty:
         groups = counts.rename(columns={"grp": "group"}).astype(
             {"successes": "int64", "n": "int64"}
         )
@@ -175,7 +176,7 @@ def _rate(name: str, counts: pd.DataFrame, definition: dict, alpha: float, group
         )
         groups["low"], groups["high"] = g_low, g_high
         groups = groups.sort_values("group").reset_index(drop=True)
-    return RateResult(name, s, n, low, high, definition, groups)
+    return RateResult(name, s, n, low, high, definition, groups, breakdown)
 
 
 def first_order_conversion(
@@ -207,7 +208,7 @@ def first_order_conversion(
         "cohort_end": _iso(cohort_end),
         "as_of": _iso(point.local),
     }
-    return _rate("first_order_conversion", counts, definition, alpha, breakdown is not None)
+    return _rate("first_order_conversion", counts, definition, alpha, breakdown)
 
 
 def repeat_purchase_rate(
@@ -228,7 +229,7 @@ def repeat_purchase_rate(
         source, windows=[(start, end)], users=users, breakdown=breakdown, min_orders=min_orders
     )
     definition = {"start": _iso(start), "end": _iso(end), "min_orders": int(min_orders)}
-    return _rate("repeat_purchase_rate", counts, definition, alpha, breakdown is not None)
+    return _rate("repeat_purchase_rate", counts, definition, alpha, breakdown)
 
 
 def _iso(value: Any) -> str | None:

@@ -12,7 +12,7 @@ import pandas as pd
 from opsbook.formats import count_text, fmt, is_small
 from opsbook.plots import PALETTE, figure, percent_ticks
 from opsbook.retention.analysis import RetentionResult
-from opsbook.retention.view.groups import _drawn, colour_of
+from opsbook.retention.view.groups import _drawn, colour_of, group_name
 
 
 def _period_header(report: Any, period: Any, unit: str) -> str:
@@ -165,7 +165,9 @@ def curves_chart(
             marker="o",
             ms=3,
             color=PALETTE[0] if group is None else colour_of(colours or {}, group, i),
-            label=report.t("retention.chart.all") if group is None else str(group),
+            label=report.t("retention.chart.all")
+            if group is None
+            else group_name(report, matrix.settings.get("breakdown"), group),
         )
     ax.set_xticks(range(len(periods)), [_period_header(report, p, unit) for p in periods])
     ax.yaxis.set_major_formatter(percent_ticks())

@@ -11,7 +11,7 @@ import pandas as pd
 
 from opsbook.formats import STATUS_CLASS, count_text, is_small
 from opsbook.retention.analysis import RateResult, day_n_by
-from opsbook.retention.view.groups import MAX_ROWS
+from opsbook.retention.view.groups import MAX_ROWS, group_name
 
 
 def _ci_text(report: Any, low: Any, high: Any, *counts: Any) -> str:
@@ -63,13 +63,19 @@ def show_day_n(report: Any, day_n: pd.DataFrame) -> None:
 
 
 def show_day_n_by(
-    report: Any, day_n: pd.DataFrame, by: str, last: int = 26, top: int | None = None
+    report: Any,
+    day_n: pd.DataFrame,
+    by: str,
+    last: int = 26,
+    top: int | None = None,
+    breakdown: str | None = None,
 ) -> None:
     """D-N per cohort or per group (``by``), pooled from a :func:`day_n_retention` frame that
     has that column: one row per value, a rate and its eligible users per day. A cell with no
     eligible user is a dash, not 0 %; one with fewer than the privacy threshold shows "<10"
     users and no rate. Cohorts: the ``last`` most recent; groups: the MAX_ROWS largest. With
-    ``top``, the first ``top`` rows show and the rest fold away."""
+    ``top``, the first ``top`` rows show and the rest fold away; ``breakdown``: the users column
+    the groups are values of, for their display names."""
     tr = report.t
     if by not in day_n.columns or day_n.empty:
         return
@@ -83,7 +89,9 @@ def show_day_n_by(
     rows = []
     for key in keep:
         part = pooled[pooled[by] == key]
-        row = {tr(f"retention.col.{by}"): key}
+        row = {
+            tr(f"retention.col.{by}"): key if by == "cohort" else group_name(report, breakdown, key)
+        }
         for r in part.itertuples():
             small = is_small(r.eligible, report.min_cell)
             row[tr("retention.kpi.dn", n=int(r.day))] = np.nan if small else r.rate
@@ -160,7 +168,7 @@ def show_rate_groups(report: Any, rate: RateResult) -> None:
     g = rate.groups.sort_values(["n", "group"], ascending=[False, True]).head(MAX_ROWS)
     shown = pd.DataFrame(
         {
-            tr("retention.col.group"): g["group"],
+            tr("retention.col.group"): [group_name(report, rate.breakdown, v) for v in g["group"]],
             tr("retention.col.denominator"): g["n"],
             tr("retention.col.numerator"): g["successes"],
             tr("retention.col.rate"): g["rate"],

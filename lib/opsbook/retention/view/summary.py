@@ -10,7 +10,7 @@ import pandas as pd
 
 from opsbook.formats import fmt
 from opsbook.retention.analysis import RateResult, StickinessResult, day_n_by, target_status
-from opsbook.retention.view.groups import _drawn
+from opsbook.retention.view.groups import _drawn, group_name
 
 SLOW_PAYBACK = 4  # periods: a channel paying back later than this is worth a look
 
@@ -26,9 +26,11 @@ def summary(
     day_n_all: pd.DataFrame | None = None,
     payback: pd.DataFrame | None = None,
     period: str = "week",
+    breakdown: str | None = None,
 ) -> None:
     """The summary block: ``day_n`` is :func:`against_targets`'s overall D-N frame, ``day_n_all``
-    the per-group one (the weakest and strongest group), ``payback`` the CAC table."""
+    the per-group one (the weakest and strongest group; ``breakdown`` the users column its
+    groups are values of), ``payback`` the CAC table."""
     rates = {f"d{int(r.day)}": r for r in day_n.itertuples() if pd.notna(r.rate)}
     numbers = [_dn_card(report, key, rates.get(key), targets) for key in ("d1", "d7", "d30")]
     dau_mau = stick.dau_mau if stick is not None else None
@@ -51,7 +53,7 @@ def summary(
         tone=tone,
         numbers=numbers,
         actions=_next_steps(
-            report, rates, targets, met, dau_mau, conversion, day_n_all, payback, period
+            report, rates, targets, met, dau_mau, conversion, day_n_all, payback, period, breakdown
         ),
     )
 
@@ -130,13 +132,16 @@ def _next_steps(
     day_n_all: pd.DataFrame | None,
     payback: pd.DataFrame | None,
     period: str,
+    breakdown: str | None,
 ) -> list[str]:
     """What to look at first: the weakest channel when retention misses, the channels whose CAC
     does not pay back (soon), stickiness and first-order conversion below target."""
     tr = report.t
     steps = []
     if met and not all(met):
-        steps.append(_weakest_group(report, rates, day_n_all) or tr("retention.next.early"))
+        steps.append(
+            _weakest_group(report, rates, day_n_all, breakdown) or tr("retention.next.early")
+        )
     steps += _payback_steps(report, payback, period)
     if dau_mau is not None and dau_mau < targets["dau_mau"]:
         steps.append(tr("retention.next.stickiness"))
@@ -149,7 +154,10 @@ def _next_steps(
 
 
 def _weakest_group(
-    report: Any, rates: Mapping[str, Any], day_n_all: pd.DataFrame | None
+    report: Any,
+    rates: Mapping[str, Any],
+    day_n_all: pd.DataFrame | None,
+    breakdown: str | None,
 ) -> str | None:
     """The groups with the lowest and highest D7 (else the longest day measured), among the
     groups the charts draw."""
@@ -169,9 +177,9 @@ def _weakest_group(
     return report.t(
         "retention.next.weak_group",
         n=day,
-        worst=worst["group"],
+        worst=group_name(report, breakdown, worst["group"]),
         worst_rate=fmt(worst["rate"], "pct"),
-        best=best["group"],
+        best=group_name(report, breakdown, best["group"]),
         best_rate=fmt(best["rate"], "pct"),
     )
 
@@ -186,7 +194,7 @@ def _payback_steps(report: Any, payback: pd.DataFrame | None, period: str) -> li
         steps.append(
             tr(
                 "retention.next.no_payback",
-                channel=row.channel,
+                channel=group_name(report, "channel", row.channel),
                 cac=fmt(row.cac, "money"),
                 ltv=fmt(row.ltv_latest, "money"),
             )
@@ -196,7 +204,7 @@ def _payback_steps(report: Any, payback: pd.DataFrame | None, period: str) -> li
         steps.append(
             tr(
                 "retention.next.slow_payback",
-                channel=row.channel,
+                channel=group_name(report, "channel", row.channel),
                 age=tr(f"retention.unit.{period}", n=int(row.payback_age)),
                 cac=fmt(row.cac, "money"),
             )

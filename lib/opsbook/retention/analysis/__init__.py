@@ -29,6 +29,7 @@ from opsbook.retention.analysis.survival import SurvivalResult, churn_survival
 # imports the queries)
 from opsbook.retention.queries import (
     CRITERIA,
+    MISSING_GROUP,
     PERIODS,
     breakdown_columns,
     breakdown_values,
@@ -38,6 +39,7 @@ from opsbook.retention.queries.periods import _src as _src
 
 __all__ = [
     "CRITERIA",
+    "MISSING_GROUP",
     "PERIODS",
     "LifecycleResult",
     "LtvResult",

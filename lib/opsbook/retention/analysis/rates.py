@@ -19,6 +19,7 @@ from opsbook.retention.queries.rates import (
     repeat_purchase_counts,
 )
 from opsbook.stats import wilson_interval
+from opsbook.targets import is_default
 
 
 # ================================================================================ D1 / D7 / D30
@@ -107,9 +108,11 @@ def day_n_by(day_n: pd.DataFrame, by: str | None = None, alpha: float = 0.05) ->
 
 
 def against_targets(day_n: pd.DataFrame, targets: Mapping[str, float]) -> pd.DataFrame:
-    """``day_n`` (overall rows) with the target of each day and whether the rate meets it."""
+    """``day_n`` (overall rows) with the target of each day, whether it is the shipped default
+    (nobody set it) and whether the rate meets it."""
     frame = day_n.copy()
     frame["target"] = [targets.get(f"d{d}", np.nan) for d in frame["day"]]
+    frame["default"] = [is_default(targets, f"d{d}") for d in frame["day"]]
     frame["met"] = [
         bool(r >= t) if pd.notna(r) and pd.notna(t) else None
         for r, t in zip(frame["rate"], frame["target"], strict=True)

@@ -8,8 +8,7 @@ from typing import Any
 
 from opsbook.formats import is_small
 from opsbook.plots import PALETTE, category_colours
-from opsbook.retention.analysis import breakdown_values
-from opsbook.retention.queries import MISSING_GROUP
+from opsbook.retention.analysis import MISSING_GROUP, breakdown_values
 
 MAX_LINES = 8  # groups drawn in one chart: the largest ones
 MAX_ROWS = 20  # groups listed in one table: the largest ones

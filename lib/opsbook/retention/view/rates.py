@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from opsbook.formats import STATUS_CLASS, count_text, is_small
+from opsbook.formats import STATUS_CLASS, count_text, fmt, is_small
 from opsbook.retention.analysis import RateResult, day_n_by
 from opsbook.retention.view.groups import MAX_ROWS, group_name
+from opsbook.targets import is_default, marked
 
 
 def _ci_text(report: Any, low: Any, high: Any, *counts: Any) -> str:
@@ -44,7 +45,10 @@ def show_day_n(report: Any, day_n: pd.DataFrame) -> None:
         }
     )
     if "target" in frame.columns:
-        shown[tr("retention.col.target")] = frame["target"]
+        shown[tr("retention.col.target")] = [
+            marked(fmt(v, "pct"), default, report.lang)
+            for v, default in zip(frame["target"], frame["default"], strict=True)
+        ]
         shown[tr("retention.col.met")] = [
             "—" if m is None else tr("core.yes") if m else tr("core.no") for m in frame["met"]
         ]
@@ -52,7 +56,6 @@ def show_day_n(report: Any, day_n: pd.DataFrame) -> None:
         shown,
         formats={
             tr("retention.col.rate"): "pct",
-            tr("retention.col.target"): "pct",
             tr("retention.col.eligible"): "int",
             tr("retention.col.retained"): "int",
         },
@@ -137,7 +140,9 @@ def show_rates(
                 tr("retention.col.ci"): _ci_text(
                     report, rate.low, rate.high, rate.n, rate.successes
                 ),
-                tr("retention.col.target"): targets[key],
+                tr("retention.col.target"): marked(
+                    fmt(targets[key], "pct"), is_default(targets, key), report.lang
+                ),
                 tr("retention.col.met"): "—"
                 if met is None
                 else tr("core.yes" if met else "core.no"),
@@ -150,7 +155,6 @@ def show_rates(
         pd.DataFrame(rows),
         formats={
             tr("retention.col.rate"): "pct",
-            tr("retention.col.target"): "pct",
             tr("retention.col.denominator"): "int",
             tr("retention.col.numerator"): "int",
         },

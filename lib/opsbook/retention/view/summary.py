@@ -11,6 +11,7 @@ import pandas as pd
 from opsbook.formats import fmt
 from opsbook.retention.analysis import RateResult, StickinessResult, day_n_by, target_status
 from opsbook.retention.view.groups import _drawn, group_name
+from opsbook.targets import is_default, marked
 
 SLOW_PAYBACK = 4  # periods: a channel paying back later than this is worth a look
 
@@ -40,12 +41,12 @@ def summary(
             "value": dau_mau,
             "format": "dec2",
             "status": target_status(dau_mau, targets["dau_mau"]),
-            "note": report.t("retention.summary.target", target=fmt(targets["dau_mau"], "dec2")),
+            "note": _target_note(report, targets, "dau_mau", "dec2"),
         }
     )
     for key, rate in (("first_order_conversion", conversion), ("repeat_purchase_rate", repeat)):
         if rate is not None:
-            numbers.append(_rate_card(report, key, rate, targets[key]))
+            numbers.append(_rate_card(report, key, rate, targets))
     met = [r.rate >= targets[k] for k, r in rates.items() if k in targets]
     tone = None if not met else "green" if all(met) else "red" if not any(met) else "amber"
     report.summary(
@@ -62,9 +63,15 @@ def _interval(report: Any, low: Any, high: Any) -> str:
     return report.t("retention.summary.interval", low=fmt(low, "pct"), high=fmt(high, "pct"))
 
 
+def _target_note(report: Any, targets: Mapping[str, float], key: str, kind: str) -> str:
+    """ "target 40.0%", marked "(default)" when nobody set it."""
+    text = marked(fmt(targets[key], kind), is_default(targets, key), report.lang)
+    return report.t("retention.summary.target", target=text)
+
+
 def _dn_card(report: Any, key: str, row: Any, targets: Mapping[str, float]) -> dict[str, Any]:
     target = targets.get(key)
-    note = report.t("retention.summary.target", target=fmt(target, "pct")) if target else None
+    note = _target_note(report, targets, key, "pct") if target else None
     if row is not None and note:
         note += " · " + _interval(report, row.low, row.high)
     return {
@@ -78,8 +85,11 @@ def _dn_card(report: Any, key: str, row: Any, targets: Mapping[str, float]) -> d
     }
 
 
-def _rate_card(report: Any, key: str, rate: RateResult, target: float) -> dict[str, Any]:
-    note = report.t("retention.summary.target", target=fmt(target, "pct"))
+def _rate_card(
+    report: Any, key: str, rate: RateResult, targets: Mapping[str, float]
+) -> dict[str, Any]:
+    target = targets[key]
+    note = _target_note(report, targets, key, "pct")
     if rate.value is not None:
         note += " · " + _interval(report, rate.low, rate.high)
     return {

@@ -19,7 +19,7 @@ from opsbook.retention.view import rates as rates_view
 from opsbook.retention.view import revenue, summary, survival
 from opsbook.retention.view import widgets as widgets_view
 from opsbook.retention.view.groups import group_colours, group_name
-from opsbook.targets import DEFAULT_TARGETS
+from opsbook.targets import DEFAULT_TARGETS, retention_targets
 
 TARGETS = dict(DEFAULT_TARGETS)  # the KPI system's: D7 40 %, DAU/MAU 0.30 ...
 
@@ -101,6 +101,29 @@ def test_the_summary_when_every_target_is_met(sample, monkeypatch):
     assert 'class="ob-summary ob-green"' in html[0]
     assert "Retention meets all its targets" in html[0]
     assert "Every target is met" in html[0]
+
+
+@pytest.mark.parametrize(("lang", "marker"), [("en", " (default)"), ("zh", "（默认）")])
+def test_the_cards_and_tables_mark_a_shipped_target_and_not_the_users(
+    sample_dir, monkeypatch, lang, marker
+):
+    report = report_of(sample_dir, lang=lang)
+    targets = retention_targets(report, {"d7": 0.2})  # D7 the user's, others shipped
+    day_n = analysis.against_targets(
+        analysis.day_n_by(analysis.day_n_retention(report, (1, 7, 30))), targets
+    )
+    html = captured(monkeypatch)
+    summary.summary(report, day_n, targets)
+    rates_view.show_day_n(report, day_n)
+    page = "".join(str(h) for h in html)
+    assert f"55.0%{marker}" in page and f"25.0%{marker}" in page  # D1, D30: shipped
+    assert "20.0%" in page and f"20.0%{marker}" not in page  # D7: the user's
+    assert f"0.30{marker}" in page  # DAU/MAU's card
+    # the user's D7 target of 20 % is met where the shipped 40 % is not (the sample's D7: 23.6 %)
+    assert bool(day_n.set_index("day").loc[7, "met"]) is True
+    shipped = analysis.against_targets(day_n[["day", "eligible", "retained", "rate", "low",
+                                              "high"]], retention_targets(report))  # fmt: skip
+    assert bool(shipped.set_index("day").loc[7, "met"]) is False
 
 
 # -- charts ----------------------------------------------------------------------------------------

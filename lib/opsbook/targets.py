@@ -232,6 +232,8 @@ class Targets(Mapping[str, float | None]):
 
     values: Mapping[str, float | None]
     user: frozenset[str] = field(default_factory=frozenset)
+    #: a group's own targets (a value of the report's breakdown, e.g. a channel), all the user's
+    groups: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> float | None:
         return self.values[name]
@@ -245,6 +247,11 @@ class Targets(Mapping[str, float | None]):
     def is_default(self, name: str) -> bool:
         """Is the target ``name`` the shipped default (no setting of the user's gave it)?"""
         return name not in self.user
+
+    def for_group(self, group: Any) -> Targets:
+        """The targets a group is judged against: its own where it has them, else these."""
+        own = self.groups.get(str(group), {})
+        return Targets({**self.values, **own}, self.user | frozenset(own))
 
 
 def is_default(targets: Mapping[str, Any], name: str) -> bool:
@@ -265,9 +272,15 @@ def retention_targets(config: Any = None, overrides: Mapping[str, Any] | None = 
     the same file the KPI dashboard reads), then ``overrides`` (the report's ``targets``
     parameter: ``reports.retention.targets`` in the config, or ``-p targets=...``). Keys: d1,
     d7, d30, dau_mau, first_order_conversion, repeat_purchase_rate; ``Targets.is_default`` says
-    which of them nobody set."""
+    which of them nobody set. ``by_group: {kol: {d7: 0.25}}`` gives a group of the report's
+    breakdown (a channel by default) targets of its own (:meth:`Targets.for_group`)."""
     targets = dict(DEFAULT_TARGETS)
     user: set[str] = set()
+    overrides = dict(overrides or {})
+    groups = {
+        str(g): _checked(own, f"by_group.{g}")
+        for g, own in (overrides.pop("by_group", None) or {}).items()
+    }
     cfg = getattr(config, "config", config)
     if cfg is not None and hasattr(cfg, "report_defaults"):
         kpi_file = cfg.report_defaults("kpi_dashboard").get("targets")
@@ -278,9 +291,19 @@ def retention_targets(config: Any = None, overrides: Mapping[str, Any] | None = 
                     targets[key] = float(loaded[name].target)
                     if not loaded[name].default:
                         user.add(key)
-    for key, value in (overrides or {}).items():
-        if key not in DEFAULT_TARGETS:
-            raise ValueError(f"unknown target {key!r}; known: {', '.join(DEFAULT_TARGETS)}")
-        targets[key] = float(value)
+    for key, value in _checked(overrides, "targets").items():
+        targets[key] = value
         user.add(key)
-    return Targets(targets, frozenset(user))
+    return Targets(targets, frozenset(user), groups)
+
+
+def _checked(entries: Any, where: str) -> dict[str, float]:
+    """Retention targets by key (d1 ... repeat_purchase_rate) as numbers; others raise."""
+    if not isinstance(entries, Mapping):
+        raise ValueError(f"{where}: expected a mapping of targets, got {entries!r}")
+    unknown = sorted(set(map(str, entries)) - set(DEFAULT_TARGETS))
+    if unknown:
+        raise ValueError(
+            f"{where}: unknown target {unknown[0]!r}; known: {', '.join(DEFAULT_TARGETS)}, by_group"
+        )
+    return {str(k): float(v) for k, v in entries.items()}

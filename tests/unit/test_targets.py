@@ -138,3 +138,13 @@ def test_the_default_marker_in_both_languages():
     assert marked("40.0%", True, "en") == "40.0% (default)"
     assert marked("40.0%", True, "zh") == "40.0%（默认）"
     assert marked("40.0%", False, "zh") == "40.0%"
+
+
+def test_a_group_of_the_breakdown_can_have_targets_of_its_own():
+    targets = retention_targets(None, {"d7": 0.35, "by_group": {"kol": {"d7": 0.25}}})
+    assert targets["d7"] == 0.35 and targets.groups == {"kol": {"d7": 0.25}}
+    kol, organic = targets.for_group("kol"), targets.for_group("organic")
+    assert (kol["d7"], organic["d7"], kol["d1"]) == (0.25, 0.35, 0.55)
+    assert not kol.is_default("d7") and kol.is_default("d1")
+    with pytest.raises(ValueError, match="by_group.kol: unknown target 'd8'"):
+        retention_targets(None, {"by_group": {"kol": {"d8": 0.2}}})

@@ -10,7 +10,7 @@ import pytest
 
 from opsbook.config import load_config
 from opsbook.data import open_source
-from opsbook.formats import fmt
+from opsbook.formats import STATUS_CLASS, fmt
 from opsbook.plots import category_colours, use_theme
 from opsbook.report import Report
 from opsbook.retention import analysis
@@ -124,6 +124,39 @@ def test_the_cards_and_tables_mark_a_shipped_target_and_not_the_users(
     shipped = analysis.against_targets(day_n[["day", "eligible", "retained", "rate", "low",
                                               "high"]], retention_targets(report))  # fmt: skip
     assert bool(shipped.set_index("day").loc[7, "met"]) is False
+
+
+def test_a_group_is_judged_against_its_own_targets(sample_dir, monkeypatch):
+    """``by_group``: kol's D7 against its own 10 %, the other channels against the overall
+    40 %; the table colours each rate by its group's target and names the group's own."""
+    report = report_of(sample_dir)
+    day_n_all = analysis.day_n_retention(report, (1, 7), breakdown="channel")
+    targets = retention_targets(report, {"by_group": {"kol": {"d7": 0.10}}})
+    judged = analysis.against_group_targets(day_n_all, targets).set_index(["group", "day"])
+    assert judged.loc[("kol", 7), "target"] == 0.10 and judged.loc[("kol", 7), "met"]
+    assert not judged.loc[("kol", 7), "default"] and judged.loc[("kol", 1), "default"]
+    assert judged.loc[("organic", 7), "target"] == 0.40 and not judged.loc[("organic", 7), "met"]
+    shipped = analysis.against_group_targets(day_n_all, retention_targets(report))
+    assert not shipped.set_index(["group", "day"]).loc[("kol", 7), "met"]
+    html = captured(monkeypatch)
+    rates_view.show_day_n_by(report, day_n_all, "group", breakdown="channel", targets=targets)
+    rows = {
+        re.sub(r"<[^>]+>", "|", row).split("|")[2]: row
+        for row in re.findall(r"<tr>.*?</tr>", str(html[0]), re.S)[1:]
+    }
+    assert ">D7 retention 10.0%<" in rows["Influencers (KOL)"]  # its own target, named
+    assert ">—<" in rows["Organic"] and "Own targets" in str(html[0])
+    assert STATUS_CLASS["green"] in rows["Influencers (KOL)"]  # D7 against its 10 %
+    assert STATUS_CLASS["red"] in rows["Organic"]  # D7 against the overall 40 %
+    metrics, _ = analysis.report_metrics(
+        analysis.retention_matrix(report, period="week"),
+        analysis.against_targets(analysis.day_n_by(day_n_all), targets),
+        targets,
+        by_group=analysis.against_group_targets(day_n_all, targets),
+    )
+    assert metrics["targets_by_group"] == {"kol": {"d7": 0.10}}
+    assert metrics["targets_met_by_group"]["kol"]["d7"] is True
+    assert metrics["targets_met_by_group"]["organic"]["d7"] is False
 
 
 # -- charts ----------------------------------------------------------------------------------------

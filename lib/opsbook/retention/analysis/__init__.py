@@ -16,6 +16,7 @@ from opsbook.retention.analysis.matrix import (
 from opsbook.retention.analysis.metrics import report_metrics, target_status
 from opsbook.retention.analysis.rates import (
     RateResult,
+    against_group_targets,
     against_targets,
     day_n_by,
     day_n_retention,
@@ -47,6 +48,7 @@ __all__ = [
     "RetentionResult",
     "StickinessResult",
     "SurvivalResult",
+    "against_group_targets",
     "against_targets",
     "breakdown_columns",
     "breakdown_values",

@@ -19,7 +19,7 @@ from opsbook.retention.queries.rates import (
     repeat_purchase_counts,
 )
 from opsbook.stats import wilson_interval
-from opsbook.targets import is_default
+from opsbook.targets import Targets, is_default
 
 
 # ================================================================================ D1 / D7 / D30
@@ -105,6 +105,20 @@ def day_n_by(day_n: pd.DataFrame, by: str | None = None, alpha: float = 0.05) ->
     frame["low"], frame["high"] = low, high
     frame.attrs.update(day_n.attrs)
     return frame
+
+
+def against_group_targets(day_n: pd.DataFrame, targets: Mapping[str, float]) -> pd.DataFrame:
+    """D-N per group (pooled over cohorts) against each group's targets: its own where the user
+    set them (``by_group``, :meth:`opsbook.targets.Targets.for_group`), else the overall ones.
+    Columns: group, day, eligible, retained, rate, low, high, target, default, met."""
+    if "group" not in day_n.columns or day_n.empty:
+        return pd.DataFrame()
+    pooled = day_n_by(day_n, "group")
+    parts = [
+        against_targets(part, targets.for_group(group) if isinstance(targets, Targets) else targets)
+        for group, part in pooled.groupby("group", sort=True)
+    ]
+    return pd.concat(parts, ignore_index=True)
 
 
 def against_targets(day_n: pd.DataFrame, targets: Mapping[str, float]) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from opsbook.formats import STATUS_CLASS, count_text, fmt, is_small
-from opsbook.retention.analysis import RateResult, day_n_by
+from opsbook.retention.analysis import RateResult, against_group_targets, day_n_by
 from opsbook.retention.view.groups import MAX_ROWS, group_name
 from opsbook.targets import is_default, marked
 
@@ -72,13 +72,16 @@ def show_day_n_by(
     last: int = 26,
     top: int | None = None,
     breakdown: str | None = None,
+    targets: Mapping[str, float] | None = None,
 ) -> None:
     """D-N per cohort or per group (``by``), pooled from a :func:`day_n_retention` frame that
     has that column: one row per value, a rate and its eligible users per day. A cell with no
     eligible user is a dash, not 0 %; one with fewer than the privacy threshold shows "<10"
     users and no rate. Cohorts: the ``last`` most recent; groups: the MAX_ROWS largest. With
     ``top``, the first ``top`` rows show and the rest fold away; ``breakdown``: the users column
-    the groups are values of, for their display names."""
+    the groups are values of, for their display names. With ``targets``, each group's rates are
+    coloured against its targets (its own, :func:`against_group_targets`, else the overall
+    ones) and a column names the targets a group has of its own."""
     tr = report.t
     if by not in day_n.columns or day_n.empty:
         return
@@ -89,7 +92,13 @@ def show_day_n_by(
         sizes = pooled.groupby(by)["eligible"].max().reset_index()
         keep = sizes.sort_values(["eligible", by], ascending=[False, True])[by].tolist()[:MAX_ROWS]
     pooled = pooled[pooled[by].isin(keep)]
-    rows = []
+    judged = (
+        against_group_targets(day_n, targets).set_index(["group", "day"])
+        if targets is not None and by == "group"
+        else None
+    )
+    own = getattr(targets, "groups", {}) if judged is not None else {}
+    rows, classes = [], {}
     for key in keep:
         part = pooled[pooled[by] == key]
         row = {
@@ -99,12 +108,29 @@ def show_day_n_by(
             small = is_small(r.eligible, report.min_cell)
             row[tr("retention.kpi.dn", n=int(r.day))] = np.nan if small else r.rate
             row[tr("retention.col.n_dn", n=int(r.day))] = count_text(r.eligible, report.min_cell)
+            if judged is not None:
+                met = None if small else judged.loc[(key, r.day), "met"]
+                status = {True: "green", False: "red"}.get(met)
+                classes.setdefault(tr("retention.kpi.dn", n=int(r.day)), []).append(
+                    STATUS_CLASS[status] if status else ""
+                )
+        if own:
+            mine = own.get(str(key), {})
+            row[tr("retention.col.own_target")] = (
+                " · ".join(
+                    f"{tr('retention.kpi.dn', n=int(k[1:]))} {fmt(v, 'pct')}"
+                    for k, v in mine.items()
+                    if k in ("d1", "d7", "d30")
+                )
+                or "—"
+            )
         rows.append(row)
     days = sorted(pooled["day"].unique())
     report.show(
         pd.DataFrame(rows),
         top=top,
         formats={tr("retention.kpi.dn", n=int(d)): "pct" for d in days},
+        classes=classes or None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import date, timedelta
 
@@ -246,3 +247,11 @@ def test_forecasts_in_metrics_against_pandas(run, shop):
     assert found["gmv"]["accuracy"] == pytest.approx(expected.accuracy)
     assert found["arpu"]["p_target"]["month"] is not None
     assert "Forecast: will we make it?" in page
+
+
+@pytest.mark.parametrize(("lang", "marker"), [("en", " (default)"), ("zh", "（默认）")])
+def test_shipped_targets_are_marked_as_defaults_and_the_projects_are_not(folders, lang, marker):
+    """The project's targets file sets ARPU's target (40); every other target is shipped."""
+    page = html.unescape((folders[lang] / "kpi_dashboard.html").read_text())
+    assert f"≥ 55.0%{marker}" in page  # D1 retention, the shipped target
+    assert "40.00" in page and f"40.00{marker}" not in page  # ARPU: the project's own

@@ -25,7 +25,7 @@ from opsbook.plots import (
     percent_ticks,
 )
 from opsbook.report import Report
-from opsbook.targets import KNOWN_KPIS, UNIT_FORMAT, KpiTarget, missing
+from opsbook.targets import KNOWN_KPIS, UNIT_FORMAT, KpiTarget, marked, missing
 
 
 def _status_text(report: Report, status: str) -> str:
@@ -124,13 +124,14 @@ def _change_text(unit: str, change: Any, change_abs: Any) -> str:
 
 
 def _target_text(report: Report, spec: KpiTarget, target: float | None) -> str:
-    """The target as shown: ≥ 55.0%, ≤ 1.000, "+30% year over year = ≥ 130", or a dash."""
+    """The target as shown: ≥ 55.0%, ≤ 1.000, "+30% year over year = ≥ 130", or a dash; marked
+    "(default)" when it is the shipped one (no targets file of the user's sets it)."""
     sign = "≥ " if spec.direction == "higher" else "≤ "
     resolved = "" if missing(target) else sign + _value_text(target, spec.unit)
     if spec.kind == "growth_yoy" and spec.target is not None:
         growth = report.t("kpi_dashboard.target.growth", growth=f"{spec.target:+.0%}")
-        return f"{growth} = {resolved}" if resolved else growth
-    return resolved or "—"
+        return marked(f"{growth} = {resolved}" if resolved else growth, spec.default, report.lang)
+    return marked(resolved, spec.default, report.lang) if resolved else "—"
 
 
 def show_definitions(report: Report, result: KpiDashboard, area: str | None = None) -> None:

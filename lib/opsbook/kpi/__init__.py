@@ -32,7 +32,7 @@ growth; :mod:`opsbook.kpi.analysis.system`) turns on with its optional tables.
 
 from opsbook.kpi.analysis import dashboard
 from opsbook.kpi.queries import Periods, revenue_rows
-from opsbook.kpi.view import (
+from opsbook.kpi.view.dashboard import (
     content_volume_chart,
     daily_chart,
     show_acquisition,
@@ -48,8 +48,8 @@ from opsbook.kpi.view import (
     summary,
     trend_chart,
 )
-from opsbook.kpi.view_forecast import forecast_chart, show_forecasts
-from opsbook.kpi.view_system import show_nps_channels
+from opsbook.kpi.view.forecast import forecast_chart, show_forecasts
+from opsbook.kpi.view.system import show_nps_channels
 
 __all__ = [
     "Periods",

@@ -47,9 +47,7 @@ def test_efficiency_recovers_the_weeks_sums(sample):
         active / week["operators_mean"]
     )
     gmv = series.loc[("gmv", 0), "value"]
-    assert board.kpi("operating_cost_share")["value"] == pytest.approx(
-        week["operating_cost"] / gmv
-    )
+    assert board.kpi("operating_cost_share")["value"] == pytest.approx(week["operating_cost"] / gmv)
 
 
 def test_nps_matches_a_pandas_count_and_the_planted_shares(sample):

@@ -175,6 +175,14 @@ class Behaviour:
             "dropoff": self.dropoff_reconciles(),
             "anchor": self.anchor_reconciles(),
         }
+        out["scope"] = {  # what the run's card says it describes
+            "key": "behaviour.scope",
+            "fields": {
+                "funnel": self.main.funnel.name,
+                "steps": len(self.main.funnel.steps),
+                "days": round(window_days(self.main), 2),
+            },
+        }
         return out
 
     def headline(self) -> list[dict[str, Any]]:

@@ -17,8 +17,9 @@ from opsbook.kpi.analysis.health import DataHealth, data_health
 from opsbook.kpi.analysis.reused import _as_of, campaign_rows, retention_rows
 from opsbook.kpi.analysis.scorecard import TESTED_RATES, _scorecard, _series
 from opsbook.kpi.analysis.system import SystemKpis, efficiency_settings, system_kpis
-from opsbook.kpi.analysis.trends import daily_pulse, flag_trend
+from opsbook.kpi.analysis.trends import daily_pulse, flag_trend, what_ran_then
 from opsbook.kpi.queries.content import content_performance
+from opsbook.kpi.queries.context import what_ran
 from opsbook.kpi.queries.periods import Period, Periods, _as_date, default_period_end
 from opsbook.kpi.queries.rows import _row
 from opsbook.kpi.queries.users import acquisition, activation_rows, revenue_rows
@@ -119,11 +120,23 @@ class KpiDashboard:
                 for r in self.acquisition.itertuples()
             },
             "trend_anomalies": [
-                {"kpi": r.kpi, "period_end": r.end, "value": r.value, "flag": r.flag}
+                {
+                    "kpi": r.kpi,
+                    "period_end": r.end,
+                    "value": r.value,
+                    "flag": r.flag,
+                    "ran_then": [{"kind": k, "name": n} for k, n in r.context],
+                }
                 for r in self.trend_anomalies.itertuples()
             ],
             "daily_anomalies": [
-                {"metric": r.metric, "date": r.date.date(), "value": r.value, "flag": r.flag}
+                {
+                    "metric": r.metric,
+                    "date": r.date.date(),
+                    "value": r.value,
+                    "flag": r.flag,
+                    "ran_then": [{"kind": k, "name": n} for k, n in r.context],
+                }
                 for r in self.daily_anomalies.itertuples()
             ],
             "newest_event": self.health.newest_event,
@@ -281,6 +294,23 @@ def dashboard(
     forecasts = (
         None if forecast is False else kpi_forecasts(source, periods, series, kpi_targets, forecast)
     )
+    trends = flag_trend(
+        series,
+        threshold=anomaly_threshold,
+        units={name: spec.unit for name, spec in kpi_targets.items()},
+    )
+    # what ran when a day or a week stood out: campaigns, experiments, days without data
+    span = periods.span()
+    ran = what_ran(source, span.start, span.end)
+    gaps = set(pd.to_datetime(daily.loc[daily["flag"] == "gap", "date"]).dt.date)
+    trends["context"] = what_ran_then(trends, "end", int(period_days), ran, gaps)
+    daily["context"] = [[] for _ in range(len(daily))]
+    flagged = daily["flag"] != ""
+    daily.loc[flagged, "context"] = pd.Series(
+        what_ran_then(daily[flagged], "date", 1, ran, gaps),
+        index=daily.index[flagged],
+        dtype=object,
+    )
     settings = {
         "period_days": int(period_days),
         "trend_weeks": int(trend_weeks),
@@ -304,11 +334,7 @@ def dashboard(
         content_types=content.by_type,
         content_items=content.items,
         content_volume=content.volume,
-        trend_anomalies=flag_trend(
-            series,
-            threshold=anomaly_threshold,
-            units={name: spec.unit for name, spec in kpi_targets.items()},
-        ),
+        trend_anomalies=trends,
         daily=daily,
         health=health,
         targets=kpi_targets,

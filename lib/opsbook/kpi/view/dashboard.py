@@ -13,7 +13,8 @@ import pandas as pd
 from opsbook.formats import STATUS_CLASS, fmt, interval_text
 from opsbook.kpi.analysis import KpiDashboard
 from opsbook.kpi.analysis.result import HEADLINE_LABELS
-from opsbook.kpi.view_forecast import forecast_cells, summary_step
+from opsbook.kpi.view.context import anomaly_step, ran_then_text
+from opsbook.kpi.view.forecast import forecast_cells, summary_step
 from opsbook.plots import (
     PALETTE,
     STATUS_COLOURS,
@@ -408,6 +409,7 @@ def show_trend_anomalies(report: Report, result: KpiDashboard) -> None:
             tr("kpi_dashboard.col.baseline"): _value_text(r.baseline, result.targets[r.kpi].unit),
             "z": fmt(r.z, "float"),
             tr("kpi_dashboard.col.flag"): tr(f"kpi_dashboard.flag.{r.flag}"),
+            tr("kpi_dashboard.col.ran_then"): ran_then_text(report, r.context),
         }
         for r in found.itertuples()
     ]
@@ -459,6 +461,7 @@ def show_daily_anomalies(report: Report, result: KpiDashboard) -> None:
             ),
             "z": fmt(r.z, "float"),
             tr("kpi_dashboard.col.flag"): tr(f"kpi_dashboard.flag.{r.flag}"),
+            tr("kpi_dashboard.col.ran_then"): ran_then_text(report, r.context),
         }
         for r in found.itertuples()
     ]
@@ -565,13 +568,8 @@ def _next_steps(report: Report, result: KpiDashboard) -> list[str]:
             for r in moved.itertuples()
         ]
         steps.append(tr("kpi_dashboard.summary.moves", moves=joined.join(parts)))
-    if not result.trend_anomalies.empty or not result.daily_anomalies.empty:
-        steps.append(
-            tr(
-                "kpi_dashboard.summary.anomalies",
-                weekly=len(result.trend_anomalies),
-                daily=len(result.daily_anomalies),
-            )
-        )
+    anomalies = anomaly_step(report, result)
+    if anomalies:
+        steps.append(anomalies)
     ahead = summary_step(report, result)
     return [*steps, ahead] if ahead else steps

@@ -31,19 +31,26 @@ import yaml
 from opsbook.i18n import catalogue, t
 
 Direction = Literal["higher", "lower"]
-Unit = Literal["count", "rate", "money", "ratio", "hours"]
+Unit = Literal["count", "rate", "money", "ratio", "hours", "score"]
 TargetKind = Literal["absolute", "growth_yoy", "per_30_days"]
 Status = Literal["green", "amber", "red", "not_proven", "n/a"]
 STATUSES: tuple[Status, ...] = ("green", "amber", "red", "not_proven", "n/a")
 #: KPIs that are estimates (an increment against a holdout), judged on their interval
 ESTIMATED_KPIS: tuple[str, ...] = ("campaign_roi",)
 
-AREAS = ("users", "content", "campaigns", "data")
+AREAS = ("users", "content", "campaigns", "data", "efficiency")
 DIRECTIONS = ("higher", "lower")
-UNITS = ("count", "rate", "money", "ratio", "hours")
+UNITS = ("count", "rate", "money", "ratio", "hours", "score")
 TARGET_KINDS = ("absolute", "growth_yoy", "per_30_days")
 TARGET_FIELDS = ("area", "definition", "target", "kind", "direction", "unit")
-UNIT_FORMAT = {"count": "int", "rate": "pct", "money": "money", "ratio": "float", "hours": "dec2"}
+UNIT_FORMAT = {
+    "count": "int",
+    "rate": "pct",
+    "money": "money",
+    "ratio": "float",
+    "hours": "dec2",
+    "score": "dec1",  # NPS: -100..100
+}
 TARGETS_FILE = "kpi_targets.yml"
 
 

@@ -26,7 +26,8 @@ Conventions (the report prints them):
 Heavy work (period counts over events, orders, the view -> order join) runs in the engine as Ibis
 expressions; pandas holds one row per KPI and period. Retention, first-order conversion, repeat
 purchase and stickiness come from :mod:`opsbook.retention`, campaign conversion and ROI from
-:mod:`opsbook.campaigns`.
+:mod:`opsbook.campaigns`. The rest of the KPI system (NPS, private domain, efficiency, LTV
+growth; :mod:`opsbook.kpi.analysis.system`) turns on with its optional tables.
 """
 
 from opsbook.kpi.analysis import dashboard
@@ -48,6 +49,7 @@ from opsbook.kpi.view.dashboard import (
     trend_chart,
 )
 from opsbook.kpi.view.forecast import forecast_chart, show_forecasts
+from opsbook.kpi.view.system import show_nps_channels
 
 __all__ = [
     "Periods",
@@ -63,6 +65,7 @@ __all__ = [
     "show_data_health",
     "show_definitions",
     "show_forecasts",
+    "show_nps_channels",
     "show_period",
     "show_rules",
     "show_scorecard",

@@ -161,6 +161,8 @@ def _definition_fields(result: KpiDashboard) -> dict[str, Any]:
         "first_order_days": s["first_order_days"],
         "repeat_window_days": s["repeat_window_days"],
         "hours": f"{s['content_window_hours']:g}",
+        "nps_min": s["nps_min_respondents"],
+        "ltv_age_days": s["ltv_age_days"],
     }
 
 

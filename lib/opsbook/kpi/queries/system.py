@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from opsbook.data import Source
-from opsbook.engine import exact_sum
+from opsbook.engine import backend_name, epoch_microseconds, exact_sum
 from opsbook.kpi.queries.periods import Periods, _period_of
 from opsbook.kpi.queries.rows import _key_like
 from opsbook.kpi.queries.users import YEAR_DAYS, period_actives
@@ -157,8 +157,12 @@ def request_hours(source: Source, periods: Periods) -> pd.DataFrame:
     lo, hi = periods.span().utc_bounds(source)
     asked = source.table("data_requests", since=lo, until=hi)
     asked = periods.number(source, asked.filter(asked.requested_ts.notnull()), "requested_ts")
-    seconds = asked.answered_ts.epoch_seconds() - asked.requested_ts.epoch_seconds()
-    frame = asked.select("k", hours=seconds.cast("float64") / 3600).execute()
+    # exact microseconds on every engine (epoch_seconds drops the fraction on Spark)
+    backend = backend_name(asked)
+    us = epoch_microseconds(asked.answered_ts, backend) - epoch_microseconds(
+        asked.requested_ts, backend
+    )
+    frame = asked.select("k", hours=us.cast("float64") / 3_600_000_000).execute()
     return frame.sort_values(["k", "hours"], ignore_index=True)
 
 

@@ -14,6 +14,8 @@ from functools import cache
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
+from opsbook.formats import bounded_text, short_label
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -76,11 +78,62 @@ def category_colours(names: Iterable[Any]) -> dict[str, str]:
 
 
 def _png(fig: Figure) -> tuple[bytes, dict[str, Any]]:
-    """The figure as PNG, with the tick labels it shows in the output's metadata (the tests read
-    them from the executed notebook: every axis's labels must be distinct)."""
+    """The figure as PNG, its labels shortened (:func:`shorten_labels`), with the tick labels it
+    shows in the output's metadata (the tests read them from the executed notebook: every axis's
+    labels must be distinct)."""
+    shorten_labels(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
     return buffer.getvalue(), {"opsbook": {"ticks": tick_labels(fig)}}
+
+
+def shorten_labels(fig: Figure) -> None:
+    """Shorten the data labels of a figure before it is drawn, for every chart in this one place:
+    tick labels and legend entries to :data:`opsbook.formats.LABEL_LIMIT` characters (they
+    cannot wrap; a long name is cut with a hash that keeps it distinct), titles, axis labels and
+    notes to :data:`opsbook.formats.LONG_TEXT`. Laying out a 100,000-character legend entry
+    took matplotlib minutes per chart and gigabytes of memory."""
+    from matplotlib.text import Text
+
+    short_ticks = _short_ticks_class()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if not isinstance(axis.get_major_formatter(), short_ticks):
+                axis.set_major_formatter(short_ticks(axis.get_major_formatter()))
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes)]
+    entries = {id(text) for legend in legends if legend for text in legend.get_texts()}
+    for text in fig.findobj(Text):
+        shorten = short_label if id(text) in entries else bounded_text
+        text.set_text(shorten(text.get_text()))
+
+
+@cache
+def _short_ticks_class() -> type:
+    from matplotlib.ticker import Formatter
+
+    class ShortTicks(Formatter):
+        """An axis's own tick formatter, its labels shortened (:func:`short_label`)."""
+
+        def __init__(self, inner: Formatter) -> None:
+            self.inner = inner
+
+        def set_axis(self, axis: Any) -> None:
+            super().set_axis(axis)
+            self.inner.set_axis(axis)
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return short_label(self.inner(x, pos))
+
+        def format_ticks(self, values: Any) -> list[str]:
+            return [short_label(label) for label in self.inner.format_ticks(values)]
+
+        def get_offset(self) -> str:
+            return self.inner.get_offset()
+
+        def set_locs(self, locs: Any) -> None:
+            self.inner.set_locs(locs)
+
+    return ShortTicks
 
 
 def tick_labels(fig: Figure) -> list[dict[str, list[str]]]:

@@ -8,7 +8,6 @@ metrics (a campaign's PDCA summary). Nothing here displays anything.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import math
 from datetime import date, datetime
@@ -26,32 +25,6 @@ STATUS_CLASS = {
     "n/a": None,
     None: None,
 }
-
-
-# A data label (a channel, campaign, variant, content type ...) is shown in at most LABEL_LIMIT
-# characters where it cannot wrap (a chart's ticks and legends). A table cell or a field of a
-# sentence wraps, so there a value is shortened only past LONG_TEXT characters, longer than any
-# sentence of ours (the longest, a definition, has about 400): such a value is no name a reader
-# reads (a 100,000-character channel made pages of megabytes and charts take minutes).
-LABEL_LIMIT = 40
-LONG_TEXT = 500
-_DIGEST_CHARS = 6
-
-
-def short_label(text: str, limit: int = LABEL_LIMIT) -> str:
-    """``text`` in at most ``limit`` characters: as it is when it fits, else its beginning, "…"
-    and a short stable hash of the whole (two long names that share their beginning stay
-    distinct, and a name reads the same on every page and run)."""
-    if len(text) <= limit:
-        return text
-    digest = hashlib.blake2s(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
-    return f"{text[: limit - _DIGEST_CHARS - 1]}…{digest[:_DIGEST_CHARS]}"
-
-
-def bounded_text(text: str) -> str:
-    """``text`` as a table cell or a sentence's field shows it: whole up to :data:`LONG_TEXT`
-    characters (it wraps), else as a label (:func:`short_label`)."""
-    return text if len(text) <= LONG_TEXT else short_label(text)
 
 
 def finite(value: Any) -> float | None:

@@ -7,14 +7,13 @@ render with Noto Sans SC, shipped by a Python package, so a fresh machine needs 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 from collections.abc import Callable, Iterable
 from functools import cache
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
-
-from opsbook.formats import bounded_text, short_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -68,6 +67,32 @@ THEME = {
 }
 
 
+# A data label (a channel, campaign, variant, content type ...) is shown in at most LABEL_LIMIT
+# characters where it cannot wrap (a chart's ticks and legends). A table cell or a field of a
+# sentence wraps, so there a value is shortened only past LONG_TEXT characters, longer than any
+# sentence of ours (the longest, a definition, has about 400): such a value is no name a reader
+# reads (a 100,000-character channel made pages of megabytes and charts take minutes).
+LABEL_LIMIT = 40
+LONG_TEXT = 500
+_DIGEST_CHARS = 6
+
+
+def short_label(text: str, limit: int = LABEL_LIMIT) -> str:
+    """``text`` in at most ``limit`` characters: as it is when it fits, else its beginning, "…"
+    and a short stable hash of the whole (two long names that share their beginning stay
+    distinct, and a name reads the same on every page and run)."""
+    if len(text) <= limit:
+        return text
+    digest = hashlib.blake2s(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    return f"{text[: limit - _DIGEST_CHARS - 1]}…{digest[:_DIGEST_CHARS]}"
+
+
+def bounded_text(text: str) -> str:
+    """``text`` as a table cell or a sentence's field shows it: whole up to :data:`LONG_TEXT`
+    characters (it wraps), else as a label (:func:`short_label`)."""
+    return text if len(text) <= LONG_TEXT else short_label(text)
+
+
 def category_colours(names: Iterable[Any]) -> dict[str, str]:
     """One colour per category (channel, segment, variant ...) for every chart of a run: the
     palette in the sorted order of ``names`` -- pass the whole set the data has (e.g. every
@@ -89,9 +114,9 @@ def _png(fig: Figure) -> tuple[bytes, dict[str, Any]]:
 
 def shorten_labels(fig: Figure) -> None:
     """Shorten the data labels of a figure before it is drawn, for every chart in this one place:
-    tick labels and legend entries to :data:`opsbook.formats.LABEL_LIMIT` characters (they
+    tick labels and legend entries to :data:`LABEL_LIMIT` characters (they
     cannot wrap; a long name is cut with a hash that keeps it distinct), titles, axis labels and
-    notes to :data:`opsbook.formats.LONG_TEXT`. Laying out a 100,000-character legend entry
+    notes to :data:`LONG_TEXT`. Laying out a 100,000-character legend entry
     took matplotlib minutes per chart and gigabytes of memory."""
     from matplotlib.text import Text
 

@@ -23,9 +23,11 @@ from IPython.display import HTML, display
 
 from opsbook.config import Config, load_config
 from opsbook.data import Source, open_source
-from opsbook.formats import STATUS_CLASS, bounded_text, fmt, use_currency
+from opsbook.errors import use_lang
+from opsbook.formats import STATUS_CLASS, fmt, use_currency
 from opsbook.i18n import display_name, t
 from opsbook.parameters import check_parameters
+from opsbook.plots import bounded_text
 from opsbook.validation import SourceChecks, Validation, validate
 
 METRICS_MIME = "application/vnd.opsbook.metrics+json"
@@ -402,6 +404,7 @@ def start(
     from opsbook.plots import use_theme
 
     cfg = load_config(config, data=data, lang=lang)
+    use_lang(cfg.lang)  # what the notebook refuses, it refuses in the run's language
     # the notebook's parameters, checked as `opsbook run` checks them (in JupyterLab too)
     check_parameters(name, dict(params) if params is not None else _notebook_values(), cfg.lang)
     source = open_source(cfg)

@@ -8,13 +8,16 @@ import time
 
 import pytest
 
-from opsbook.formats import LABEL_LIMIT, LONG_TEXT, bounded_text, short_label
 from opsbook.plots import (
+    LABEL_LIMIT,
+    LONG_TEXT,
     PALETTE,
     _png,
+    bounded_text,
     category_colours,
     figure,
     percent_ticks,
+    short_label,
     signed_percent_ticks,
     tick_labels,
 )

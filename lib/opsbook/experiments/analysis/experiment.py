@@ -13,6 +13,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from opsbook import stats
+from opsbook.errors import InputError
 from opsbook.experiments.analysis.metrics import (
     MetricDefinition,
     _inferred_metrics,
@@ -297,15 +298,18 @@ def prepare(
     sums["day"] = pd.to_datetime(sums["day"])
     observed = [str(v) for v in sums["variant"].dropna().unique()]
     if not observed:
-        raise ValueError(f"experiment {experiment}: no user is left after the hygiene checks")
+        raise InputError("ab_test.error.no_user_left", experiment=experiment)
     if control is not None and str(control) not in observed:
-        raise ValueError(f"control {control!r} is not a variant of {experiment}: {observed}")
+        raise InputError(
+            "ab_test.error.control",
+            control=repr(control),
+            experiment=experiment,
+            found=", ".join(observed),
+        )
     control = str(control) if control is not None else default_control(observed)
     variants = _ordered_variants(observed, control)
     if len(variants) < 2:
-        raise ValueError(
-            f"experiment {experiment}: every kept user is in {control}; there is nothing to compare"
-        )
+        raise InputError("ab_test.error.one_variant", experiment=experiment, control=control)
 
     # exploratory segments: the primary metric per segment value
     segment_sums, found_segments, missing_segments = _segment_sums(

@@ -62,7 +62,7 @@ from opsbook.sources import (
     scrub,
     table_files,
 )
-from opsbook.types import PLAUSIBLE_TIMES, plausible, typed
+from opsbook.types import PLAUSIBLE_TIMES, capped_labels, plausible, typed
 
 DAY_MICROSECONDS = 86_400 * 1_000_000
 # ids that name the same things in several columns: an inviter is a user
@@ -292,7 +292,7 @@ class Source:
             table = table.mutate(
                 local_day=self.floor_divide(self._shifted(epoch), DAY_MICROSECONDS)
             )
-        table = typed(table, spec)
+        table = capped_labels(typed(table, spec), spec)
         if has_time:
             table = table.filter(plausible(table[column]))
         if bound and not stored_time and table[column].type().is_timestamp():

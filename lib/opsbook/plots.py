@@ -83,7 +83,7 @@ def short_label(text: str, limit: int = LABEL_LIMIT) -> str:
     distinct, and a name reads the same on every page and run)."""
     if len(text) <= limit:
         return text
-    digest = hashlib.blake2s(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    digest = hashlib.md5(text.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
     return f"{text[: limit - _DIGEST_CHARS - 1]}…{digest[:_DIGEST_CHARS]}"
 
 

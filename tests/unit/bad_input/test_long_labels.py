@@ -27,8 +27,9 @@ PLANTED = {
     ("assignments", "variant"): {"treatment": "T" * LENGTH},
     ("content", "type"): {"video": "V" * LENGTH},
 }
-LETTERS = "KTVC"
+LETTERS = "KTVCDEFGHIJ"
 REPORTS = ("retention", "campaign_review", "segmentation", "ab_test")
+NAMED = ("retention", "campaign_review", "ab_test")  # pages that name channels, campaigns, variants
 
 
 def planted(sample_dir: Path, folder: Path) -> Path:
@@ -38,8 +39,8 @@ def planted(sample_dir: Path, folder: Path) -> Path:
         for (table, column), names in PLANTED.items():
             if table == file.stem:
                 frame[column] = frame[column].replace(names)
-        if file.stem == "campaigns":
-            frame.loc[0, "name"] = "C" * LENGTH
+        if file.stem == "campaigns":  # every campaign, each its own name
+            frame["name"] = ["C" * (LENGTH - 1) + "DEFGHIJ"[i % 7] for i in range(len(frame))]
         frame.to_parquet(folder / file.name)
     return folder
 
@@ -63,7 +64,7 @@ def test_long_names_are_shortened_and_cost_no_time(shop: Shop, sample_dir: Path,
         text = re.sub(r"data:image/[^\"']+", "", page)  # the charts' pixels are no labels
         assert not too_long.search(text), (report, too_long.search(text))
         shortened = re.findall(f"[{LETTERS}]{{20,}}…[0-9a-f]{{6}}", text)
-        assert shortened, report  # the names are there, shortened
+        assert shortened or report not in NAMED, report  # the names are there, shortened
         ticks = [
             label
             for cell in nbformat.read(latest / f"{report}.ipynb", as_version=4).cells

@@ -5,8 +5,9 @@ an i18n key with its fields, so the same refusal reads in Chinese or English whe
 shown (``opsbook`` prints :meth:`InputError.text` in the run's language; ``str()`` is English,
 for logs and notebooks opened without a language, or the language a report's kernel speaks:
 :func:`use_lang`, set by :func:`opsbook.report.start`, so a refusal raised inside a notebook
-reaches the failed page and the console in the run's language). :class:`UsageError` is a refusal of the
-command line itself (exit code 2, like argparse's own); every other refusal exits 1.
+reaches the failed page and the console in the run's language). :class:`UsageError` is a
+refusal of the command line itself (exit code 2, like argparse's own); every other refusal
+exits 1.
 """
 
 from __future__ import annotations

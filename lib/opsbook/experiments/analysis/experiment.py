@@ -76,17 +76,21 @@ def _planned_shares(
         weights = {str(k): float(v) for k, v in planned.items()}
         missing = [v for v in variants if v not in weights]
         if missing:
-            raise ValueError(f"planned_split lacks variant(s) {missing}; it has {list(weights)}")
+            raise InputError(
+                "ab_test.error.split_variants", missing=", ".join(missing), found=", ".join(weights)
+            )
     else:
         values = [float(v) for v in planned]
         if len(values) != len(variants):
-            raise ValueError(
-                f"planned_split has {len(values)} weights for {len(variants)} variants "
-                f"({', '.join(variants)}, control first)"
+            raise InputError(
+                "ab_test.error.split_length",
+                weights=len(values),
+                variants=len(variants),
+                names=", ".join(variants),
             )
         weights = dict(zip(variants, values, strict=True))
     if any(not math.isfinite(w) or w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
-        raise ValueError(f"planned_split weights must be non-negative numbers, got {planned!r}")
+        raise InputError("ab_test.error.split_weights", found=repr(planned))
     total = sum(weights.values())
     return {k: w / total for k, w in weights.items()}
 

@@ -13,6 +13,8 @@ Rules (each failure names the table, column, rule, row count and an example valu
 - ``key_unique``: unique keys are unique (every copy after the first fails);
 - ``user_known``: orders/events/assignments/members reference a user of ``users``;
 - ``one_variant_per_user``: an experiment's user is in one variant only (all their rows fail);
+- ``table_empty``: the table has rows (structural: a header-only CSV, a Parquet file of no rows,
+  or filters that exclude every row leave a report nothing to say; it names the file).
 - ``value_in_range``: a bounded value lies in its range (a survey score 0..10);
 - ``ends_after_start``: a span's end, where present, is not before its start (a community
   membership, a data request's answer).
@@ -77,11 +79,17 @@ class Finding:
     total: int
     example: str | None
     severity: Severity = "fail"
+    file: str | None = None  # the file the table was read from, where one was
 
     def message(self, lang: str = "en") -> str:
         """The finding in ``lang``, tables and columns by their display names; an English
         message also names the rule's code (what an analyst searches for), a Chinese one only
-        the rule's Chinese text."""
+        the rule's Chinese text. An empty table is told by its file, not by a rule's counts."""
+        if self.rule == "table_empty":
+            how = "file" if self.file else "table"
+            return t(
+                f"validation.empty.{how}", lang, table=table_name(self.table, lang), file=self.file
+            )
         rule_text = t(f"validation.rule.{self.rule}", lang)
         return t(
             "validation.message",
@@ -334,9 +342,21 @@ def _check_table(
     passing = int(result["_passing"] or 0) if rows else 0
     # a required column that is absent is absent from every row: no row passes the contract
     missing = [Finding(spec.name, c, "column_missing", rows, rows, None, "error") for c in absent]
+    if not rows:
+        missing.append(_empty(source, spec.name))
     if missing:
         passing = 0
     return TableCheck(spec.name, rows, passing, tuple(findings), null_rates, duplicates), missing
+
+
+def _empty(source: Source, name: str) -> Finding:
+    """The finding of a table without rows: its file has none (a header-only CSV), or the
+    config's filters excluded every row it has (then the exclusions tell which filter)."""
+    file = source.files.get(name)
+    excluded = source.exclusions()
+    if not excluded.empty and name in set(excluded["table"]):
+        return Finding(name, None, "table_empty", 0, 0, None, "error")
+    return Finding(name, None, "table_empty", 0, 0, None, "error", file=file)
 
 
 def raw_null(value: ir.Value) -> ir.FloatingScalar:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from opsbook.data import Source
 from opsbook.engine import exact_sum, keep
+from opsbook.errors import InputError
 from opsbook.retention.queries import data_end, paid_orders
 
 # event types counted per user by default: the daily table is kept once for both the stages and
@@ -131,7 +132,7 @@ def _daily(source: Source, until_day: int, event_types: tuple[str, ...]) -> ir.T
         )
         parts.append(per_day.mutate(events=ibis.literal(0, "int64"), **zero_types))
     if not parts:
-        raise ValueError("the user-insight report needs an events or an orders table")
+        raise InputError("user_insight.error.no_activity")
     columns = ["user_id", "day", "events", *zero_types, "orders", "revenue"]
     both = ibis.union(*[p.select(*columns) for p in parts], distinct=False)
     sums = {c: both[c].sum() for c in ["events", *zero_types, "orders"]}

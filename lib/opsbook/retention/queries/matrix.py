@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from opsbook.data import Source, inclusive_end
+from opsbook.errors import InputError
 from opsbook.retention.queries.active import _restrict, _with_group, active_periods, activity
 from opsbook.retention.queries.periods import (
     PERIOD_LETTER,
@@ -47,13 +48,13 @@ def parse_brackets(brackets: Any, period: str = "day") -> tuple[Bracket, ...]:
         else:
             lo, hi = (int(x) for x in item)
         if lo < 1 or hi < lo:
-            raise ValueError(f"bracket {item!r}: need 1 <= first <= last")
+            raise InputError("retention.error.bracket_order", bracket=repr(item))
         if parsed and lo <= parsed[-1].hi:
-            raise ValueError(f"bracket {item!r} overlaps or precedes the one before it")
+            raise InputError("retention.error.bracket_overlap", bracket=repr(item))
         label = f"{letter}{lo}" if lo == hi else f"{letter}{lo}–{hi}"
         parsed.append(Bracket(lo, hi, label))
     if not parsed:
-        raise ValueError("brackets is empty; use None for one column per period")
+        raise InputError("retention.error.brackets_empty")
     return tuple(parsed)
 
 

@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- `bench/run.py --scales {args.scales} --steps {args.steps} --repeat {args.repeat}"
         + (f" --memory-limit {args.memory_limit}" if args.memory_limit else "")
         + f"` on {datetime.now():%Y-%m-%d %H:%M}; DuckDB threads: all cores; "
-        "time = best of the repeats, in a fresh child process per (step, method); peak RSS = "
+        "time = best of the repeats, in a fresh child process per (step, method), and that "
+        "call's CPU seconds (all threads; steadier than wall time on a shared machine); peak RSS = "
         "that child's VmHWM (imports included: see the baseline below)",
         "",
     ]
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                 row[method] = m
                 bases.setdefault(method, m.get("base_mib"))
                 state = (
-                    f"{m['seconds']:7.2f} s  peak {m['peak_mib']:7,.0f} MiB"
+                    f"{m['seconds']:7.2f} s  CPU {m['cpu']:7.2f} s  peak {m['peak_mib']:7,.0f} MiB"
                     if m["ok"]
                     else f"FAILED {m['error']}"
                 )

@@ -209,9 +209,9 @@ def sql_step(step: str, folder: Path, p: dict[str, Any], memory_limit: str | Non
                 "times": con.sql(queries["times"]).df(),
             }
     elif step == "paths":
-        queries = paths_queries(f("events"), con)
 
         def run():
+            queries = paths_queries(f("events"), con)  # the event names are read in the timing
             con.execute(queries["paths"])
             return {name: con.sql(queries[name]).df() for name in ("nodes", "transitions", "top")}
     elif step == "insight_features":

@@ -341,8 +341,7 @@ def features_query(f, con) -> str:
     per_type = ", ".join(
         f"count(*) FILTER (event = '{t}') AS type_{i}" for i, t in enumerate(types)
     )
-    zero_types = ", ".join(f"0 AS type_{i}" for i in range(len(types)))
-    sum_types = ", ".join(f"sum(type_{i}) AS type_{i}" for i in range(len(types)))
+    fill_types = ", ".join(f"coalesce(type_{i}, 0) AS type_{i}" for i in range(len(types)))
     windows = sorted(CHURN_WINDOWS)
     aggs = [
         f"sum(events) FILTER (day >= {c - w}) AS events_{w}d, "
@@ -371,20 +370,20 @@ def features_query(f, con) -> str:
             f"AS days_trend_{short}_{long}"
         )
     return f"""
-        WITH daily AS (
-            SELECT user_id, day, sum(events) AS events, {sum_types}, sum(orders) AS orders,
-                   sum(revenue) AS revenue
-            FROM (
-                SELECT user_id, {local_day("ts")} AS day, count(*) AS events, {per_type},
-                       0 AS orders, 0.0 AS revenue
-                FROM {f("events")} WHERE user_id IS NOT NULL AND ts < {until} GROUP BY ALL
-                UNION ALL
-                SELECT user_id, {local_day("ts")} AS day, 0, {zero_types}, count(*), sum(amount)
-                FROM {f("orders")}
-                WHERE user_id IS NOT NULL AND ts < {until} AND (status IS NULL OR status = 'paid')
-                  AND amount > 0
-                GROUP BY ALL
-            ) GROUP BY ALL
+        WITH active AS (
+            SELECT user_id, {local_day("ts")} AS day, count(*) AS events, {per_type}
+            FROM {f("events")} WHERE user_id IS NOT NULL AND ts < {until} GROUP BY ALL
+        ), bought AS (
+            SELECT user_id, {local_day("ts")} AS day, count(*) AS orders, sum(amount) AS revenue
+            FROM {f("orders")}
+            WHERE user_id IS NOT NULL AND ts < {until} AND (status IS NULL OR status = 'paid')
+              AND amount > 0
+            GROUP BY ALL
+        ), daily AS (
+            SELECT coalesce(a.user_id, b.user_id) AS user_id, coalesce(a.day, b.day) AS day,
+                   coalesce(events, 0) AS events, {fill_types},
+                   coalesce(orders, 0) AS orders, coalesce(revenue, 0) AS revenue
+            FROM active a FULL OUTER JOIN bought b ON a.user_id = b.user_id AND a.day = b.day
         ), per AS (
             SELECT user_id, max(day) AS last_day, max(day) FILTER (orders > 0) AS last_order_day,
                    sum(orders) AS orders_all, sum(revenue) AS revenue_all, {", ".join(aggs)}

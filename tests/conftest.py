@@ -8,6 +8,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -97,27 +98,38 @@ def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
+def sample_project(folder: Path, **settings: Any) -> Path:
+    """The project config of the shared sample runs in ``folder``: the shop's zone, the
+    repository's notebooks, a targets file of its own; ``settings`` are added on top (e.g.
+    ``engine={"threads": 4}``). Returns the config's path."""
+    (folder / "my_targets.yml").write_text(yaml.safe_dump(SAMPLE_RUN_TARGETS))
+    config = folder / "opsbook.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "timezone": "Asia/Shanghai",
+                "run": {"notebooks": str(ROOT / "notebooks")},
+                "reports": {"kpi_dashboard": {"targets": "my_targets.yml"}},
+            }
+            | settings
+        )
+    )
+    return config
+
+
 def every_report(sample_dir: Path, factory: pytest.TempPathFactory, lang: str):
-    """Every report on the sample shop in ``lang``, on DuckDB, with a project config (the
-    shop's zone, the repository's notebooks, a targets file of its own): one run per language
-    and test session, shared by the xdist workers. The result is not asserted here: each reader
-    asserts its own report's."""
+    """Every report on the sample shop in ``lang``, on DuckDB, with :func:`sample_project`'s
+    config: one run per language and test session, shared by the xdist workers. The result is
+    not asserted here: each reader asserts its own report's."""
     from opsbook.run import RunResult, run_reports
 
     def run_every_report(folder: Path) -> None:
-        (folder / "my_targets.yml").write_text(yaml.safe_dump(SAMPLE_RUN_TARGETS))
-        config = folder / "opsbook.yml"
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "timezone": "Asia/Shanghai",
-                    "run": {"notebooks": str(ROOT / "notebooks")},
-                    "reports": {"kpi_dashboard": {"targets": "my_targets.yml"}},
-                }
-            )
-        )
         run_reports(
-            config=config, data=str(sample_dir), out=folder / "reports", lang=lang, engine="duckdb"
+            config=sample_project(folder),
+            data=str(sample_dir),
+            out=folder / "reports",
+            lang=lang,
+            engine="duckdb",
         )
 
     name = "sample_run" if lang == "en" else f"sample_run_{lang}"

@@ -98,6 +98,7 @@ class Source:
         self._exclusions: pd.DataFrame | None = None
         self._once: dict[Hashable, Any] = {}
         self._before: datetime | None = None
+        self._left_out: dict[str, tuple[ir.Table, str]] = {}
 
     def __copy__(self) -> Source:
         # a copy answers for itself (see before()): it shares the engine and the mappings, not
@@ -113,6 +114,14 @@ class Source:
         with the functions that read whole tables."""
         view = copy.copy(self)
         view._before = moment
+        return view
+
+    def without(self, name: str, rows: ir.Table, key: str) -> Source:
+        """The source with the rows of table ``name`` whose ``key`` is among ``rows[key]`` left
+        out of every question (e.g. the orders flagged as brushing); validation still reads the
+        whole table."""
+        view = copy.copy(self)
+        view._left_out = self._left_out | {name: (rows.select(key).distinct(), key)}
         return view
 
     def once(self, key: Hashable, compute: Callable[[], Any]) -> Any:
@@ -289,6 +298,9 @@ class Source:
             table = table.filter(between_utc(table[column], since, until))  # text, as typed
         if local_day and has_time and epoch is None:
             table = table.mutate(local_day=self.local_day(table[column]))
+        if name in self._left_out:
+            rows, key = self._left_out[name]
+            table = table.anti_join(rows, key)
         return table
 
     def latest(self, name: str, column: str = "ts") -> pd.Timestamp | None:

@@ -12,7 +12,14 @@ Rules (each failure names the table, column, rule, row count and an example valu
 - ``value_allowed``: categorical values are known (order status, member group);
 - ``key_unique``: unique keys are unique (every copy after the first fails);
 - ``user_known``: orders/events/assignments/members reference a user of ``users``;
-- ``one_variant_per_user``: an experiment's user is in one variant only (all their rows fail).
+- ``one_variant_per_user``: an experiment's user is in one variant only (all their rows fail);
+- ``value_in_range``: a bounded value lies in its range (a survey score 0..10);
+- ``ends_after_start``: a span's end, where present, is not before its start (a community
+  membership, a data request's answer).
+
+The last two are refusals (severity ``error``): a report that reads such a table cannot give a
+right answer from it (an NPS from an 11 on a 0-10 scale), so it stops with the finding
+(:meth:`Validation.refuse`) instead of showing a number.
 
 Each table is checked in one pass in the engine: a boolean per rule and row, then one
 aggregate, so a table's accuracy (share of rows passing every rule) comes with the counts.
@@ -38,6 +45,8 @@ from opsbook.i18n import catalogue, display_name, t
 from opsbook.types import contract_type, converts_exactly, to_type
 
 Severity = Literal["error", "fail"]
+#: rules whose failure stops a report reading the table (its numbers would be wrong, not rough)
+REFUSING_RULES = ("value_in_range", "ends_after_start")
 
 
 class ContractError(ValueError):
@@ -160,6 +169,14 @@ class Validation:
             structural=tuple(f for f in self.structural if f.table in keep),
         )
 
+    def refuse(self, tables: Iterable[str], lang: str = "en") -> None:
+        """Raise :class:`ContractError` if a refusing rule (severity ``error``) failed in one of
+        ``tables``: a report that reads them stops with the findings in ``lang``."""
+        keep = set(tables)
+        errors = [f for f in self.findings if f.severity == "error" and f.table in keep]
+        if errors:
+            raise ContractError("\n".join(f.message(lang) for f in errors))
+
     def raise_for_errors(self, lang: str = "en") -> None:
         """Raise :class:`ContractError` if a structural rule failed (reports cannot run)."""
         if self.structural:
@@ -266,6 +283,13 @@ def _check_table(
             rules[(column.name, "amount_nonnegative")] = cast.isnull() | ((cast >= 0) & finite)
         if column.allowed:
             rules[(column.name, "value_allowed")] = value.isnull() | value.isin(column.allowed)
+        if column.bounds is not None:
+            low, high = column.bounds
+            rules[(column.name, "value_in_range")] = cast.isnull() | cast.between(low, high)
+    for start, end in spec.spans:
+        if start in typed_cols and end in typed_cols:
+            begun, ended = typed_cols[start], typed_cols[end]
+            rules[(end, "ends_after_start")] = begun.isnull() | ended.isnull() | (ended >= begun)
     table = raw
     if spec.unique and all(c in present for c in spec.unique):
         key = ", ".join(spec.unique)
@@ -299,7 +323,12 @@ def _check_table(
         if bad:
             show = column if column in typed_cols or column in present else spec.unique[0]
             example = _example(table, f"ok{i}", show.split(", ")[0], spec, present)
-            findings.append(Finding(spec.name, column, rule, bad, rows, example))
+            if rule == "ends_after_start":  # the end is wrong only beside its start: show both
+                start = next(s for s, e in spec.spans if e == column)
+                begun = _first_failing(table, f"ok{i}", start)
+                example = f"{start}={begun}, {column}={example}"
+            severity: Severity = "error" if rule in REFUSING_RULES else "fail"
+            findings.append(Finding(spec.name, column, rule, bad, rows, example, severity))
     duplicates = next((f.rows for f in findings if f.rule == "key_unique"), 0)
     null_rates = {c: float(result[f"null_{c}"] or 0) for c in raw.columns} if rows else {}
     passing = int(result["_passing"] or 0) if rows else 0

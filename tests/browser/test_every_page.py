@@ -14,7 +14,7 @@ from tests.pages import data_values, language_problems, summary_problems, tick_p
 
 REPORTS = (
     "data_quality", "segmentation", "retention", "ab_test", "campaign_review", "kpi_dashboard",
-    "user_insight",
+    "user_insight", "behaviour",
 )  # fmt: skip
 WIDTHS = {"wide": (1400, 900), "narrow": (390, 844)}
 pytestmark = [

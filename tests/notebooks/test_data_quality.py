@@ -15,12 +15,10 @@ def metrics_of(result, name="data_quality"):
 
 
 @pytest.fixture(scope="module")
-def sample_runs(sample_dir, sample_run, tmp_path_factory):
-    """The report on the sample shop in each language: English from the session's run of every
-    report (tests/conftest.py), Chinese run for this module."""
-    out = tmp_path_factory.mktemp("dq_zh")
-    runs = {"en": sample_run}
-    runs["zh"] = run_reports(["data_quality"], data=str(sample_dir), out=out, lang="zh")
+def sample_runs(sample_run, sample_run_zh):
+    """The report on the sample shop in each language, from the session's runs of every report
+    (tests/conftest.py)."""
+    runs = {"en": sample_run, "zh": sample_run_zh}
     for result in runs.values():
         entry = result.manifest["reports"]["data_quality"]
         assert entry["status"] == "ok", entry["error"]
@@ -65,6 +63,25 @@ def test_sample_shop_passes_accuracy_and_its_outage_day_is_the_verdict(sample_di
     assert "Verdict: do not use the data as they are: 2 problems" in summary
     assert f"Outage: events, orders had no or collapsed rows on {outage}" in summary
     assert page.count("Verdict:") == 1
+
+
+def test_brushing_section_counts_every_rule_and_lists_no_order(sample_runs):
+    """Section 6 on the sample: a count per rule (the rules themselves are tested against
+    brute force and pandas in tests/unit/brushing), the summary's card, no order id on the
+    page (tests/unit/bad_input plants traceable ids in every report), and no list written unless
+    asked."""
+    from opsbook.brushing import RULES
+
+    metrics = metrics_of(sample_runs["en"])
+    flagged = metrics["brushing"]
+    assert set(flagged["rules"]) == set(RULES)
+    per_rule = [r.get("orders", 0) for r in flagged["rules"].values()]
+    assert max(per_rule) <= flagged["flagged_orders"] <= sum(per_rule)  # an order counts once
+    assert "Flagged orders" in {h["label"] for h in metrics["headline"]}
+    page = (sample_runs["en"].folder / "data_quality.html").read_text()
+    assert "Order brushing and abnormal behaviour" in page
+    assert "-p export_flags=true" in page
+    assert not list(sample_runs["en"].folder.glob("brushing_flags*"))
 
 
 def test_only_columns_with_nulls_are_listed(sample_runs, sample_dir):

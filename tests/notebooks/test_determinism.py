@@ -1,13 +1,15 @@
-"""Identical inputs give identical numbers: every report, run twice on the same data with DuckDB
-on several threads, writes the same ``<report>.metrics.json`` byte for byte, but for the values
-that read the wall clock (``opsbook.report.WALL_CLOCK_METRICS``).
+"""Identical inputs give identical numbers: every report, run on the same data in another row
+order and on another number of DuckDB threads than the session's shared run (``sample_run``),
+writes the same ``<report>.metrics.json`` byte for byte, but for the values that read the wall
+clock (``opsbook.report.WALL_CLOCK_METRICS``).
 
 DuckDB adds a float column's values in the order its threads finish; float addition is not
 associative, so before the engine's float sums were exact (``opsbook.engine.exact_sum``) the
 last digits of GMV, ARPU, ROI, intervals and p-values differed between two such runs. The sample
 is rewritten with its rows in a random order (a week's orders are spread over the whole file)
 and in small Parquet row groups, so that DuckDB reads every table in many pieces on all its
-threads; the two runs use different thread counts. A sum that depends on the order its rows
+threads; the shared run reads the sample as generated, with DuckDB's default threads (one per
+core), this one the shuffled pieces on :data:`THREADS` threads. A sum that depends on the order its rows
 are added in is all but certain to come out different (today's code failed 5 times in 5)."""
 
 from __future__ import annotations
@@ -20,18 +22,15 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 from opsbook.report import WALL_CLOCK_METRICS, wall_clock_values
 from opsbook.report import without_wall_clock as blank
-from opsbook.run import run_reports
-from tests.conftest import ROOT
+from opsbook.run import RunResult, discover, run_reports
+from tests.conftest import ROOT, sample_project
 
-REPORTS = (
-    "data_quality", "segmentation", "retention", "ab_test", "campaign_review", "kpi_dashboard",
-)  # fmt: skip
 PIECES = 32  # row groups per table
-THREADS = (2, 4)
+REPORTS = list(discover(ROOT / "notebooks"))
+THREADS = 3  # not the shared run's (one per core: 2 in CI)
 
 
 @pytest.fixture(scope="module")
@@ -51,28 +50,23 @@ def pieces(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def run_all(data: Path, out: Path, threads: int) -> dict[str, bytes]:
-    out.mkdir()
-    config = out / "opsbook.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "timezone": "Asia/Shanghai",
-                "engine": {"threads": threads},
-                "run": {"notebooks": str(ROOT / "notebooks")},
-            }
-        )
-    )
-    result = run_reports(REPORTS, config=config, data=str(data), out=out / "reports", lang="en")
+@pytest.fixture(scope="module")
+def runs(
+    pieces: Path, sample_run: RunResult, tmp_path_factory: pytest.TempPathFactory
+) -> list[dict[str, bytes]]:
+    """The shared run's metrics and this module's run's, report by report."""
+    out = tmp_path_factory.mktemp("determinism")
+    config = sample_project(out, engine={"threads": THREADS})
+    result = run_reports(config=config, data=str(pieces), out=out / "reports", lang="en")
     failed = {n: r.get("error") for n, r in result.manifest["reports"].items() if r.get("error")}
     assert result.ok, failed
-    return {name: (result.folder / f"{name}.metrics.json").read_bytes() for name in REPORTS}
-
-
-@pytest.fixture(scope="module")
-def runs(pieces: Path, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, bytes]]:
-    root = tmp_path_factory.mktemp("determinism")
-    return [run_all(pieces, root / f"threads{n}", n) for n in THREADS]
+    return [
+        {
+            name: (run.folder / f"{name}.metrics.json").read_bytes()
+            for name in run.manifest["reports"]
+        }
+        for run in (sample_run, result)
+    ]
 
 
 def without_wall_clock(report: str, text: bytes) -> Any:
@@ -82,6 +76,10 @@ def without_wall_clock(report: str, text: bytes) -> Any:
         f"{report}: its wall-clock metrics are gone"
     )
     return blank(report, metrics)
+
+
+def test_every_report_is_in_both_runs(runs):
+    assert sorted(runs[0]) == sorted(runs[1]) == sorted(REPORTS)
 
 
 @pytest.mark.parametrize("report", REPORTS)

@@ -25,6 +25,7 @@ TOPICS = (
     "kpi",
     "insight",
     "behaviour",
+    "brushing",
 )
 BASE = (
     "config",

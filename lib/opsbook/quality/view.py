@@ -7,7 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from opsbook.formats import STATUS_CLASS
+from opsbook.brushing.analysis import Brushing
+from opsbook.formats import STATUS_CLASS, fmt
 from opsbook.plots import STATUS_COLOURS, figure
 from opsbook.quality.analysis import QualityResult
 from opsbook.report import Report
@@ -232,10 +233,11 @@ def show_freshness(report: Report, result: QualityResult) -> None:
         )
 
 
-def summary(report: Report, result: QualityResult) -> None:
+def summary(report: Report, result: QualityResult, flags: Brushing | None = None) -> None:
     """The verdict first: can the data be used; the headline numbers; and what is wrong, most
     serious first (missing columns, outages, stale or lagging tables, accuracy), then the
-    anomalous days to check. "Can be used" only when nothing is wrong."""
+    anomalous days to check and the orders flagged as brushing. "Can be used" only when nothing
+    is wrong (flagged orders are leads to check, not faults of the data)."""
     problems = result.problems
     if not problems:
         verdict = report.t(
@@ -253,12 +255,18 @@ def summary(report: Report, result: QualityResult) -> None:
             for r in spikes.head(8).itertuples()
         )
         steps.append(report.t("data_quality.verdict.anomalies", n=len(spikes), days=days))
-    report.summary(
-        verdict,
-        tone="green" if not problems else "red",
-        numbers=result.headline(),
-        actions=steps,
-    )
+    numbers = result.headline()
+    if flags is not None:
+        numbers += flags.headline()
+        if flags.all["orders"]:
+            steps.append(
+                report.t(
+                    "brushing.action",
+                    orders=fmt(flags.all["orders"], "int"),
+                    share_amount=fmt(flags.all["share_amount"], "pct"),
+                )
+            )
+    report.summary(verdict, tone="green" if not problems else "red", numbers=numbers, actions=steps)
 
 
 def _problem_text(report: Report, problem: dict[str, Any]) -> str:

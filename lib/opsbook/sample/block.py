@@ -22,6 +22,7 @@ from opsbook.sample.draws import (
     _span,
     _time_of_day,
 )
+from opsbook.sample.journey import _journey, _journey_events, _journey_stats
 from opsbook.sample.parameters import (
     AMOUNT_MEAN_FACTOR,
     AMOUNT_MEDIAN,
@@ -33,7 +34,7 @@ from opsbook.sample.parameters import (
     CART_PER_VIEW,
     CHANNEL_MIX,
     CHANNELS,
-    CHECKOUT_P,
+    CHECKOUT_LIFT,
     CLICK_RATE,
     COMMENT_RATE,
     CONTENT_ORDER_RATE,
@@ -44,13 +45,17 @@ from opsbook.sample.parameters import (
     EV,
     EXTRA_ORDERS,
     EXTRA_TOUCHES,
+    FUNNEL_P,
     H_CASUAL,
     H_ENGAGED,
     HOUR_US,
     INVITES_EXTRA,
     JOIN_RATE,
+    KEY_ACTION_DAYS,
+    KEY_ACTION_HAZARD,
     LIKE_RATE,
     MIN_US,
+    NEW_USER_DAYS,
     P_ACTIVE_MAX,
     P_CASUAL,
     P_ENGAGED,
@@ -102,7 +107,17 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
     device = _categorical(rng, n, DEVICE_MIX)
     tier = _categorical(rng, n, TIER_MIX)
     engaged = rng.random(n) < Q_ENGAGED[ch]
+    # checkout_button: the users who sign up in its exposure range (not on the outage day),
+    # randomised at signup; its treatment works through the first session (journey). Those
+    # who later enter price_display are not logged in it.
+    cb = next(e for e in plan.experiments if e.name == "checkout_button")
+    randomised = np.flatnonzero((sday >= cb.lo) & (sday <= cb.hi) & (sday != plan.outage))
+    cb_variant = np.zeros(n, dtype=np.int8)
+    cb_variant[randomised] = _balanced(rng, len(randomised))
+    boost = np.where(cb_variant == 1, 1 + CHECKOUT_LIFT, 1.0)
+    journey = _journey(rng, plan, ch, sday, signup, boost)
     h = np.where(engaged, H_ENGAGED[ch], H_CASUAL[ch])
+    h = h * np.where(journey.key_action, KEY_ACTION_HAZARD, 1.0)
     life = rng.geometric(h) - 1
     lastday = np.minimum(sday + life, last)
     p_user = np.where(engaged, P_ENGAGED[ch], P_CASUAL[ch])
@@ -146,7 +161,8 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
     n_rows = len(r_user)
     first_row = np.zeros(n_rows, dtype=bool)
     first_row[_first(r_user, n)] = True
-    r_sess = np.where(first_row, signup[r_user], ds[r_day] + _time_of_day(rng, n_rows))
+    # the first session's other events come after its planted ones (journey)
+    r_sess = np.where(first_row, journey.end[r_user], ds[r_day] + _time_of_day(rng, n_rows))
     r_end = ds[r_day + 1]
 
     # observed retention (any event on the Shanghai day signup + k)
@@ -157,6 +173,11 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
         act_k[r_user[age == k]] = True
         stats["ret_n"][k] += np.bincount(ch[elig], minlength=5)
         stats["ret_a"][k] += np.bincount(ch[elig & act_k], minlength=5)
+        if k in (7, 30):  # the key action's cohort: day 30 inside the period
+            cohort = sday + 30 <= last
+            doer = journey.key_action.astype(np.int64)
+            stats["behaviour"][f"key_d{k}"] += np.bincount(doer[cohort & act_k], minlength=2)
+    stats["behaviour"]["key_n"] += np.bincount(journey.key_action[sday + 30 <= last], minlength=2)
     stats["channel_users"] += np.bincount(ch, minlength=5)
     paid_idx = [CHANNELS.index(c) for c in PAID_CHANNELS]
     for j, c in enumerate(paid_idx):
@@ -164,13 +185,25 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
 
     ev = _Events()
     od = _Orders()
-    ev.add(r_user, r_sess, EV["app_open"])
+    opened = np.where(first_row, signup[r_user], r_sess)  # the session's app_open
+    ev.add(r_user, opened, EV["app_open"])
+    _journey_events(ev, journey)
+    _journey_stats(stats, journey, ch)
+    # the new-user window: its orders are the first session's purchase, then (for those who
+    # bought in it) the usual ones from the next day; a user who left after the first session's
+    # drop-off does nothing more that session
+    level = journey.level[r_user]
+    new_user = age < NEW_USER_DAYS
+    no_orders = new_user & ~((level == 5) & (age >= 1))
+    silent = first_row & journey.leaves[r_user]
 
     # ---- experiments
     not_outage = r_day != plan.outage
     exposure: dict[str, np.ndarray] = {}
     for ex in plan.experiments:
         m = (r_day >= ex.lo) & (r_day <= ex.hi) & not_outage & (age >= ex.min_tenure)
+        if ex.max_tenure is not None:
+            m &= age <= ex.max_tenure
         pos = np.flatnonzero(m)
         fr = _first(r_user[pos], n)
         exposure[ex.name] = np.where(fr >= 0, pos[np.maximum(fr, 0)], -1)
@@ -183,7 +216,10 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
         "homepage_aa": np.flatnonzero(exposure["homepage_aa"] >= 0),
         "banner_srm": np.flatnonzero(exposure["banner_srm"] >= 0),
     }
-    variant = {name: _balanced(rng, len(idx)) for name, idx in members.items()}
+    variant = {
+        name: cb_variant[idx] if name == "checkout_button" else _balanced(rng, len(idx))
+        for name, idx in members.items()
+    }
     a_parts = []
     for k, ex in enumerate(plan.experiments):
         idx, v = members[ex.name], variant[ex.name]
@@ -199,7 +235,7 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
                 np.full(logged.sum(), k),
                 idx[logged],
                 v[logged],
-                r_sess[exposure[ex.name][idx[logged]]],
+                opened[exposure[ex.name][idx[logged]]],
             )
         )
 
@@ -210,7 +246,7 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
     for name in ("checkout_button", "price_display"):
         idx = members[name]
         x_day[idx] = r_day[exposure[name][idx]]
-        x_ts[idx] = r_sess[exposure[name][idx]]
+        x_ts[idx] = opened[exposure[name][idx]]
         x_var[idx] = variant[name]
     rel = r_day - x_day[r_user]
     in_window = (rel >= 0) & (rel <= WINDOW_DAYS - 1)
@@ -218,23 +254,14 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
     price_row = in_window & in_price[r_user] & not_outage
     suppressed &= ~price_row
     suppressed |= ~not_outage
+    suppressed |= no_orders
 
-    # checkout_button: P(>= 1 paid order in the window) = p(variant), exactly
+    # checkout_button: its only orders in the window are the first session's purchases
     idx = members["checkout_button"]
-    p_conv = np.where(
-        variant["checkout_button"] == 1, CHECKOUT_P["treatment"], CHECKOUT_P["control"]
-    )
-    conv = idx[rng.random(len(idx)) < p_conv]
-    lam = EXTRA_ORDERS * pi[conv] * expected_days(conv, x_day[conv], x_day[conv] + WINDOW_DAYS - 1)
-    n_ord = 1 + rng.poisson(lam)
-    who = np.repeat(conv, n_ord)
-    pos = np.flatnonzero(in_window & not_outage & in_checkout[r_user])
-    rows = pos[_pick(rng, r_user[pos], n, who)]
-    od.add(
-        who, r_sess[rows] + _span(rng, len(rows), 2 * MIN_US, SESSION_US), amounts(who), 0, -1, rows
-    )
     st = stats["exp"]["checkout_button"]
-    st["conv"] += np.bincount(x_var[conv], minlength=2)
+    st["conv"] += np.bincount(cb_variant[idx][journey.level[idx] == 5], minlength=2)
+    p_bought = FUNNEL_P.prod(axis=0)[ch[idx]] * boost[idx]  # its expectation, per variant
+    st["expected_sum"] += np.bincount(cb_variant[idx], weights=p_bought, minlength=2)
 
     # price_display: background orders, amounts x (1 + lift) in treatment, all paid
     idx = members["price_display"]
@@ -253,7 +280,12 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
         fr = _first(r_user[pos], n)
         x_row = np.where(fr >= 0, pos[np.maximum(fr, 0)], -1)
         conflict = (in_checkout | in_price) & (x_day <= c.end) & (x_day + WINDOW_DAYS >= c.start)
-        cand = (x_row >= 0) & (sday < c.start) & ~conflict & (rng.random(n) < c.target_share)
+        # the new-user window's orders are the first session's (journey): members are past it
+        # when the campaign finds them, or bought in their first session
+        settled = (x_row >= 0) & (
+            (age[np.maximum(x_row, 0)] >= NEW_USER_DAYS) | (journey.level == 5)
+        )
+        cand = settled & (sday < c.start) & ~conflict & (rng.random(n) < c.target_share)
         mem = np.flatnonzero(cand)
         hold = rng.random(len(mem)) < c.holdout_share
         xr = x_row[mem]
@@ -395,7 +427,7 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
             cst["invitees"] += len(inv)
 
     # ---- content views and interactions
-    n_cv = rng.poisson(CONTENT_VIEWS_PER_DAY, n_rows)
+    n_cv = np.where(silent, 0, rng.poisson(CONTENT_VIEWS_PER_DAY, n_rows))
     vrow = np.repeat(np.arange(n_rows), n_cv)
     vts = r_sess[vrow] + _span(rng, len(vrow), 5 * US, SESSION_US)
     cid = _choose_content(rng, vts, plan.content_pub, plan.content_quality)
@@ -448,14 +480,25 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
     )
     stats["content_orders"] += np.bincount(ctype[hit], minlength=3)
 
-    # ---- orders: sort, add_to_cart before each, ids
+    # the first session's purchases: paid orders of the level-5 users
+    buyers = np.flatnonzero(journey.level == 5)
+    od.add(buyers, journey.times[buyers, 3], amounts(buyers), 0, -1, _first(r_user, n)[buyers])
+
+    # ---- orders: sort; add_to_cart and checkout before each (the first session has its own),
+    # a purchase event at each paid one
     o_user, o_ts, o_amt, o_status, o_camp, o_row = od.arrays()
     o = np.lexsort((o_amt, o_user, o_ts))
     o_user, o_ts, o_amt, o_status, o_camp, o_row = (
         x[o] for x in (o_user, o_ts, o_amt, o_status, o_camp, o_row)
     )
-    cart = o_ts - ((o_ts - r_sess[o_row]) * (0.1 + 0.8 * rng.random(len(o_ts)))).astype(np.int64)
-    ev.add(o_user, np.maximum(cart, r_sess[o_row] + 1), EV["add_to_cart"])
+    later = ~first_row[o_row]
+    lu, lts, lstart = o_user[later], o_ts[later], r_sess[o_row[later]]
+    cart = lts - ((lts - lstart) * (0.1 + 0.8 * rng.random(len(lts)))).astype(np.int64)
+    cart = np.maximum(cart, lstart + 1)
+    ev.add(lu, cart, EV["add_to_cart"])
+    pay = cart + ((lts - cart) * (0.2 + 0.6 * rng.random(len(lts)))).astype(np.int64)
+    ev.add(lu, np.clip(pay, cart + 1, lts - 1), EV["checkout"])
+    ev.add(o_user[o_status == 0], o_ts[o_status == 0], EV["purchase"])
 
     # price_display realised revenue and the pre-period covariate (paid orders)
     idx = members["price_display"]
@@ -465,15 +508,19 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
     )
 
     # ---- the other session events
+    # (in the new-user window, none of the step a user does not reach: see journey)
     nv = rng.poisson(VIEWS_PER_DAY, n_rows)
+    nv[silent | (new_user & (level == 1))] = 0
     vr = np.repeat(np.arange(n_rows), nv)
     vts2 = r_sess[vr] + _span(rng, len(vr), 5 * US, SESSION_US)
     ev.add(r_user[vr], vts2, EV["view_item"])
-    hit = rng.random(len(vr)) < CART_PER_VIEW
+    hit = (rng.random(len(vr)) < CART_PER_VIEW) & ~(new_user & (level == 2))[vr]
     ev.add(
         r_user[vr[hit]], vts2[hit] + _span(rng, hit.sum(), 5 * US, 3 * MIN_US), EV["add_to_cart"]
     )
-    hit = np.flatnonzero(rng.random(n_rows) < SHARE_PER_DAY)
+    # shares in the first days are the key action's only (journey)
+    hit = rng.random(n_rows) < SHARE_PER_DAY
+    hit = np.flatnonzero(hit & (age >= KEY_ACTION_DAYS) & ~silent)
     ev.add(r_user[hit], r_sess[hit] + _span(rng, len(hit), 5 * US, SESSION_US), EV["share"])
 
     # ---- assemble

@@ -85,6 +85,8 @@ EVENTS = (
     "campaign_click",
     "campaign_join",
     "invite_sent",
+    "checkout",
+    "purchase",
 )
 EV = {name: i for i, name in enumerate(EVENTS)}
 HOUR_WEIGHTS = np.array(
@@ -97,6 +99,32 @@ VIEWS_PER_DAY = 2.2
 CART_PER_VIEW = 0.10
 SHARE_PER_DAY = 0.04
 CONTENT_VIEWS_PER_DAY = 1.1
+
+# --- the first session: funnel, drop-off paths, key action (see ``journey``) ----------------
+FUNNEL_STEPS = ("app_open", "view_item", "add_to_cart", "checkout", "purchase")
+# P(step k + 1 | step k) in the first session, per channel (CHANNELS order)
+FUNNEL_P = np.array(
+    [
+        [0.80, 0.84, 0.70, 0.86, 0.62],  # view_item | app_open
+        [0.42, 0.46, 0.33, 0.50, 0.30],  # add_to_cart | view_item
+        [0.55, 0.60, 0.48, 0.62, 0.45],  # checkout | add_to_cart
+        [0.70, 0.76, 0.60, 0.78, 0.55],  # purchase | checkout
+    ]
+)
+FUNNEL_WINDOW_DAYS = 14
+NEW_USER_DAYS = FUNNEL_WINDOW_DAYS + 1  # local days signup .. signup + 14 hold the window
+# the event right after the last step reached, for those who stop there ("(end)": they leave)
+DROPOFF_NEXT = {
+    "add_to_cart": (("view_item", 0.6), ("(end)", 0.4)),
+    "checkout": (("view_item", 0.5), ("add_to_cart", 0.3), ("(end)", 0.2)),
+}
+KEY_ACTION_EVENT = "share"
+KEY_ACTION_DAYS = 7  # no other shares in a user's first 7 local days
+KEY_ACTION_THRESHOLD = 2
+KEY_ACTION_SHARE = 0.15  # users who share >= 2 times on their signup day
+KEY_ACTION_EXTRA = 0.5  # shares beyond the threshold (Poisson mean)
+KEY_ONCE_SHARE = 0.10  # of the others, share once on their signup day (no effect)
+KEY_ACTION_HAZARD = 0.3  # multiplier of the daily churn hazard of the key action's users
 
 # --- content (per type) ---------------------------------------------------------------------
 CONTENT_TYPES = ("article", "video", "live")
@@ -112,8 +140,10 @@ CONTENT_RECENCY = 30.0  # mean recency rank of a viewed item
 WINDOW_DAYS = 14
 PRE_DAYS = 28
 PRICE_MIN_TENURE = 21  # price_display users signed up at least this many days before exposure
-CHECKOUT_P = {"control": 0.15, "treatment": 0.18}
-EXTRA_ORDERS = 1.3  # extra orders of a converter: Poisson(1.3 x usual orders in the window)
+# checkout_button: new users exposed in their first session; the treatment raises the first
+# session's P(purchase | checkout) by 20 %, so P(a paid order in 14 days) too (journey)
+CHECKOUT_LIFT = 0.2
+EXTRA_ORDERS = 1.3  # extra orders of a campaign converter: Poisson(1.3 x usual orders)
 PRICE_LIFT = 0.06
 PRICE_SHARE = 1.0  # share of price_display-eligible users put in price_display
 SRM_DROP = 0.08

@@ -35,6 +35,7 @@ class _Experiment:
     hi: int
     min_tenure: int
     metric: str
+    max_tenure: int | None = None
 
 
 @dataclass
@@ -180,7 +181,13 @@ def _plan(users: int, days: int, seed: int, end: str) -> _Plan:
     ]
     experiments = [
         _Experiment(
-            "checkout_button", ("control", "treatment"), last - 58, last - 14, 0, "converted_14d"
+            "checkout_button",
+            ("control", "treatment"),
+            last - 58,
+            last - 14,
+            0,
+            "converted_14d",
+            max_tenure=0,  # new users, exposed in their first session (journey)
         ),
         _Experiment(
             "price_display",

@@ -13,13 +13,17 @@ import numpy as np
 from opsbook.sample.parameters import (
     CHANNEL_MIX,
     CHANNELS,
-    CHECKOUT_P,
+    CHECKOUT_LIFT,
     COMMENT_RATE,
     CONTENT_ORDER_RATE,
     CONTENT_TYPES,
     DAY_US,
+    DROPOFF_NEXT,
+    FUNNEL_STEPS,
     H_CASUAL,
     H_ENGAGED,
+    KEY_ACTION_HAZARD,
+    KEY_ACTION_SHARE,
     LIKE_RATE,
     OUTAGE_SHARE,
     P_ACTIVE_MAX,
@@ -83,6 +87,13 @@ def _new_stats(plan: _Plan) -> dict[str, Any]:
         "revenue_paid": 0.0,
         "buyer_parts": [],
         "outage_orders": 0,
+        "behaviour": {
+            "levels": np.zeros((len(CHANNELS), len(FUNNEL_STEPS)), dtype=np.int64),
+            "dropoff": {step: np.zeros(len(o), dtype=np.int64) for step, o in DROPOFF_NEXT.items()},
+            "key_n": np.zeros(2, dtype=np.int64),
+            "key_d7": np.zeros(2, dtype=np.int64),
+            "key_d30": np.zeros(2, dtype=np.int64),
+        },
     }
 
 
@@ -99,28 +110,68 @@ def _window_sums(idx, x_ts, o_user, o_ts, o_amt, paid, n) -> np.ndarray:
     return np.stack([pre_sum, post_sum])
 
 
+def _signup_weights(plan: _Plan, i: int) -> np.ndarray:
+    """Channel ``i``'s distribution of signup days (referral users partly invited)."""
+    if i != REFERRAL:
+        return plan.w_base
+    return (1 - plan.invite_share) * plan.w_base + plan.invite_share * plan.w_invite
+
+
+def _checkout_days(plan: _Plan) -> np.ndarray:
+    """The signup days whose users checkout_button takes (its range, not the outage day)."""
+    ex = next(e for e in plan.experiments if e.name == "checkout_button")
+    days = np.zeros(plan.days, dtype=bool)
+    days[ex.lo : ex.hi + 1] = True
+    days[plan.outage] = False
+    return days
+
+
+def _active_by_signup_day(
+    plan: _Plan, k: int, i: int, hazard_mult: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """For channel ``i`` and the signup days whose day k lies in the period: the signup days'
+    weights and P(active on day signup + k), with the daily churn hazard x ``hazard_mult``."""
+    s = np.arange(plan.days - k)
+    f = plan.act_factor[s + k]
+    w = _signup_weights(plan, i)[s]
+    g = Q_ENGAGED[i] * (1 - H_ENGAGED[i] * hazard_mult) ** k * np.minimum(
+        P_ACTIVE_MAX, P_ENGAGED[i] * f
+    ) + (1 - Q_ENGAGED[i]) * (1 - H_CASUAL[i] * hazard_mult) ** k * np.minimum(
+        P_ACTIVE_MAX, P_CASUAL[i] * f
+    )
+    return w, g
+
+
 def _retention_truth(plan: _Plan) -> dict[str, dict[str, float]]:
+    """Expected D1/D7/D30 retention per channel and overall; the key action's users (a share
+    ``KEY_ACTION_SHARE`` of every channel) churn ``KEY_ACTION_HAZARD`` times as fast."""
     out: dict[str, dict[str, float]] = {}
-    w_ref = (1 - plan.invite_share) * plan.w_base + plan.invite_share * plan.w_invite
     overall: dict[str, float] = {}
     for k in (1, 7, 30):
-        s = np.arange(plan.days - k)
-        f = plan.act_factor[s + k]
         num_all = den_all = 0.0
         for i, c in enumerate(CHANNELS):
-            w = (w_ref if i == REFERRAL else plan.w_base)[s]
-            g = Q_ENGAGED[i] * (1 - H_ENGAGED[i]) ** k * np.minimum(
-                P_ACTIVE_MAX, P_ENGAGED[i] * f
-            ) + (1 - Q_ENGAGED[i]) * (1 - H_CASUAL[i]) ** k * np.minimum(
-                P_ACTIVE_MAX, P_CASUAL[i] * f
-            )
-            value = float((w * g).sum() / w.sum())
-            out.setdefault(c, {})[f"d{k}"] = _r(value)
-            num_all += CHANNEL_MIX[i] * float((w * g).sum())
-            den_all += CHANNEL_MIX[i] * float(w.sum())
+            w, g_key = _active_by_signup_day(plan, k, i, KEY_ACTION_HAZARD)
+            _, g_other = _active_by_signup_day(plan, k, i, 1.0)
+            g = KEY_ACTION_SHARE * g_key + (1 - KEY_ACTION_SHARE) * g_other
+            num, den = float((w * g).sum()), float(w.sum())
+            out.setdefault(c, {})[f"d{k}"] = _r(num / den)
+            num_all += CHANNEL_MIX[i] * num
+            den_all += CHANNEL_MIX[i] * den
         overall[f"d{k}"] = _r(num_all / den_all)
     out["all"] = overall
     return out
+
+
+def _cohort_retention(plan: _Plan, k: int, hazard_mult: float, horizon: int) -> float:
+    """Expected retention on day k, all channels, of the users whose day ``horizon`` lies in
+    the period, with the daily churn hazard x ``hazard_mult``."""
+    num = den = 0.0
+    for i in range(len(CHANNELS)):
+        w, g = _active_by_signup_day(plan, k, i, hazard_mult)
+        keep = plan.days - horizon  # signup days 0 .. days - 1 - horizon
+        num += CHANNEL_MIX[i] * float((w * g)[:keep].sum())
+        den += CHANNEL_MIX[i] * float(w[:keep].sum())
+    return num / den
 
 
 def _truth(plan, stats, channel_truth, campaign_truth) -> dict[str, Any]:
@@ -152,13 +203,16 @@ def _truth(plan, stats, channel_truth, campaign_truth) -> dict[str, Any]:
         if ex.name == "checkout_button":
             n0, n1 = (int(x) for x in st["n"])
             c0, c1 = (int(x) for x in st["conv"])
-            p0, p1 = CHECKOUT_P["control"], CHECKOUT_P["treatment"]
+            p0 = _r(st["expected_sum"][0] / n0) if n0 else None
+            p1 = _r(st["expected_sum"][1] / n1) if n1 else None
             t.update(
                 metric_definition="converted = at least one paid order in [ts, ts + 14 days)",
-                control=p0,
-                treatment=p1,
-                true_abs_lift=_r(p1 - p0),
-                true_rel_lift=_r(p1 / p0 - 1),
+                control=_r(p0),
+                treatment=_r(p1),
+                true_abs_lift=_r(p1 - p0) if n0 and n1 else None,
+                true_rel_lift=CHECKOUT_LIFT,
+                truth_note="expected conversion given each user's channel: the treatment "
+                "multiplies the first session's P(purchase | checkout) by 1 + true_rel_lift",
                 observed={v0: _r(c0 / n0) if n0 else None, v1: _r(c1 / n1) if n1 else None},
             )
         elif ex.name == "price_display":

@@ -20,6 +20,8 @@ EVENT_NAMES = {
     "campaign_click",
     "campaign_join",
     "invite_sent",
+    "checkout",
+    "purchase",
 }
 
 
@@ -136,3 +138,26 @@ def test_one_variant_per_user_and_disjoint_order_experiments(small):
     assert set(a.experiment) == {"checkout_button", "price_display", "homepage_aa", "banner_srm"}
     users = a.groupby("experiment").user_id.apply(set)
     assert not users["checkout_button"] & users["price_display"]
+
+
+def test_a_purchase_event_at_each_paid_order_and_a_checkout_before_each_order(small):
+    ev, orders = small["events"], small["orders"]
+    purchases = ev[ev.event == "purchase"][["user_id", "ts"]]
+    paid = small.paid()[["user_id", "ts"]]
+    key = ["user_id", "ts"]
+    pd.testing.assert_frame_equal(
+        purchases.sort_values(key).reset_index(drop=True),
+        paid.sort_values(key).reset_index(drop=True),
+    )
+    # the latest checkout before each order is on the order's local day
+    checkouts = ev[ev.event == "checkout"][key].sort_values("ts")
+    joined = pd.merge_asof(
+        orders.sort_values("ts"),
+        checkouts.rename(columns={"ts": "checkout_ts"}),
+        left_on="ts",
+        right_on="checkout_ts",
+        by="user_id",
+        allow_exact_matches=False,
+    )
+    assert joined.checkout_ts.notna().all()
+    assert (local_day(joined.checkout_ts) == local_day(joined.ts)).all()

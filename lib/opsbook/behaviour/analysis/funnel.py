@@ -4,14 +4,15 @@ and the trend by entry week."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from opsbook.behaviour.queries.funnel import funnel_by_week, funnel_counts, time_to_convert
-from opsbook.behaviour.queries.steps import Funnel
+from opsbook.behaviour.queries.steps import Exclusion, Funnel, event_names
 from opsbook.report import jsonable
 from opsbook.retention.queries.periods import period_start
 from opsbook.stats import adjust_pvalues, two_proportion_test, wilson_interval
@@ -95,6 +96,7 @@ class FunnelResult:
     times: pd.DataFrame
     histogram: pd.DataFrame
     weeks: pd.DataFrame
+    missing: tuple[str, ...] = ()
 
     @property
     def overall_conversion(self) -> float | None:
@@ -107,8 +109,10 @@ class FunnelResult:
         return float(row["median"].iloc[0]) if len(row) else None
 
     def biggest_drop(self) -> dict[str, Any] | None:
-        """The step (1..) whose step conversion is lowest: from, to, the share lost, users."""
+        """The step (1..) whose step conversion is lowest: from, to, the share lost, users. A
+        step whose event the data lack is no drop-off (nobody could do it)."""
         later = self.steps[self.steps["step"] >= 1].dropna(subset=["conversion"])
+        later = later[~later["event"].isin(self.missing_names)]
         if later.empty:
             return None
         row = later.loc[later["conversion"].idxmin()]
@@ -121,9 +125,15 @@ class FunnelResult:
             "users": int(row["dropped"]),
         }
 
+    @property
+    def missing_names(self) -> tuple[str, ...]:
+        """The names of the steps whose event the data lack."""
+        return tuple(st.name for st in self.funnel.steps if st.event in self.missing)
+
     def metrics(self) -> dict[str, Any]:
         return jsonable(
             {
+                "name": self.funnel.name,
                 "steps": [
                     {"event": r.event, "users": int(r.users), "conversion": r.overall}
                     for r in self.steps.itertuples()
@@ -134,6 +144,8 @@ class FunnelResult:
                 "entry": self.funnel.entry,
                 "window_seconds": int(self.funnel.window_seconds),
                 "biggest_drop": self.biggest_drop(),
+                "breakdown": self.breakdown,
+                "missing_events": list(self.missing),
             }
         )
 
@@ -147,16 +159,22 @@ def funnel_analysis(
     until: Any = None,
     alpha: float = 0.05,
     bins: int = 20,
+    details: bool = True,
 ) -> FunnelResult:
-    """Everything the report shows about one funnel, from the engine's small frames."""
+    """Everything the report shows about one funnel, from the engine's small frames; without
+    ``details``, the steps and the breakdown only (no times, no weeks: the explorer's redraw)."""
     period = {"since": since, "until": until}
     names = funnel.names
     total = funnel_counts(source, funnel, **period)
     users = total.groupby("step")["users"].sum().reindex(range(len(names)), fill_value=0)
     groups = funnel_counts(source, funnel, breakdown=breakdown, **period) if breakdown else total
     tests = breakdown_tests(groups, alpha) if breakdown else pd.DataFrame()
-    times, histogram = time_to_convert(source, funnel, bins=bins, **period)
-    weeks = funnel_by_week(source, funnel, **period)
+    times = pd.DataFrame(columns=["step", "users", "median"])
+    histogram = pd.DataFrame(columns=["step", "bin", "users"])
+    weeks = pd.DataFrame()
+    if details:
+        times, histogram = time_to_convert(source, funnel, bins=bins, **period)
+        weeks = funnel_by_week(source, funnel, **period)
     if not weeks.empty:
         entered = weeks[weeks["step"] == 0].set_index("week")["users"]
         weeks = weeks.assign(
@@ -173,3 +191,86 @@ def funnel_analysis(
         histogram=histogram,
         weeks=weeks,
     )
+
+
+def present_part(funnel: Funnel, present: Collection[str]) -> tuple[Funnel | None, tuple[str, ...]]:
+    """The part of ``funnel`` the data can answer, and the step events the data lack: an
+    ordered or strict funnel up to its first step whose event is absent (no one can pass it);
+    an any-order funnel without its absent steps (positions past them stay empty); exclusions of
+    absent events dropped (they exclude no one). None when no step's event is present."""
+    missing = tuple(dict.fromkeys(st.event for st in funnel.steps if st.event not in present))
+    if not missing:
+        return funnel, ()
+    if funnel.order == "any":
+        kept = tuple(st for st in funnel.steps if st.event in present)
+    else:
+        first = next(i for i, st in enumerate(funnel.steps) if st.event not in present)
+        kept = funnel.steps[:first]
+    if not kept:
+        return None, missing
+    last = len(kept) - 1
+    exclusions = []
+    for x in funnel.exclusions:
+        top = min(last, len(funnel.steps) - 1 if x.to_step is None else x.to_step)
+        if x.event in present and x.from_step < top:
+            exclusions.append(Exclusion(x.event, x.where, x.from_step, top))
+    return replace(funnel, steps=kept, exclusions=tuple(exclusions)), missing
+
+
+def _padded(
+    whole: Funnel, part: FunnelResult | None, missing: tuple[str, ...], alpha: float
+) -> FunnelResult:
+    """``part`` (the answerable steps) as the whole funnel's result: zero users at every step
+    past it, no time to the last step (nobody reached it)."""
+    order = [st for st in whole.steps if st.event not in missing]
+    order += [st for st in whole.steps if st.event in missing]
+    shown = replace(whole, steps=tuple(order)) if whole.order == "any" else whole
+    n = len(shown.steps)
+    known = list(part.steps["users"]) if part is not None else []
+    users = [int(u) for u in known] + [0] * (n - len(known))
+    empty = pd.DataFrame(columns=["grp", "step", "users"])
+    groups = part.groups if part is not None else empty
+    if not groups.empty:
+        pads = [
+            pd.DataFrame({"grp": g, "step": range(len(known), n), "users": 0})
+            for g in groups["grp"].unique()
+        ]
+        groups = pd.concat([groups, *pads], ignore_index=True)
+    tests = (
+        breakdown_tests(groups, alpha) if part is not None and part.breakdown else pd.DataFrame()
+    )
+    weeks = part.weeks if part is not None else pd.DataFrame()
+    if not weeks.empty:
+        extra = [
+            pd.DataFrame(
+                {"week": w, "step": range(len(known), n), "users": 0, "week_start": start}
+            ).assign(overall=0.0)
+            for w, start in weeks[["week", "week_start"]].drop_duplicates().itertuples(index=False)
+        ]
+        weeks = pd.concat([weeks, *extra], ignore_index=True)
+    times = part.times if part is not None else pd.DataFrame(columns=["step", "users", "median"])
+    histogram = part.histogram if part is not None else pd.DataFrame(columns=["step", "bin"])
+    return FunnelResult(
+        funnel=shown,
+        breakdown=part.breakdown if part is not None else None,
+        steps=step_table(users, shown.names, alpha),
+        groups=groups,
+        tests=tests,
+        times=times[times["step"] != "overall"].reset_index(drop=True),
+        histogram=histogram[histogram["step"] != "overall"].reset_index(drop=True),
+        weeks=weeks,
+        missing=missing,
+    )
+
+
+def lenient_funnel_analysis(
+    source: Any, funnel: Funnel, *, alpha: float = 0.05, **options: Any
+) -> FunnelResult:
+    """:func:`funnel_analysis` on data that may lack some step's event (the default funnel on a
+    log that has no checkout yet): those steps show zero users and the result names them in
+    ``missing``; the steps before them are computed as usual."""
+    part, missing = present_part(funnel, set(event_names(source)))
+    if not missing:
+        return funnel_analysis(source, funnel, alpha=alpha, **options)
+    done = funnel_analysis(source, part, alpha=alpha, **options) if part is not None else None
+    return _padded(funnel, done, missing, alpha)

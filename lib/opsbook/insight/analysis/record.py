@@ -23,6 +23,10 @@ def metrics(
         out |= contact.metrics()
     else:
         out |= {"at_risk_users": None, "revenue_at_risk": None}
+    out["scope"] = {  # what the run's card says it describes
+        "key": "insight.scope",
+        "fields": {"as_of": out["as_of"], "horizon": out["horizon_days"]},
+    }
     return out
 
 

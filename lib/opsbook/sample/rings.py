@@ -46,8 +46,13 @@ def plant_rings(folder: str | Path, seed: int = 7) -> dict:
     end = orders.ts.max()
     quiet = _quiet_users(folder, orders)
     eligible = quiet[quiet.signup_ts < end - pd.Timedelta(days=MIN_TENURE_DAYS + 30)]
-    picks = rng.choice(len(eligible), size=RINGS * ACCOUNTS[1] + ABUSERS, replace=False)
+    picks = rng.choice(len(eligible), size=RINGS * ACCOUNTS[1], replace=False)
     accounts = eligible.iloc[picks].reset_index(drop=True)
+    # abusers: accounts with no order of their own, so that what they do is the planted pattern
+    idle = eligible[
+        ~eligible.user_id.isin(orders.user_id) & ~eligible.user_id.isin(accounts.user_id)
+    ]
+    abusers = idle.user_id.iloc[rng.choice(len(idle), size=ABUSERS, replace=False)]
     next_id = int(orders.order_id.max()) + 1
     planted, used = [], 0
     for ring in range(RINGS):
@@ -60,7 +65,7 @@ def plant_rings(folder: str | Path, seed: int = 7) -> dict:
             at = start + pd.Timedelta(minutes=float(rng.uniform(0, RING_MINUTES)))
             planted.append((next_id, user, at, amount, "paid", f"ring-{ring}", f"ring-{ring}"))
             next_id += 1
-    for user in accounts.user_id.iloc[used : used + ABUSERS]:
+    for user in abusers:
         days = np.sort(rng.uniform(1, 28, size=ABUSER_ORDERS))
         for k, day in enumerate(days):
             status = "refunded" if k < ABUSER_REFUNDS else "paid"

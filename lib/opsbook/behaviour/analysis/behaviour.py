@@ -39,7 +39,11 @@ class Refusal(InputError):
 
     def __init__(self, lang: str, key: str, /, **fields: object) -> None:
         super().__init__(key, **fields)
+        self.lang = lang
         self.args = (self.text(lang),)
+
+    def __str__(self) -> str:
+        return self.text(self.lang)
 
 
 @dataclass(frozen=True)

@@ -272,7 +272,9 @@ class Report:
         display(
             HTML(
                 f'<section class="ob-summary {tone_class}">'
-                f'<p class="ob-verdict">{html.escape(bounded_text(verdict))}</p>'
+                # our own sentence (a paragraph may pass LONG_TEXT); its data values arrive
+                # capped by the engine (types.capped_labels)
+                f'<p class="ob-verdict">{html.escape(verdict)}</p>'
                 + (f'<div class="ob-numbers">{"".join(cards)}</div>' if cards else "")
                 + (
                     f'<p class="ob-next-title">{html.escape(self.t("core.next_steps"))}</p>'

@@ -199,12 +199,21 @@ def use_theme() -> None:
         shell.display_formatter.formatters["image/png"].for_type(Figure, _png)
 
 
-def figure(width: float = 8.0, height: float = 4.0, ncols: int = 1, nrows: int = 1, **kw):
-    """A new themed figure and its axes, not registered with pyplot."""
+def figure(
+    width: float = 8.0,
+    height: float = 4.0,
+    ncols: int = 1,
+    nrows: int = 1,
+    layout: str | None = "constrained",
+    **kw,
+):
+    """A new themed figure and its axes, not registered with pyplot. ``layout=None``: no layout
+    engine, for a chart that places its axes itself (the engine lays out every text of the
+    figure again on each draw)."""
     from matplotlib.figure import Figure
 
     use_theme()
-    fig = Figure(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width, height), layout=layout)
     axes = fig.subplots(nrows=nrows, ncols=ncols, squeeze=True, **kw)
     return fig, axes
 

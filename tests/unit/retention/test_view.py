@@ -1,6 +1,7 @@
 """What the retention report shows: the summary block on known numbers, charts that show what
 their tables show (or say what they leave out), and one colour per channel across charts."""
 
+import io
 import re
 from types import SimpleNamespace
 
@@ -11,7 +12,7 @@ import pytest
 from opsbook.config import load_config
 from opsbook.data import open_source
 from opsbook.formats import STATUS_CLASS, fmt
-from opsbook.plots import category_colours, use_theme
+from opsbook.plots import _png, category_colours, use_theme
 from opsbook.report import Report
 from opsbook.retention import analysis
 from opsbook.retention.view import matrix as matrix_view
@@ -174,6 +175,27 @@ def test_the_heatmap_draws_every_cohort_of_the_table_or_says_what_it_leaves_out(
     assert f"the newest 30 of {total} cohorts" in fig.axes[0].get_title()
 
 
+def test_the_heatmap_title_sits_above_its_period_labels_and_the_image_holds_every_label(sample):
+    """The heatmap places its axes and title by hand (no layout engine): the title must clear
+    the period labels on top, and the saved image, cropped to what is drawn, every label."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    daily = analysis.retention_matrix(sample, period="day")
+    fig = matrix_view.heatmap(sample, daily, max_cohorts=30)
+    png, _ = _png(fig)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    ax = fig.axes[0]
+    periods = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_visible()]
+    title = ax.title.get_window_extent(renderer)
+    assert periods and title.y0 > max(b.y1 for b in periods)  # no overlap
+    drawn = fig.get_tightbbox(renderer)  # inches; everything drawn, labels included
+    width, height = Image.open(io.BytesIO(png)).size
+    dpi = fig.dpi
+    assert width >= drawn.width * dpi and height >= drawn.height * dpi
+
+
 def test_ltv_title_promises_cac_lines_only_when_it_draws_them(sample):
     ltv = analysis.ltv_curves(sample, period="week", breakdown="channel")
     payback = analysis.cac_payback(sample, ltv)
@@ -306,3 +328,40 @@ def test_the_explorer_speaks_the_page_language_and_reuses_its_matrices(sample_di
     breakdown.value = "channel"
     assert len(drawn) == 9  # every chart of a setting seen before is kept
     assert box.children[1].value.startswith("重绘用时")
+
+
+def test_the_explorer_shows_a_setting_seen_before_from_its_cache(sample_dir, monkeypatch):
+    """Back to a setting already shown: the same images, without a query or a chart drawn."""
+    monkeypatch.delenv("OPSBOOK_BATCH", raising=False)
+    shown = []  # the PNG payloads the explorer displays, in order
+    monkeypatch.setattr(
+        "IPython.display.display", lambda data, **_: shown.append(data["image/png"])
+    )
+    formatted = []
+
+    def format_figure(fig):
+        formatted.append(fig)
+        return {"image/png": f"png {len(formatted)}"}, {}
+
+    use_theme()
+    shell = SimpleNamespace(display_formatter=SimpleNamespace(format=format_figure))
+    monkeypatch.setattr("IPython.get_ipython", lambda: shell)
+    queries = []
+    real = widgets_view.retention_matrices
+    monkeypatch.setattr(
+        widgets_view, "retention_matrices", lambda *a, **k: queries.append(k) or real(*a, **k)
+    )
+    box = widgets_view.explore(report_of(sample_dir), period="week")
+    period, criterion, _ = box.children[0].children
+    first = shown[-2:]
+    period.value = "month"
+    criterion.value = "on_or_after"
+    drawn = len(formatted)
+    period.value = "week"  # week / "on or after": asked with week / "on", drawn now
+    criterion.value = "on"
+    assert shown[-2:] == first  # the week / "on" images as first shown
+    assert len(formatted) == drawn + 2
+    criterion.value = "on_or_after"
+    period.value = "month"
+    assert len(formatted) == drawn + 2  # every setting seen before: nothing drawn again
+    assert [q["period"] for q in queries] == ["week", "month"]  # one query per period

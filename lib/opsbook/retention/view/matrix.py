@@ -71,11 +71,25 @@ def show_matrix(report: Any, matrix: RetentionResult, max_periods: int = 12, top
     )
 
 
+# the heatmap's geometry, in inches: a cell, the margins around the cells (the cohort labels at
+# the left, the period labels and the title above, the colour bar at the right)
+_CELL_WIDTH, _CELL_HEIGHT = 0.55, 0.3
+_LEFT, _RIGHT, _BOTTOM, _TOP = 1.3, 0.8, 0.1, 0.5
+# the title's baseline above the cells, in points: the period ticks (3.5 pt), their pad (3.5 pt),
+# their 8-pt labels and a gap
+_TITLE_RISE = 26
+
+
 def heatmap(report: Any, matrix: RetentionResult, max_periods: int = 12, max_cohorts: int = 30):
     """Annotated heatmap of the matrix: every cohort of the table below, or, past
     ``max_cohorts`` (daily cohorts), the newest ones with the title saying how many it leaves
     out; incomplete cells hatched grey, never 0; cohorts smaller than the privacy threshold left
-    blank."""
+    blank.
+
+    The axes, the colour bar and the title are placed by hand, from the number of cells: a
+    layout engine (and the title's automatic place above the period labels) measured every
+    cohort label three times per draw, most of the time of drawing a daily heatmap in the
+    explorer. The saved image is cropped to what is drawn, so a longer label still shows."""
     from matplotlib.collections import PatchCollection
     from matplotlib.colors import LinearSegmentedColormap
     from matplotlib.patches import Rectangle
@@ -90,14 +104,22 @@ def heatmap(report: Any, matrix: RetentionResult, max_periods: int = 12, max_coh
     values = wide.to_numpy(dtype=float)
     small = np.array([is_small(n, report.min_cell) for n in sizes])
     values[small, :] = np.nan
-    fig, ax = figure(min(1.2 + 0.62 * len(periods), 13), 1.2 + 0.32 * len(wide))
+    title = report.t("retention.chart.heatmap")
+    if len(wide) < len(every):
+        title += "\n" + report.t("retention.chart.newest", shown=len(wide), total=len(every))
+    cells_width = min(_CELL_WIDTH * len(periods), 11)
+    cells_height = _CELL_HEIGHT * len(wide)
+    top = _TOP + 0.25 * (title.count("\n") + 1)
+    width, height = _LEFT + cells_width + _RIGHT, _BOTTOM + cells_height + top
+    fig, ax = figure(width, height, layout=None)
+    ax.set_position((_LEFT / width, _BOTTOM / height, cells_width / width, cells_height / height))
     cmap = LinearSegmentedColormap.from_list("ret", ["#f4f8fc", PALETTE[0]]).with_extremes(
         bad="#ececec"
     )
     image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1, aspect="auto")
     ax.grid(False)
-    top = np.nanmax(values) if np.isfinite(values).any() else 1.0
-    _cell_labels(ax, values, top)
+    highest = np.nanmax(values) if np.isfinite(values).any() else 1.0
+    _cell_labels(ax, values, highest)
     # the incomplete cells, hatched as one collection (one draw, not one per cell)
     blank = [Rectangle((j - 0.5, i - 0.5), 1, 1) for i, j in np.argwhere(~np.isfinite(values))]
     if blank:
@@ -114,11 +136,17 @@ def heatmap(report: Any, matrix: RetentionResult, max_periods: int = 12, max_coh
         range(len(periods)), [_period_header(report, p, unit) for p in periods], fontsize=8
     )
     ax.xaxis.tick_top()
-    title = report.t("retention.chart.heatmap")
-    if len(wide) < len(every):
-        title += "\n" + report.t("retention.chart.newest", shown=len(wide), total=len(every))
-    ax.set_title(title, pad=24)
-    fig.colorbar(image, ax=ax, fraction=0.025, shrink=0.5, format=percent_ticks(0))
+    ax.set_title(title, y=1 + _TITLE_RISE / 72 / cells_height)
+    bar_height = min(cells_height / 2, 4)
+    bar = fig.add_axes(
+        (
+            (_LEFT + cells_width + 0.2) / width,
+            (_BOTTOM + (cells_height - bar_height) / 2) / height,
+            0.15 / width,
+            bar_height / height,
+        )
+    )
+    fig.colorbar(image, cax=bar, format=percent_ticks(0))
     return fig
 
 
@@ -176,7 +204,9 @@ def curves_chart(
         return None
     unit = matrix.settings["period"]
     periods = list(matrix.periods)[: max_periods + 1]
-    fig, ax = figure(8, 4)
+    # the axes where the figure's margins put them (a layout engine measured every label twice
+    # more on each draw); the saved image is cropped to what is drawn
+    fig, ax = figure(8, 4, layout=None)
     mean = matrix.mean
     groups = [None]
     if matrix.grouped:
@@ -201,6 +231,8 @@ def curves_chart(
     ax.yaxis.set_major_formatter(percent_ticks())
     ax.set_ylim(0, None)
     ax.set_ylabel(report.t("retention.chart.rate"))
-    ax.set_title(report.t("retention.chart.curves"))
+    # at the top of the axes, where matplotlib would place it: given, it is not searched for on
+    # every draw (measuring the tick labels of both axes)
+    ax.set_title(report.t("retention.chart.curves"), y=1.0)
     ax.legend(fontsize=8)
     return fig

@@ -9,11 +9,12 @@ from itertools import pairwise
 import pandas as pd
 import pytest
 
-from opsbook.behaviour.analysis.behaviour import Refusal, behaviour, check_event_names
+from opsbook.behaviour.analysis.behaviour import behaviour, check_event_names
 from opsbook.behaviour.analysis.funnel import lenient_funnel_analysis, present_part
 from opsbook.behaviour.queries.paths import END
 from opsbook.behaviour.queries.steps import Funnel
 from opsbook.behaviour.view.sankey import sankey_layout
+from opsbook.errors import InputError, use_lang
 from tests.unit.behaviour.logs import log_source
 
 
@@ -78,12 +79,14 @@ def test_a_step_the_data_lack_gives_zeros_and_is_no_drop_off(tmp_path):
 
 def test_a_configured_unknown_event_is_refused_in_the_readers_language(tmp_path):
     source = log_source(tmp_path, ROWS)
-    with pytest.raises(Refusal) as zh:
-        behaviour(source, "zh", funnels=[{"steps": ["a", "bb"]}])
+    use_lang("zh")  # as report.start does in a zh run's kernel
+    with pytest.raises(InputError) as zh:
+        behaviour(source, funnels=[{"steps": ["a", "bb"]}])
     assert "“bb”" in str(zh.value) and "是否想写“b”" in str(zh.value)
     assert "a, b, c" in str(zh.value)
-    with pytest.raises(Refusal, match="did you mean “b”"):
-        check_event_names(source, ["a", "bb"], "en")
+    use_lang("en")
+    with pytest.raises(InputError, match="did you mean “b”"):
+        check_event_names(source, ["a", "bb"])
 
 
 def test_one_step_funnel_and_no_users_table(tmp_path):
@@ -91,7 +94,7 @@ def test_one_step_funnel_and_no_users_table(tmp_path):
 
     events = [{"user_id": u, "ts": "2026-03-02 08:00:00", "event": e} for u, _, e in ROWS]
     source = source_of(tmp_path, None, events)
-    result = behaviour(source, "en", funnels=[{"name": "one", "steps": ["a"]}])
+    result = behaviour(source, funnels=[{"name": "one", "steps": ["a"]}])
     assert result.main.steps["users"].tolist() == [3]
     assert result.actions is None and not result.has_users
     assert result.main.biggest_drop() is None and result.dropoff is None

@@ -33,19 +33,6 @@ DEFAULT_FUNNEL = {
 }
 
 
-class Refusal(InputError):
-    """A refusal of the report's settings told in the page's language: ``str()`` is the text the
-    runner shows on its failure line and on the page."""
-
-    def __init__(self, lang: str, key: str, /, **fields: object) -> None:
-        super().__init__(key, **fields)
-        self.lang = lang
-        self.args = (self.text(lang),)
-
-    def __str__(self) -> str:
-        return self.text(self.lang)
-
-
 @dataclass(frozen=True)
 class FunnelSpec:
     """One configured funnel and the users column it is broken down by (None: no breakdown)."""
@@ -55,37 +42,37 @@ class FunnelSpec:
 
 
 def funnel_specs(
-    given: Sequence[Mapping[str, Any]] | None, breakdown: str | None, lang: str
+    given: Sequence[Mapping[str, Any]] | None, breakdown: str | None
 ) -> list[FunnelSpec]:
     """The funnels of the config (``name``, ``steps``, ``window_days``, ``order``, ``entry``,
     ``exclusions``, ``breakdown`` -- else the report's), or the default funnel."""
     specs = []
     for i, spec in enumerate(given or [DEFAULT_FUNNEL]):
         if not isinstance(spec, Mapping) or not spec.get("steps"):
-            raise Refusal(lang, "behaviour.bad.funnel", number=i + 1)
+            raise InputError("behaviour.error.funnel", number=i + 1)
         try:
             funnel = Funnel.of(spec, name=spec.get("name") or f"funnel_{i + 1}")
         except (ValueError, TypeError, KeyError) as problem:
-            raise Refusal(
-                lang, "behaviour.bad.funnel_setting", number=i + 1, problem=problem
+            raise InputError(
+                "behaviour.error.funnel_setting", number=i + 1, problem=problem
             ) from None
         specs.append(FunnelSpec(funnel, spec.get("breakdown", breakdown)))
     names = [s.funnel.name for s in specs]
     if len(set(names)) < len(names):
-        raise Refusal(lang, "behaviour.bad.funnel_names", names=", ".join(names))
+        raise InputError("behaviour.error.funnel_names", names=", ".join(names))
     return specs
 
 
-def check_event_names(source: Any, names: Sequence[str], lang: str) -> None:
+def check_event_names(source: Any, names: Sequence[str]) -> None:
     """Refuse an event name the data do not hold: the events present, the closest one."""
     present = event_names(source)
     for name in dict.fromkeys(names):
         if name in present:
             continue
         close = difflib.get_close_matches(name, present, n=1)
-        hint = InputError("behaviour.bad.did_you_mean", event=close[0]) if close else ""
-        raise Refusal(
-            lang, "behaviour.bad.event", event=name, hint=hint, events=", ".join(present) or "—"
+        hint = InputError("behaviour.error.did_you_mean", event=close[0]) if close else ""
+        raise InputError(
+            "behaviour.error.event", event=name, hint=hint, events=", ".join(present) or "—"
         )
 
 
@@ -204,7 +191,6 @@ class Behaviour:
 
 def behaviour(
     source: Any,
-    lang: str,
     *,
     funnels: Sequence[Mapping[str, Any]] | None = None,
     breakdown: str | None = None,
@@ -215,19 +201,20 @@ def behaviour(
     alpha: float = 0.05,
 ) -> Behaviour:
     """Every result of the page. Funnels the reader configured must name events the data hold
-    (refused otherwise); the default funnel shows zeros where the data lack its events. Sections
+    (refused otherwise, an :class:`~opsbook.errors.InputError` told in the run's language --
+    :func:`opsbook.errors.use_lang`, set by ``report.start``); the default funnel shows zeros where the data lack its events. Sections
     that need signups (breakdowns, key actions) are left out without a users table."""
     paths = paths or PathSettings()
     actions = actions or ActionSettings()
-    specs = funnel_specs(funnels, breakdown, lang)
+    specs = funnel_specs(funnels, breakdown)
     if not source.has("events"):
-        raise Refusal(lang, "behaviour.bad.no_events")
+        raise InputError("behaviour.error.no_events")
     if funnels:
         names = [st.event for s in specs for st in s.funnel.steps]
         names += [x.event for s in specs for x in s.funnel.exclusions]
-        check_event_names(source, names, lang)
+        check_event_names(source, names)
     if paths.anchor is not None and paths.anchor not in {n for _, n in paths.rules.cleaning}:
-        check_event_names(source, [paths.anchor], lang)
+        check_event_names(source, [paths.anchor])
     has_users = source.has("users")
     period = {"since": since, "until": until}
     analyse = funnel_analysis if funnels else lenient_funnel_analysis

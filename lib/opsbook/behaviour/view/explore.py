@@ -24,11 +24,14 @@ BREAKDOWNS = ("channel", "region", "device", "city_tier")
 def explore(report: Report, result: Behaviour) -> Any:
     """In JupyterLab: the steps (events in order), the window in days, the breakdown column and
     the paths' anchor -- each control labelled in the page's language -- redraw the first
-    funnel's table, chart and breakdown and the anchored Sankey; every funnel and path set is
-    computed once and kept, and each redraw says how long it took. None in batch runs."""
+    funnel's table, chart and breakdown, or the anchored Sankey: a control redraws only the part
+    it changes (a new anchor leaves the funnel as it is). Every funnel and path set is computed
+    once, each chart drawn once per setting and kept as its image, and each redraw says how
+    long it took. None in batch runs."""
     if is_batch():
         return None
     import ipywidgets as widgets
+    from IPython import get_ipython
 
     tr = report.t
     source = report.source
@@ -60,19 +63,38 @@ def explore(report: Report, result: Behaviour) -> Any:
     for control in controls:
         control.style.description_width = "initial"
     timing = widgets.Label()
-    out = widgets.Output()
+    funnel_out, paths_out = widgets.Output(), widgets.Output()
     funnels: dict[tuple, FunnelResult] = {}
     anchored: dict[str, PathsResult | None] = {}
     if paths is not None:
         anchored[paths.anchor] = paths
+    images: dict[tuple, tuple[dict, dict] | None] = {}
+    shell = get_ipython()
 
-    def redraw(*_: Any) -> None:
-        began = time.perf_counter()
-        out.clear_output(wait=True)
-        with out:
+    def image(key: tuple, draw: Any) -> None:
+        """Show the chart of ``key`` as the notebook does (PNG and its metadata), drawn once."""
+        if key not in images:
+            fig = draw()
+            images[key] = None if fig is None else shell.display_formatter.format(fig)
+        if images[key] is not None:
+            data, metadata = images[key]
+            display(data, raw=True, metadata=metadata)
+
+    def timed(redraw: Any) -> Any:
+        def run(*_: Any) -> None:
+            began = time.perf_counter()
+            redraw()
+            seconds = f"{time.perf_counter() - began:.2f}"
+            timing.value = tr("behaviour.widget.timing", seconds=seconds)
+
+        return run
+
+    @timed
+    def redraw_funnel() -> None:
+        funnel_out.clear_output(wait=True)
+        with funnel_out:
             if not steps.value:
                 report.say("behaviour.widget.pick_steps")
-                timing.value = ""
                 return
             key = (tuple(steps.value), window.value, breakdown.value)
             if key not in funnels:
@@ -86,6 +108,15 @@ def explore(report: Report, result: Behaviour) -> Any:
                 funnels[key] = funnel_analysis(
                     source, funnel, breakdown=breakdown.value, details=False
                 )
+            shown = funnels[key]
+            show_funnel(report, shown)
+            image(("funnel", *key), lambda: funnel_chart(report, shown))
+            show_breakdown(report, shown)
+
+    @timed
+    def redraw_paths() -> None:
+        paths_out.clear_output(wait=True)
+        with paths_out:
             if anchor.value not in anchored:
                 s = result.settings
                 anchored[anchor.value] = paths_analysis(
@@ -97,17 +128,23 @@ def explore(report: Report, result: Behaviour) -> Any:
                     min_users=s.min_users,
                     top=s.top,
                 )
-            shown = funnels[key]
-            show_funnel(report, shown)
-            display(funnel_chart(report, shown))
-            show_breakdown(report, shown)
-            chart = paths_chart(report, anchored[anchor.value], "behaviour.chart.anchor_title")
-            if chart is not None:
-                display(chart)
-        timing.value = tr("behaviour.widget.timing", seconds=f"{time.perf_counter() - began:.2f}")
+            found = anchored[anchor.value]
+            image(
+                ("paths", anchor.value),
+                lambda: paths_chart(report, found, "behaviour.chart.anchor_title"),
+            )
 
-    steps.observe(redraw, names="value")
-    for control in controls:
-        control.observe(redraw, names="value")
-    redraw()
-    return widgets.VBox([widgets.HBox([steps_label, steps]), widgets.HBox(controls), timing, out])
+    for control in (steps, window, breakdown):
+        control.observe(redraw_funnel, names="value")
+    anchor.observe(redraw_paths, names="value")
+    redraw_funnel()
+    redraw_paths()
+    return widgets.VBox(
+        [
+            widgets.HBox([steps_label, steps]),
+            widgets.HBox(controls),
+            timing,
+            funnel_out,
+            paths_out,
+        ]
+    )

@@ -156,3 +156,22 @@ STAGE_MULT = (1.0, 1.5, 2.2)  # conversion multiplier: exposed only, clicked, jo
 EXTRA_TOUCHES = 0.7
 INVITES_EXTRA = 1.5  # invitations per participant beyond the first (Poisson mean)
 CAMPAIGN_AOV = 1.2  # amount multiplier of treatment orders through a campaign
+
+# --- after the first 30 days: the user-insight truth (see ``lifetime``) ----------------------
+SETTLED_DAY = 31  # tenure day from which the hazard below (and the repeat buyers') applies
+RHYTHM_LEVELS = np.array([0.04, 0.15, 0.5])  # p_active on an average day from SETTLED_DAY
+RHYTHM_MIX = np.array([0.4, 0.3, 0.3])
+AFFINITY_SHAPE = 1.0  # content views per active day: Poisson(kappa), kappa ~ gamma(shape, mean)
+# daily hazard = min(cap, base[channel] x exp(trend x days_trend_7_30
+#                                            + tenure x ln(tenure_days / 30)
+#                                            + content x content_view_30d / 30))
+HAZARD_BASE = np.array([0.006, 0.007, 0.010, 0.005, 0.011])  # CHANNELS order
+HAZARD_TREND = -3.0
+HAZARD_TENURE = -0.5
+HAZARD_CONTENT = -0.6
+HAZARD_CAP = 0.5
+# repeat buyers (user_id a multiple of REPEAT_EVERY) from SETTLED_DAY: BG/NBD purchase days
+# (rate per day, at most one a day), Gamma-Gamma amounts; they leave the shop when they drop out
+REPEAT_EVERY = 3
+BGNBD = {"r": 0.9, "alpha": 30.0, "a": 0.8, "b": 5.0}
+GAMMA_GAMMA = {"p": 3.0, "q": 4.0, "v": 150.0}

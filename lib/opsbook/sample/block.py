@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import scipy.stats as sps
 
 from opsbook.sample.draws import (
     _balanced,
@@ -23,7 +24,7 @@ from opsbook.sample.draws import (
     _time_of_day,
 )
 from opsbook.sample.journey import _journey, _journey_events, _journey_stats
-from opsbook.sample.lifetime import _lives
+from opsbook.sample.lifetime import _lives, _repeat_orders
 from opsbook.sample.parameters import (
     AMOUNT_MEAN_FACTOR,
     AMOUNT_MEDIAN,
@@ -46,7 +47,6 @@ from opsbook.sample.parameters import (
     EXTRA_ORDERS,
     EXTRA_TOUCHES,
     FUNNEL_P,
-    GAMMA_GAMMA,
     H_CASUAL,
     H_ENGAGED,
     HOUR_US,
@@ -120,17 +120,22 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
     journey = _journey(rng, plan, ch, sday, signup, boost)
     h = np.where(engaged, H_ENGAGED[ch], H_CASUAL[ch])
     h = h * np.where(journey.key_action, KEY_ACTION_HAZARD, 1.0)
+    life = rng.geometric(h) - 1  # the first 30 days' lifetime (the retention truth)
     p_user = np.where(engaged, P_ENGAGED[ch], P_CASUAL[ch])
-    repeat = (np.arange(n) + uid0) % REPEAT_EVERY == 0
-    lives = _lives(rng, plan, ch, sday, h, p_user, repeat)
-    pi = PI_BASE[ch] * rng.gamma(PI_SHAPE, 1 / PI_SHAPE, n) * np.where(engaged, PI_ENGAGED, 1.0)
+    propensity = rng.gamma(PI_SHAPE, 1 / PI_SHAPE, n)
+    pi = PI_BASE[ch] * propensity * np.where(engaged, PI_ENGAGED, 1.0)
     pi = np.minimum(pi, PI_MAX)
+    taste = rng.standard_normal(n)  # the user's spend level
     mu = (
-        math.log(AMOUNT_MEDIAN)
-        + AMOUNT_USER_SD * rng.standard_normal(n)
-        + TIER_AMOUNT[tier]
-        + DEVICE_AMOUNT[device]
+        math.log(AMOUNT_MEDIAN) + AMOUNT_USER_SD * taste + TIER_AMOUNT[tier] + DEVICE_AMOUNT[device]
     )
+    repeat = (np.arange(n) + uid0) % REPEAT_EVERY == 0
+    # a repeat buyer buys as often and spends as much, by rank, as in the first 30 days
+    ranks = (
+        sps.gamma.sf(propensity, PI_SHAPE, scale=1 / PI_SHAPE),
+        sps.norm.cdf(taste),
+    )
+    lives = _lives(rng, _rng(plan.seed, 0, b, 1), plan, ch, sday, life, p_user, repeat, ranks)
 
     def amounts(users: np.ndarray) -> np.ndarray:
         a = np.exp(mu[users] + AMOUNT_ORDER_SD * rng.standard_normal(len(users)))
@@ -189,7 +194,7 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
         fr = _first(r_user[pos], n)
         exposure[ex.name] = np.where(fr >= 0, pos[np.maximum(fr, 0)], -1)
     u_split = rng.random(n)
-    in_price = (exposure["price_display"] >= 0) & (u_split < PRICE_SHARE) & ~repeat
+    in_price = (exposure["price_display"] >= 0) & (u_split < PRICE_SHARE)
     in_checkout = (exposure["checkout_button"] >= 0) & ~in_price
     members = {
         "checkout_button": np.flatnonzero(in_checkout),
@@ -232,12 +237,13 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
     rel = r_day - x_day[r_user]
     in_window = (rel >= 0) & (rel <= WINDOW_DAYS - 1)
     suppressed = (rel >= 0) & (rel <= WINDOW_DAYS)  # day x + 14: no orders at all
-    price_row = in_window & in_price[r_user] & not_outage
+    # the repeat buyers' settled days: their orders are the BG/NBD process's only (in a
+    # price_display window too, where they carry the treatment's lift: see below)
+    process = lives.settled[r_user, r_day] & repeat[r_user]
+    price_row = in_window & in_price[r_user] & not_outage & ~process
     suppressed &= ~price_row
     suppressed |= ~not_outage
     suppressed |= no_orders
-    # the repeat buyers' settled days: their orders are the BG/NBD process's only
-    process = lives.settled[r_user, r_day] & repeat[r_user]
     suppressed |= process
 
     # checkout_button: its only orders in the window are the first session's purchases
@@ -273,7 +279,9 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
         cand = settled & (sday < c.start) & ~conflict & (rng.random(n) < c.target_share)
         cand &= ~(repeat & (sday + SETTLED_DAY <= c.end))  # their process has no campaigns
         mem = np.flatnonzero(cand)
-        hold = rng.random(len(mem)) < c.holdout_share
+        # the holdout: the planned share of the block's members exactly, drawn at random
+        hold = np.zeros(len(mem), dtype=bool)
+        hold[np.argsort(rng.random(len(mem)))[: round(c.holdout_share * len(mem))]] = True
         xr = x_row[mem]
         exp_ts = r_sess[xr] + _span(rng, len(mem), US, 10 * MIN_US)
         m_parts.append((np.full(len(mem), c.cid), mem, hold, exp_ts, np.full(len(mem), -1)))
@@ -466,12 +474,10 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
     )
     stats["content_orders"] += np.bincount(ctype[hit], minlength=3)
 
-    # the repeat buyers' purchase days: one paid order each, Gamma-Gamma amounts
-    hit = np.flatnonzero(lives.bought[r_user, r_day])
-    hu = r_user[hit]
-    a = np.maximum(np.round(rng.gamma(GAMMA_GAMMA["p"], 1 / lives.spend_rate[hu]), 2), 0.01)
-    od.add(hu, r_sess[hit] + _span(rng, len(hit), 2 * MIN_US, SESSION_US), a, 0, -1, hit)
-    stats["repeat_buyers"] += np.array([len(np.unique(hu)), len(hit)])
+    # the repeat buyers' purchase days (lifetime)
+    rows = np.flatnonzero(lives.bought[r_user, r_day])
+    price = (in_price, x_ts, x_var, np.exp(mu) * AMOUNT_MEAN_FACTOR)
+    od.add(*_repeat_orders(rng, lives, stats, r_user[rows], rows, r_sess[rows], amounts, price))
 
     # the first session's purchases: paid orders of the level-5 users
     buyers = np.flatnonzero(journey.level == 5)

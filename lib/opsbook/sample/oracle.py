@@ -116,7 +116,7 @@ def _risk(plan, ch, sday, key, active, views, last, c, end) -> np.ndarray:
         """Per user and class: P(active | alive) on ``day`` (one day per user)."""
         f = act[np.clip(day, 0, plan.last)][:, None]
         early = (day - sday < SETTLED_DAY)[:, None]
-        return np.minimum(P_ACTIVE_MAX, np.where(early, p_type, RHYTHM_LEVELS[rhythms]) * f)
+        return np.minimum(P_ACTIVE_MAX, np.where(early, 1.0, RHYTHM_LEVELS[rhythms]) * p_type * f)
 
     for t in range(int(sday.min()) + 1, int(last.max()) + 1):
         seen = (t > sday) & (t <= last)  # alive on day t, its activity known

@@ -159,8 +159,10 @@ CAMPAIGN_AOV = 1.2  # amount multiplier of treatment orders through a campaign
 
 # --- after the first 30 days: the user-insight truth (see ``lifetime``) ----------------------
 SETTLED_DAY = 31  # tenure day from which the hazard below (and the repeat buyers') applies
-RHYTHM_LEVELS = np.array([0.04, 0.15, 0.5])  # p_active on an average day from SETTLED_DAY
-RHYTHM_MIX = np.array([0.4, 0.3, 0.3])
+# p_active on an average day from SETTLED_DAY: the user's own (P_ENGAGED or P_CASUAL) x a rhythm
+# level -- some visit once in a while, most about as before, some more (on average ~ as before)
+RHYTHM_LEVELS = np.array([0.15, 0.9, 1.5])
+RHYTHM_MIX = np.array([0.3, 0.3, 0.4])
 AFFINITY_SHAPE = 1.0  # content views per active day: Poisson(kappa), kappa ~ gamma(shape, mean)
 # daily hazard = min(cap, base[channel] x exp(trend x days_trend_7_30
 #                                            + tenure x ln(tenure_days / 30)
@@ -173,5 +175,6 @@ HAZARD_CAP = 0.5
 # repeat buyers (user_id a multiple of REPEAT_EVERY) from SETTLED_DAY: BG/NBD purchase days
 # (rate per day, at most one a day), Gamma-Gamma amounts; they leave the shop when they drop out
 REPEAT_EVERY = 3
-BGNBD = {"r": 0.9, "alpha": 30.0, "a": 0.8, "b": 5.0}
+# r = PI_SHAPE: a repeat buyer's lambda (by rank) is their purchase propensity x r / alpha
+BGNBD = {"r": 0.35, "alpha": 8.0, "a": 0.8, "b": 5.0}
 GAMMA_GAMMA = {"p": 3.0, "q": 4.0, "v": 150.0}

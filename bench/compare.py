@@ -31,6 +31,12 @@ KEYS = {
     ("experiment", "sums"): ["variant", "day"],
     ("campaign", "sums"): ["grp", "channel"],
     ("kpi", "weeks"): ["k"],
+    ("funnel", "steps"): ["step"],
+    ("funnel", "times"): ["step"],
+    ("paths", "nodes"): ["step", "event"],
+    ("paths", "transitions"): ["step", "source", "target"],
+    ("paths", "top"): ["path"],
+    ("insight_features", "features"): ["user_id"],
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from common import END, HERE
 
 SCALES = {"small": 100_000, "medium": 1_000_000, "large": 5_000_000}
-STEPS = ("rfm", "retention", "experiment", "campaign", "kpi")
+STEPS = ("rfm", "retention", "experiment", "campaign", "kpi", "funnel", "paths", "insight_features")
 METHODS = ("opsbook", "sql", "pandas")
 SEED = 7
 DAYS = 180
@@ -21,6 +21,21 @@ OFFSET = "INTERVAL 8 HOUR"  # Asia/Shanghai, fixed since 1991
 LOOKBACK = 365
 WINDOW_DAYS = 14
 KPI_WEEKS = 12
+# behaviour (issue 21): an ordered funnel of 4 events within 14 days of the first entry, and the
+# unique users' paths of 5 events after each user's first anchor (repeats collapsed, sessions
+# split after 30 idle minutes)
+FUNNEL_STEPS = ("app_open", "view_item", "add_to_cart", "share")
+FUNNEL_WINDOW_DAYS = 14
+PATH_ANCHOR = "app_open"
+PATH_STEPS = 5
+PATH_TOP = 20
+SESSION_GAP_SECONDS = 30 * 60
+# user insight (issue 20): the churn features at the evaluation cutoff (AS_OF - horizon), labelled
+CHURN_HORIZON_DAYS = 30
+CHURN_WINDOWS = (7, 30, 90)
+CHURN_ACTIVE_DAYS = 30
+CHURN_TYPE_WINDOW = 30
+CHURN_EVENT_TYPES = 6
 RUN = HERE / "run.py"  # the entry point: children run it (--child, --floor)
 
 

@@ -50,8 +50,10 @@ def table(scale: str, users: int, rows: list[dict[str, Any]], sizes: dict[str, i
             return f"> {m['peak_mib']:,.0f}"
         return f"{m['peak_mib']:,.0f}" if m["ok"] else "-"
 
-    def ratio(a, b):
-        return f"{a['seconds'] / b['seconds']:.2f}×" if a["ok"] and b["ok"] else "-"
+    def ratio(a, b, key="seconds"):
+        if not (a["ok"] and b["ok"] and a.get(key) and b.get(key)):
+            return "-"
+        return f"{a[key] / b[key]:.2f}×"
 
     lines = [
         f"### {scale}: {users:,} users "
@@ -64,6 +66,7 @@ def table(scale: str, users: int, rows: list[dict[str, Any]], sizes: dict[str, i
                 "SQL s",
                 "pandas s",
                 "opsbook/SQL",
+                "opsbook/SQL CPU",
                 "pandas/opsbook",
                 "peak RSS opsbook MiB",
                 "SQL MiB",
@@ -72,7 +75,7 @@ def table(scale: str, users: int, rows: list[dict[str, Any]], sizes: dict[str, i
                 "same numbers",
             ]
         ),
-        fmt_row(["---"] + ["---:"] * 9 + ["---"]),
+        fmt_row(["---"] + ["---:"] * 10 + ["---"]),
     ]
     for row in rows:
         o, q, p = row["opsbook"], row["sql"], row["pandas"]
@@ -89,6 +92,7 @@ def table(scale: str, users: int, rows: list[dict[str, Any]], sizes: dict[str, i
                     s(q),
                     s(p),
                     ratio(o, q),
+                    ratio(o, q, "cpu"),
                     ratio(p, o),
                     r(o),
                     r(q),

@@ -22,7 +22,14 @@ the Parquet columns it needs and grouping):
   the 14 days after it, per variant and exposure day the sufficient sums of conversion and
   revenue per user);
 * ``campaign`` -- :func:`opsbook.campaigns.holdout_sums` of the largest campaign with a holdout;
-* ``kpi`` -- :func:`opsbook.kpi.revenue_rows` (12 weeks of revenue, paying and active users).
+* ``kpi`` -- :func:`opsbook.kpi.revenue_rows` (12 weeks of revenue, paying and active users);
+* ``funnel`` -- :func:`opsbook.behaviour.queries.funnel.funnel_counts` and ``time_to_convert``
+  of app_open -> view_item -> add_to_cart -> share (ordered, first entry, 14 days);
+* ``paths`` -- :func:`opsbook.behaviour.queries.paths.path_counts`, 5 events after each user's
+  first app_open (unique users per node, transition and top path);
+* ``insight_features`` -- the user insight's churn features
+  (:func:`opsbook.insight.queries.features_expression` on the daily activity) at the
+  evaluation cutoff, labelled.
 
 The hand-written SQL is the floor: one query per result, and local days taken by integer
 arithmetic on the epoch (``date_trunc`` / ``CAST(... AS DATE)`` of a TIMESTAMPTZ go through ICU's
@@ -115,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         f"- `bench/run.py --scales {args.scales} --steps {args.steps} --repeat {args.repeat}"
         + (f" --memory-limit {args.memory_limit}" if args.memory_limit else "")
         + f"` on {datetime.now():%Y-%m-%d %H:%M}; DuckDB threads: all cores; "
-        "time = best of the repeats, in a fresh child process per (step, method); peak RSS = "
+        "time = best of the repeats, in a fresh child process per (step, method), and that "
+        "call's CPU seconds (all threads; steadier than wall time on a shared machine); peak RSS = "
         "that child's VmHWM (imports included: see the baseline below)",
         "",
     ]
@@ -145,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                 row[method] = m
                 bases.setdefault(method, m.get("base_mib"))
                 state = (
-                    f"{m['seconds']:7.2f} s  peak {m['peak_mib']:7,.0f} MiB"
+                    f"{m['seconds']:7.2f} s  CPU {m['cpu']:7.2f} s  peak {m['peak_mib']:7,.0f} MiB"
                     if m["ok"]
                     else f"FAILED {m['error']}"
                 )

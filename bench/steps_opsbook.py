@@ -6,7 +6,23 @@ from pathlib import Path
 from typing import Any
 
 from common import END, ZONE
-from params import AS_OF, KPI_WEEKS, LOOKBACK, WINDOW_DAYS
+from params import (
+    AS_OF,
+    CHURN_ACTIVE_DAYS,
+    CHURN_EVENT_TYPES,
+    CHURN_HORIZON_DAYS,
+    CHURN_TYPE_WINDOW,
+    CHURN_WINDOWS,
+    FUNNEL_STEPS,
+    FUNNEL_WINDOW_DAYS,
+    KPI_WEEKS,
+    LOOKBACK,
+    PATH_ANCHOR,
+    PATH_STEPS,
+    PATH_TOP,
+    SESSION_GAP_SECONDS,
+    WINDOW_DAYS,
+)
 
 
 def _source(folder: Path, memory_limit: str | None):
@@ -92,6 +108,45 @@ def opsbook_step(step: str, folder: Path, p: dict[str, Any], memory_limit: str |
             )
             return {"weeks": out.fillna(0).reset_index()}
 
+    elif step == "funnel":
+        from opsbook.behaviour.queries.funnel import funnel_counts, time_to_convert
+        from opsbook.behaviour.queries.steps import Funnel
+
+        funnel = Funnel(steps=FUNNEL_STEPS, window_seconds=FUNNEL_WINDOW_DAYS * 86_400)
+
+        def run(source):
+            steps = funnel_counts(source, funnel)[["step", "users"]]
+            times, _ = time_to_convert(source, funnel)
+            return {"steps": steps, "times": times[["step", *FUNNEL_TIMES]]}
+    elif step == "paths":
+        from opsbook.behaviour.queries.paths import PathRules, path_counts
+
+        rules = PathRules(session_gap_seconds=SESSION_GAP_SECONDS)
+
+        def run(source):
+            r = path_counts(source, anchor=PATH_ANCHOR, steps=PATH_STEPS, rules=rules, top=PATH_TOP)
+            top = r.top.assign(path=[" > ".join(p) for p in r.top["path"]])
+            return {"nodes": r.nodes, "transitions": r.transitions, "top": top}
+    elif step == "insight_features":
+        from opsbook.insight.queries import day_number, features_expression, report_activity
+
+        end = day_number(AS_OF)
+
+        def run(source):
+            daily, types = report_activity(source, end, CHURN_EVENT_TYPES)
+            features = features_expression(
+                source,
+                daily,
+                end - CHURN_HORIZON_DAYS,
+                windows=CHURN_WINDOWS,
+                active_days=CHURN_ACTIVE_DAYS,
+                type_window=CHURN_TYPE_WINDOW,
+                types=len(types),
+                horizon_days=CHURN_HORIZON_DAYS,
+            )
+            frame = features.to_pyarrow().to_pandas()
+            return {"features": frame.drop(columns=USER_ATTRIBUTES)}
+
     # each call gets a source opened anew, outside the timing: what an open source keeps (the
     # data's end, active periods) must not make a repeat faster than a report's first question
     return lambda: _source(folder, memory_limit), run
@@ -99,3 +154,6 @@ def opsbook_step(step: str, folder: Path, p: dict[str, Any], memory_limit: str |
 
 EXPERIMENT_VALUES = ("users", "m0_n", "m0_a", "m0_aa", "m1_n", "m1_a", "m1_aa")
 CAMPAIGN = ("n", "conversion", "revenue", "revenue_sq", "orders", "orders_sq")
+FUNNEL_TIMES = ("users", "mean", "p25", "median", "p75", "p90")
+# the users table's own columns, copied as they are: the features compared are the computed ones
+USER_ATTRIBUTES = ["channel", "region", "device", "city_tier"]

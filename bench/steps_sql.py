@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from common import END
-from params import AS_OF, KPI_WEEKS, LOOKBACK, OFFSET, WINDOW_DAYS, _tz, _utc
+from params import (
+    AS_OF,
+    CHURN_ACTIVE_DAYS,
+    CHURN_EVENT_TYPES,
+    CHURN_HORIZON_DAYS,
+    CHURN_TYPE_WINDOW,
+    CHURN_WINDOWS,
+    FUNNEL_STEPS,
+    FUNNEL_WINDOW_DAYS,
+    KPI_WEEKS,
+    LOOKBACK,
+    OFFSET,
+    PATH_ANCHOR,
+    PATH_STEPS,
+    PATH_TOP,
+    SESSION_GAP_SECONDS,
+    WINDOW_DAYS,
+    _tz,
+    _utc,
+)
 
 
 def local_day(column: str) -> str:
@@ -179,4 +199,205 @@ def sql_step(step: str, folder: Path, p: dict[str, Any], memory_limit: str | Non
         def run():
             return {"weeks": con.sql(query).df()}
 
+    elif step == "funnel":
+        queries = funnel_queries(f("events"))
+
+        def run():
+            con.execute(queries["reached"])
+            return {
+                "steps": con.sql(queries["steps"]).df(),
+                "times": con.sql(queries["times"]).df(),
+            }
+    elif step == "paths":
+
+        def run():
+            queries = paths_queries(f("events"), con)  # the event names are read in the timing
+            con.execute(queries["paths"])
+            return {name: con.sql(queries[name]).df() for name in ("nodes", "transitions", "top")}
+    elif step == "insight_features":
+
+        def run():
+            return {"features": con.sql(features_query(f, con)).df()}
+
     return None, run
+
+
+def funnel_queries(events: str) -> dict[str, str]:
+    """The ordered funnel: each user's first entry event, then step by step the earliest event of
+    the next step after the previous one (events at the same microsecond ordered by name) within
+    the window of the entry; users per step, and the seconds between steps (and entry to the
+    last step) with the engine's interpolated quantiles."""
+    window = FUNNEL_WINDOW_DAYS * 86_400_000_000
+    names = ", ".join(f"'{n}'" for n in FUNNEL_STEPS)
+    parts = [
+        f"e AS (SELECT user_id, epoch_us(ts) AS us, event FROM {events} "
+        f"WHERE event IN ({names}) AND user_id IS NOT NULL AND ts IS NOT NULL)",
+        f"c0 AS (SELECT user_id, min(us) AS t0 FROM e WHERE event = '{FUNNEL_STEPS[0]}' GROUP BY 1)",
+    ]
+    for k in range(1, len(FUNNEL_STEPS)):
+        prev = [f"t{j}" for j in range(k)]
+        after = ">=" if FUNNEL_STEPS[k] > FUNNEL_STEPS[k - 1] else ">"  # ties: by event name
+        parts.append(
+            f"n{k} AS (SELECT c.user_id, min(e.us) AS t{k} FROM c{k - 1} c JOIN e "
+            f"ON e.user_id = c.user_id AND e.event = '{FUNNEL_STEPS[k]}' "
+            f"AND e.us {after} c.t{k - 1} AND e.us <= c.t0 + {window} GROUP BY 1)"
+        )
+        parts.append(
+            f"c{k} AS (SELECT c.user_id, {', '.join(f'c.{t}' for t in prev)}, n.t{k} "
+            f"FROM c{k - 1} c LEFT JOIN n{k} n USING (user_id))"
+        )
+    last = len(FUNNEL_STEPS) - 1
+    reached = (
+        f"CREATE OR REPLACE TEMP TABLE reached AS WITH {', '.join(parts)} SELECT * FROM c{last}"
+    )
+    steps = " UNION ALL ".join(
+        f"SELECT {k} AS step, count(t{k}) AS users FROM reached" for k in range(last + 1)
+    )
+    gaps = [f"SELECT '{k}' AS step, (t{k} - t{k - 1}) / 1e6 AS s FROM reached WHERE t{k} IS NOT NULL"
+            for k in range(1, last + 1)]  # fmt: skip
+    gaps.append(f"SELECT 'overall', (t{last} - t0) / 1e6 FROM reached WHERE t{last} IS NOT NULL")
+    times = f"""
+        SELECT step, count(*) AS users, avg(s) AS mean, quantile_cont(s, 0.25) AS p25,
+               quantile_cont(s, 0.5) AS median, quantile_cont(s, 0.75) AS p75,
+               quantile_cont(s, 0.9) AS p90
+        FROM ({" UNION ALL ".join(gaps)}) GROUP BY step
+    """
+    return {"reached": reached, "steps": steps, "times": times}
+
+
+def paths_queries(events: str, con) -> dict[str, str]:
+    """Paths of PATH_STEPS events after each user's first anchor event: the user's events ordered
+    by time then name (an integer key: microseconds times the name's rank), a new session after
+    SESSION_GAP_SECONDS idle, a repeat of the previous name within a session dropped; the anchor
+    row, and the rows 1..PATH_STEPS after it in its session, pivoted to one row per user."""
+    names = [r[0] for r in con.sql(f"SELECT DISTINCT event FROM {events} ORDER BY 1").fetchall()]
+    names = [n for n in names if n is not None]
+    bits = len(names).bit_length()
+    rank = f"list_position({[str(n) for n in names]}, event)"
+    gap = SESSION_GAP_SECONDS * 1_000_000
+    pivot = ", ".join(
+        f"max(CASE WHEN away = {j} THEN event END) AS e{j}" for j in range(PATH_STEPS + 1)
+    )
+    paths = f"""
+        CREATE OR REPLACE TEMP TABLE paths AS
+        WITH t AS (
+            SELECT user_id, event, epoch_us(ts) * {2**bits} + {rank} AS key
+            FROM {events} WHERE user_id IS NOT NULL AND ts IS NOT NULL AND event IS NOT NULL
+        ), marked AS (
+            SELECT user_id, event, key, lag(key) OVER w AS prev, lag(event) OVER w AS prev_event
+            FROM t WINDOW w AS (PARTITION BY user_id ORDER BY key)
+        ), kept AS (
+            SELECT user_id, event, key,
+                   prev IS NULL OR (key >> {bits}) - (prev >> {bits}) > {gap} AS fresh
+            FROM marked
+            WHERE prev IS NULL OR (key >> {bits}) - (prev >> {bits}) > {gap} OR event <> prev_event
+        ), numbered AS (
+            SELECT user_id, event, key, sum(fresh::INT) OVER w AS session, row_number() OVER w AS row
+            FROM kept WINDOW w AS (PARTITION BY user_id ORDER BY key ROWS UNBOUNDED PRECEDING)
+        ), anchors AS (
+            SELECT user_id, arg_min(session, key) AS a_session, arg_min(row, key) AS a_row
+            FROM numbered WHERE event = '{PATH_ANCHOR}' GROUP BY user_id
+        ), near AS (
+            SELECT n.user_id, n.event, n.row - a.a_row AS away
+            FROM numbered n JOIN anchors a
+              ON n.user_id = a.user_id AND n.session = a.a_session
+             AND n.row BETWEEN a.a_row AND a.a_row + {PATH_STEPS}
+        )
+        SELECT user_id, {pivot} FROM near GROUP BY user_id
+    """
+    nodes = " UNION ALL ".join(
+        f"SELECT {j} AS step, e{j} AS event, count(*) AS users FROM paths "
+        f"WHERE e{j} IS NOT NULL GROUP BY ALL"
+        for j in range(PATH_STEPS + 1)
+    )
+    transitions = " UNION ALL ".join(
+        f"SELECT {j} AS step, e{j} AS source, coalesce(e{j + 1}, '(end)') AS target, "
+        f"count(*) AS users FROM paths WHERE e{j} IS NOT NULL GROUP BY ALL"
+        for j in range(PATH_STEPS)
+    )
+    columns = ", ".join(f"e{j}" for j in range(PATH_STEPS + 1))
+    top = f"""
+        SELECT concat_ws(' > ', {columns}) AS path, users FROM (
+            SELECT {columns}, count(*) AS users FROM paths GROUP BY ALL
+            ORDER BY users DESC, {columns} LIMIT {PATH_TOP})
+    """
+    return {"paths": paths, "nodes": nodes, "transitions": transitions, "top": top}
+
+
+def features_query(f, con) -> str:
+    """The churn features at the evaluation cutoff c = AS_OF - horizon (definitions in
+    opsbook.insight.queries.features): per user and local day before AS_OF the events (and those
+    of the top event types) and the paid orders with a positive amount; per user active in the
+    ACTIVE_DAYS before c the window sums, recencies, tenure and trends, and the label (no
+    activity in [c, AS_OF))."""
+    end = (AS_OF - date(1970, 1, 1)).days
+    until = _tz(_utc(AS_OF))
+    top = con.sql(
+        f"SELECT event, count(*) AS n FROM {f('events')} WHERE ts < {until} AND event IS NOT NULL "
+        f"GROUP BY 1 ORDER BY n DESC, event LIMIT {CHURN_EVENT_TYPES}"
+    ).fetchall()
+    types = [name for name, _ in top]
+    c = end - CHURN_HORIZON_DAYS
+    per_type = ", ".join(
+        f"count(*) FILTER (event = '{t}') AS type_{i}" for i, t in enumerate(types)
+    )
+    fill_types = ", ".join(f"coalesce(type_{i}, 0) AS type_{i}" for i in range(len(types)))
+    windows = sorted(CHURN_WINDOWS)
+    aggs = [
+        f"sum(events) FILTER (day >= {c - w}) AS events_{w}d, "
+        f"count(*) FILTER (day >= {c - w}) AS active_days_{w}d, "
+        f"sum(orders) FILTER (day >= {c - w}) AS orders_{w}d, "
+        f"sum(revenue) FILTER (day >= {c - w}) AS revenue_{w}d"
+        for w in windows
+    ]
+    aggs += [
+        f"sum(type_{i}) FILTER (day >= {c - CHURN_TYPE_WINDOW}) AS type_{i}"
+        for i in range(len(types))
+    ]
+    counts = [
+        f"coalesce({k}_{w}d, 0) AS {k}_{w}d"
+        for w in windows
+        for k in ("events", "active_days", "orders")
+    ]
+    counts += [f"coalesce(revenue_{w}d, 0) AS revenue_{w}d" for w in windows]
+    counts += [f"coalesce(type_{i}, 0) AS type_{i}" for i in range(len(types))]
+    trends = []
+    for short, long in pairwise(windows):
+        trends.append(
+            f"coalesce(events_{short}d, 0) / {short} - coalesce(events_{long}d, 0) / {long} "
+            f"AS events_trend_{short}_{long}, "
+            f"coalesce(active_days_{short}d, 0) / {short} - coalesce(active_days_{long}d, 0) / {long} "
+            f"AS days_trend_{short}_{long}"
+        )
+    return f"""
+        WITH active AS (
+            SELECT user_id, {local_day("ts")} AS day, count(*) AS events, {per_type}
+            FROM {f("events")} WHERE user_id IS NOT NULL AND ts < {until} GROUP BY ALL
+        ), bought AS (
+            SELECT user_id, {local_day("ts")} AS day, count(*) AS orders, sum(amount) AS revenue
+            FROM {f("orders")}
+            WHERE user_id IS NOT NULL AND ts < {until} AND (status IS NULL OR status = 'paid')
+              AND amount > 0
+            GROUP BY ALL
+        ), daily AS (
+            SELECT coalesce(a.user_id, b.user_id) AS user_id, coalesce(a.day, b.day) AS day,
+                   coalesce(events, 0) AS events, {fill_types},
+                   coalesce(orders, 0) AS orders, coalesce(revenue, 0) AS revenue
+            FROM active a FULL OUTER JOIN bought b ON a.user_id = b.user_id AND a.day = b.day
+        ), per AS (
+            SELECT user_id, max(day) AS last_day, max(day) FILTER (orders > 0) AS last_order_day,
+                   sum(orders) AS orders_all, sum(revenue) AS revenue_all, {", ".join(aggs)}
+            FROM daily WHERE day < {c} GROUP BY user_id HAVING max(day) >= {c - CHURN_ACTIVE_DAYS}
+        ), u AS (
+            SELECT user_id, {local_day("signup_ts")} AS signup FROM {f("users")}
+            WHERE user_id IS NOT NULL AND signup_ts < {_tz(_utc(AS_OF - timedelta(days=CHURN_HORIZON_DAYS)))}
+        ), back AS (
+            SELECT DISTINCT user_id FROM daily WHERE day >= {c} AND day < {c + CHURN_HORIZON_DAYS}
+        )
+        SELECT per.user_id, {c} - last_day AS recency_days,
+               coalesce({c} - last_order_day, {c} - signup) AS order_recency_days,
+               {c} - signup AS tenure_days, {", ".join(counts)},
+               coalesce(orders_all, 0) AS orders_all, coalesce(revenue_all, 0) AS revenue_all,
+               {", ".join(trends)}, back.user_id IS NULL AS churned
+        FROM per JOIN u USING (user_id) LEFT JOIN back USING (user_id)
+    """

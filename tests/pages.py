@@ -25,6 +25,7 @@ LATIN_IN_ZH = frozenset(
         "iROI",
         "ROAS",
         "GMV",
+        "IP",  # an IP address: IP 地址
         "ARPU",
         "ARPPU",
         "DAU",

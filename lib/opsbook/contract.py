@@ -21,6 +21,7 @@ class Column:
     required: bool = True
     nonnegative: bool = False  # amounts and costs: finite and >= 0
     allowed: tuple[str, ...] = ()  # for categorical strings such as order status
+    bounds: tuple[float, float] | None = None  # a closed range, e.g. a survey score 0..10
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class TableSpec:
     time_column: str | None = None  # the column that dates a row (ranges, daily volume)
     one_variant_per: tuple[str, ...] = ()  # (experiment, user_id): a user sees one variant
     open_columns: bool = False  # other columns are welcome (attributes, metrics)
+    # (start, end) column pairs: an end, where present, is not before its start
+    spans: tuple[tuple[str, str], ...] = ()
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -42,6 +45,7 @@ class TableSpec:
 
 
 ORDER_STATUSES = ("paid", "refunded", "cancelled")
+NPS_SCORES = (0.0, 10.0)  # the 0-10 "how likely are you to recommend us" scale
 MEMBER_GROUPS = ("treatment", "holdout")
 
 TABLES: dict[str, TableSpec] = {
@@ -157,6 +161,53 @@ TABLES: dict[str, TableSpec] = {
             ),
             one_variant_per=("experiment", "user_id"),
             open_columns=True,  # metric columns and pre_<metric> covariates
+        ),
+        # the optional inputs of the rest of the KPI system: each turns its KPIs on
+        TableSpec(
+            "survey_responses",  # one answer to the recommend-us question (NPS)
+            (
+                Column("user_id", "key"),
+                Column("ts", "timestamp"),
+                Column("score", "number", bounds=NPS_SCORES),
+                Column("channel", "string", required=False),
+            ),
+            references_user=True,
+            time_column="ts",
+            open_columns=True,
+        ),
+        TableSpec(
+            "community_members",  # one stay of a user in a private-domain community
+            (
+                Column("user_id", "key"),
+                Column("joined_ts", "timestamp"),
+                Column("left_ts", "timestamp", required=False),  # null: still a member
+                Column("community", "string", required=False),  # e.g. a WeCom group
+            ),
+            references_user=True,
+            time_column="joined_ts",
+            spans=(("joined_ts", "left_ts"),),
+        ),
+        TableSpec(
+            "operations",  # one row per day of the operations team's own numbers
+            (
+                Column("date", "date"),
+                Column("operators", "number", required=False, nonnegative=True),
+                Column("operating_cost", "number", required=False, nonnegative=True),
+                Column("automated_pushes", "number", required=False, nonnegative=True),
+                Column("manual_pushes", "number", required=False, nonnegative=True),
+            ),
+            unique=("date",),
+            time_column="date",
+        ),
+        TableSpec(
+            "data_requests",  # one request for data to the data team, and its answer
+            (
+                Column("requested_ts", "timestamp"),
+                Column("answered_ts", "timestamp", required=False),  # null: not answered yet
+            ),
+            time_column="requested_ts",
+            spans=(("requested_ts", "answered_ts"),),
+            open_columns=True,
         ),
         TableSpec(
             "paths",

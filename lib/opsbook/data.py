@@ -62,7 +62,7 @@ from opsbook.sources import (
     scrub,
     table_files,
 )
-from opsbook.types import PLAUSIBLE_TIMES, plausible, typed
+from opsbook.types import PLAUSIBLE_TIMES, capped_labels, plausible, typed
 
 DAY_MICROSECONDS = 86_400 * 1_000_000
 # ids that name the same things in several columns: an inviter is a user
@@ -85,11 +85,21 @@ def fixed_utc_offset(zone: str) -> timedelta | None:
 class Source:
     """The contract's tables of one source, as lazy Ibis expressions on one engine connection."""
 
-    def __init__(self, con: Any, raw_tables: dict[str, ir.Table], config: Config, label: str):
+    def __init__(
+        self,
+        con: Any,
+        raw_tables: dict[str, ir.Table],
+        config: Config,
+        label: str,
+        files: Mapping[str, Path] | None = None,
+    ):
         self.con = con
         self.config = config
         self.timezone = config.timezone
         self.label = label
+        # per table of a folder source, the file or part-file folder it was read from (what a
+        # message about the table's content names)
+        self.files = {name: str(path) for name, path in (files or {}).items()}
         self._raw = raw_tables
         self._mappings = {
             name: TableMapping.parse(name, config.tables.get(name)) for name in raw_tables
@@ -291,7 +301,7 @@ class Source:
             table = table.mutate(
                 local_day=self.floor_divide(self._shifted(epoch), DAY_MICROSECONDS)
             )
-        table = typed(table, spec)
+        table = capped_labels(typed(table, spec), spec)
         if has_time:
             table = table.filter(plausible(table[column]))
         if bound and not stored_time and table[column].type().is_timestamp():
@@ -513,9 +523,10 @@ def open_source(config: Config, source: str | None = None) -> Source:
     path = Path(location)
     if path.is_dir():
         con = connect(config)
+        files = table_files(path, mappings)
         tables = {
             name: read_table(con, name, file, (mappings.get(name) or {}).get("read") or {})
-            for name, file in table_files(path, mappings).items()
+            for name, file in files.items()
         }
         if not tables:
             raise SourceError(
@@ -523,7 +534,7 @@ def open_source(config: Config, source: str | None = None) -> Source:
                 folder=str(path),
                 expected=", ".join(f"{t}.parquet" for t in TABLES),
             )
-        return Source(con, tables, config, label)
+        return Source(con, tables, config, label, files)
     if path.is_file() and path.suffix in {".duckdb", ".db", ".ddb"}:
         try:
             con = connect(config, str(path), read_only=True)

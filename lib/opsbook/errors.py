@@ -3,8 +3,11 @@
 Every refusal of a file, table, column, setting or command-line value is an :class:`InputError`:
 an i18n key with its fields, so the same refusal reads in Chinese or English wherever it is
 shown (``opsbook`` prints :meth:`InputError.text` in the run's language; ``str()`` is English,
-for logs and notebooks opened without a language). :class:`UsageError` is a refusal of the
-command line itself (exit code 2, like argparse's own); every other refusal exits 1.
+for logs and notebooks opened without a language, or the language a report's kernel speaks:
+:func:`use_lang`, set by :func:`opsbook.report.start`, so a refusal raised inside a notebook
+reaches the failed page and the console in the run's language). :class:`UsageError` is a
+refusal of the command line itself (exit code 2, like argparse's own); every other refusal
+exits 1.
 """
 
 from __future__ import annotations
@@ -12,7 +15,16 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from opsbook.i18n import t
+from opsbook.i18n import check_lang, t
+
+# the language str() of a refusal speaks in this process (see use_lang)
+_SPOKEN = {"lang": "en"}
+
+
+def use_lang(lang: str) -> None:
+    """Tell refusals in ``lang`` from now on in this process: a report's kernel speaks the run's
+    language (set by :func:`opsbook.report.start`, as the currency is)."""
+    _SPOKEN["lang"] = check_lang(lang)
 
 
 class InputError(ValueError):
@@ -24,6 +36,9 @@ class InputError(ValueError):
         self.key = key
         self.fields = fields
         super().__init__(self.text("en"))
+
+    def __str__(self) -> str:
+        return self.text(_SPOKEN["lang"])
 
     def text(self, lang: str) -> str:
         """The refusal in ``lang`` (zh or en)."""

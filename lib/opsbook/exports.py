@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from opsbook.errors import InputError
 from opsbook.report import Report, run_folder
 
 SALT_ENV = "OPSBOOK_PSEUDONYM_SALT"
@@ -45,10 +46,7 @@ def required_salt(report: Report) -> str:
     """:func:`pseudonym_salt`, or a ValueError saying where to set it."""
     salt = pseudonym_salt(report)
     if salt is None:
-        raise ValueError(
-            f"pseudonymise=True needs a salt: set the {SALT_ENV} environment variable or "
-            "privacy.pseudonym_salt in the config (it is never a notebook parameter)"
-        )
+        raise InputError("core.error.salt", variable=SALT_ENV)
     return salt
 
 

@@ -7,6 +7,7 @@ render with Noto Sans SC, shipped by a Python package, so a fresh machine needs 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 from collections.abc import Callable, Iterable
@@ -66,6 +67,32 @@ THEME = {
 }
 
 
+# A data label (a channel, campaign, variant, content type ...) is shown in at most LABEL_LIMIT
+# characters where it cannot wrap (a chart's ticks and legends). A table cell or a field of a
+# sentence wraps, so there a value is shortened only past LONG_TEXT characters, longer than any
+# sentence of ours (the longest, a definition, has about 400): such a value is no name a reader
+# reads (a 100,000-character channel made pages of megabytes and charts take minutes).
+LABEL_LIMIT = 40
+LONG_TEXT = 500
+_DIGEST_CHARS = 6
+
+
+def short_label(text: str, limit: int = LABEL_LIMIT) -> str:
+    """``text`` in at most ``limit`` characters: as it is when it fits, else its beginning, "…"
+    and a short stable hash of the whole (two long names that share their beginning stay
+    distinct, and a name reads the same on every page and run)."""
+    if len(text) <= limit:
+        return text
+    digest = hashlib.md5(text.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
+    return f"{text[: limit - _DIGEST_CHARS - 1]}…{digest[:_DIGEST_CHARS]}"
+
+
+def bounded_text(text: str) -> str:
+    """``text`` as a table cell or a sentence's field shows it: whole up to :data:`LONG_TEXT`
+    characters (it wraps), else as a label (:func:`short_label`)."""
+    return text if len(text) <= LONG_TEXT else short_label(text)
+
+
 def category_colours(names: Iterable[Any]) -> dict[str, str]:
     """One colour per category (channel, segment, variant ...) for every chart of a run: the
     palette in the sorted order of ``names`` -- pass the whole set the data has (e.g. every
@@ -76,11 +103,62 @@ def category_colours(names: Iterable[Any]) -> dict[str, str]:
 
 
 def _png(fig: Figure) -> tuple[bytes, dict[str, Any]]:
-    """The figure as PNG, with the tick labels it shows in the output's metadata (the tests read
-    them from the executed notebook: every axis's labels must be distinct)."""
+    """The figure as PNG, its labels shortened (:func:`shorten_labels`), with the tick labels it
+    shows in the output's metadata (the tests read them from the executed notebook: every axis's
+    labels must be distinct)."""
+    shorten_labels(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
     return buffer.getvalue(), {"opsbook": {"ticks": tick_labels(fig)}}
+
+
+def shorten_labels(fig: Figure) -> None:
+    """Shorten the data labels of a figure before it is drawn, for every chart in this one place:
+    tick labels and legend entries to :data:`LABEL_LIMIT` characters (they
+    cannot wrap; a long name is cut with a hash that keeps it distinct), titles, axis labels and
+    notes to :data:`LONG_TEXT`. Laying out a 100,000-character legend entry
+    took matplotlib minutes per chart and gigabytes of memory."""
+    from matplotlib.text import Text
+
+    short_ticks = _short_ticks_class()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if not isinstance(axis.get_major_formatter(), short_ticks):
+                axis.set_major_formatter(short_ticks(axis.get_major_formatter()))
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes)]
+    entries = {id(text) for legend in legends if legend for text in legend.get_texts()}
+    for text in fig.findobj(Text):
+        shorten = short_label if id(text) in entries else bounded_text
+        text.set_text(shorten(text.get_text()))
+
+
+@cache
+def _short_ticks_class() -> type:
+    from matplotlib.ticker import Formatter
+
+    class ShortTicks(Formatter):
+        """An axis's own tick formatter, its labels shortened (:func:`short_label`)."""
+
+        def __init__(self, inner: Formatter) -> None:
+            self.inner = inner
+
+        def set_axis(self, axis: Any) -> None:
+            super().set_axis(axis)
+            self.inner.set_axis(axis)
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return short_label(self.inner(x, pos))
+
+        def format_ticks(self, values: Any) -> list[str]:
+            return [short_label(label) for label in self.inner.format_ticks(values)]
+
+        def get_offset(self) -> str:
+            return self.inner.get_offset()
+
+        def set_locs(self, locs: Any) -> None:
+            self.inner.set_locs(locs)
+
+    return ShortTicks
 
 
 def tick_labels(fig: Figure) -> list[dict[str, list[str]]]:

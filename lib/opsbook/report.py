@@ -23,9 +23,11 @@ from IPython.display import HTML, display
 
 from opsbook.config import Config, load_config
 from opsbook.data import Source, open_source
+from opsbook.errors import use_lang
 from opsbook.formats import STATUS_CLASS, fmt, use_currency
 from opsbook.i18n import display_name, t
 from opsbook.parameters import check_parameters
+from opsbook.plots import bounded_text
 from opsbook.validation import SourceChecks, Validation, validate
 
 METRICS_MIME = "application/vnd.opsbook.metrics+json"
@@ -145,13 +147,13 @@ def render_table(
         for column in counts:
             n = pd.to_numeric(shown[column], errors="coerce").fillna(0)
             small |= (n > 0) & (n < min_cell)
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    head = "".join(f"<th>{html.escape(bounded_text(str(c)))}</th>" for c in shown.columns)
     body = []
     for i, (row_id, row) in enumerate(shown.iterrows()):
         cells = []
         for column in shown.columns:
             value = row[column]
-            text = fmt(value, formats.get(column, "auto"))
+            text = bounded_text(fmt(value, formats.get(column, "auto")))
             if small[row_id] and column in counts:
                 text = f"<{min_cell}"
             elif (
@@ -206,11 +208,12 @@ class Report:
 
     # -- display ------------------------------------------------------------------------------
     def heading(self, key: str, level: int = 2, **fields: Any) -> None:
-        display(HTML(f"<h{level}>{html.escape(self.t(key, **fields))}</h{level}>"))
+        shown = {k: bounded_text(str(v)) for k, v in fields.items()}
+        display(HTML(f"<h{level}>{html.escape(self.t(key, **shown))}</h{level}>"))
 
     def say(self, key: str, **fields: Any) -> None:
         """A narrative sentence; ``fields`` (often from data) are escaped."""
-        safe = {k: html.escape(str(v)) for k, v in fields.items()}
+        safe = {k: html.escape(bounded_text(str(v))) for k, v in fields.items()}
         display(HTML(f'<p class="ob-text">{self.t(key, **safe)}</p>'))
 
     def note(self, text: str) -> None:
@@ -269,6 +272,8 @@ class Report:
         display(
             HTML(
                 f'<section class="ob-summary {tone_class}">'
+                # our own sentence (a paragraph may pass LONG_TEXT); its data values arrive
+                # capped by the engine (types.capped_labels)
                 f'<p class="ob-verdict">{html.escape(verdict)}</p>'
                 + (f'<div class="ob-numbers">{"".join(cards)}</div>' if cards else "")
                 + (
@@ -401,6 +406,7 @@ def start(
     from opsbook.plots import use_theme
 
     cfg = load_config(config, data=data, lang=lang)
+    use_lang(cfg.lang)  # what the notebook refuses, it refuses in the run's language
     # the notebook's parameters, checked as `opsbook run` checks them (in JupyterLab too)
     check_parameters(name, dict(params) if params is not None else _notebook_values(), cfg.lang)
     source = open_source(cfg)

@@ -165,13 +165,31 @@ def parse_assignments(items: Sequence[str], lang: str = "en") -> dict[str, str]:
     return parsed
 
 
+# settings a report's config section may hold per value of one parameter
+SCOPED_SETTINGS = {"ab_test": ("experiment", "experiments")}
+
+
 def resolve_parameters(
     report: ReportNotebook, config: Config, given: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Config defaults for the report, then ``given``, each read by its type and checked against
-    what the report accepts; unknown names and refused values raise RunError."""
+    """Config defaults for the report, then the settings of the one thing it is run on where
+    the config has them (``reports.ab_test.experiments.<name>``: an experiment's own α, metrics,
+    power ...), then ``given``; each read by its type and checked against what the report
+    accepts; unknown names and refused values raise RunError."""
     lang = config.lang
-    merged = config.report_defaults(report.name) | dict(given)
+    defaults = config.report_defaults(report.name)
+    scope = SCOPED_SETTINGS.get(report.name)
+    if scope and scope[1] in defaults:
+        parameter, section = scope
+        entries = defaults.pop(section) or {}
+        chosen = dict(given).get(
+            parameter, defaults.get(parameter, report.parameters.get(parameter))
+        )
+        entry = entries.get(chosen, {}) if isinstance(entries, Mapping) else None
+        if not isinstance(entry, Mapping):
+            raise RunError(t("run.scoped_not_mapping", lang, report=report.name, section=section))
+        defaults |= entry
+    merged = defaults | dict(given)
     valid = sorted(set(report.parameters) - set(COMMON_PARAMETERS))
     unknown = sorted(set(merged) - set(valid))
     if unknown:

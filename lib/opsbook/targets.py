@@ -10,13 +10,17 @@ effect measured against a holdout, with an interval) is judged on its interval
 (:func:`estimate_status`): green (met) when the whole interval meets the target, red (missed)
 when the whole interval misses it, not_proven when the interval contains the target -- so no page
 says "met" where its evidence section says the effect is not established.
+
+Every page marks a target that nobody set as the shipped default ("target 40 % (default)"):
+:class:`Targets` and :class:`KpiTarget` know whether a setting of the user's (the config, a
+report parameter, a campaign's table column) gave the value; :func:`marked` writes the marker.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -24,22 +28,29 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 
-from opsbook.i18n import catalogue
+from opsbook.i18n import catalogue, t
 
 Direction = Literal["higher", "lower"]
-Unit = Literal["count", "rate", "money", "ratio", "hours"]
+Unit = Literal["count", "rate", "money", "ratio", "hours", "score"]
 TargetKind = Literal["absolute", "growth_yoy", "per_30_days"]
 Status = Literal["green", "amber", "red", "not_proven", "n/a"]
 STATUSES: tuple[Status, ...] = ("green", "amber", "red", "not_proven", "n/a")
 #: KPIs that are estimates (an increment against a holdout), judged on their interval
 ESTIMATED_KPIS: tuple[str, ...] = ("campaign_roi",)
 
-AREAS = ("users", "content", "campaigns", "data")
+AREAS = ("users", "content", "campaigns", "data", "efficiency")
 DIRECTIONS = ("higher", "lower")
-UNITS = ("count", "rate", "money", "ratio", "hours")
+UNITS = ("count", "rate", "money", "ratio", "hours", "score")
 TARGET_KINDS = ("absolute", "growth_yoy", "per_30_days")
 TARGET_FIELDS = ("area", "definition", "target", "kind", "direction", "unit")
-UNIT_FORMAT = {"count": "int", "rate": "pct", "money": "money", "ratio": "float", "hours": "dec2"}
+UNIT_FORMAT = {
+    "count": "int",
+    "rate": "pct",
+    "money": "money",
+    "ratio": "float",
+    "hours": "dec2",
+    "score": "dec1",  # NPS: -100..100
+}
 TARGETS_FILE = "kpi_targets.yml"
 
 
@@ -54,6 +65,7 @@ class KpiTarget:
     direction: Direction
     unit: Unit
     kind: TargetKind = "absolute"
+    default: bool = True  # the shipped target: no targets file of the user's sets it
 
     def resolve(self, days: int, year_earlier: float | None = None) -> float | None:
         """The target for a period of ``days`` days (``year_earlier``: the value 52 weeks
@@ -124,6 +136,7 @@ def load_targets(
     for a KPI sets its target. Unknown KPI names or fields raise with the known ones."""
     entries = _default_target_entries()
     where = TARGETS_FILE
+    users: set[str] = set()  # the KPIs whose target the user's file or mapping sets
     if targets is not None:
         if isinstance(targets, str | Path):
             path = Path(targets).expanduser()
@@ -151,7 +164,12 @@ def load_targets(
             if not isinstance(override, Mapping):
                 raise ValueError(f"{where}: KPI {name!r} must map to settings or a number")
             entries[name] = {**entries[name], **override}
-    return {name: _target(name, entry, where) for name, entry in entries.items()}
+            if "target" in override:
+                users.add(name)
+    return {
+        name: replace(_target(name, entry, where), default=name not in users)
+        for name, entry in entries.items()
+    }
 
 
 def kpi_status(
@@ -213,12 +231,63 @@ KPI_NAMES = {
 }
 
 
-def retention_targets(config: Any = None, overrides: Mapping[str, Any] | None = None) -> dict:
+@dataclass(frozen=True, eq=False)
+class Targets(Mapping[str, float | None]):
+    """A report's targets by name (read like a dict, equal to a dict of the same targets) and
+    the names the user set -- in the config, a report parameter or a table column; every other
+    one is the shipped default."""
+
+    values: Mapping[str, float | None]
+    user: frozenset[str] = field(default_factory=frozenset)
+    #: a group's own targets (a value of the report's breakdown, e.g. a channel), all the user's
+    groups: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> float | None:
+        return self.values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def is_default(self, name: str) -> bool:
+        """Is the target ``name`` the shipped default (no setting of the user's gave it)?"""
+        return name not in self.user
+
+    def for_group(self, group: Any) -> Targets:
+        """The targets a group is judged against: its own where it has them, else these."""
+        own = self.groups.get(str(group), {})
+        return Targets({**self.values, **own}, self.user | frozenset(own))
+
+
+def is_default(targets: Mapping[str, Any], name: str) -> bool:
+    """Is ``targets[name]`` the shipped default? :class:`Targets` knows which names the user
+    set; a plain mapping is the caller's own choice, never the default."""
+    return isinstance(targets, Targets) and targets.is_default(name)
+
+
+def marked(text: str, default: bool, lang: str) -> str:
+    """A target as a page writes it: ``text`` (the formatted target), followed by "(default)" /
+    "（默认）" when it is the shipped default, so a reader knows nobody chose it."""
+    return t("targets.default", lang, target=text) if default else text
+
+
+def retention_targets(config: Any = None, overrides: Mapping[str, Any] | None = None) -> Targets:
     """The KPI targets this report checks (fractions): the KPI system's defaults, then the
     project's KPI targets file when the config names one (``reports: kpi_dashboard: targets:``,
     the same file the KPI dashboard reads), then ``overrides`` (the report's ``targets``
-    parameter). Keys: d1, d7, d30, dau_mau, first_order_conversion, repeat_purchase_rate."""
+    parameter: ``reports.retention.targets`` in the config, or ``-p targets=...``). Keys: d1,
+    d7, d30, dau_mau, first_order_conversion, repeat_purchase_rate; ``Targets.is_default`` says
+    which of them nobody set. ``by_group: {kol: {d7: 0.25}}`` gives a group of the report's
+    breakdown (a channel by default) targets of its own (:meth:`Targets.for_group`)."""
     targets = dict(DEFAULT_TARGETS)
+    user: set[str] = set()
+    overrides = dict(overrides or {})
+    groups = {
+        str(g): _checked(own, f"by_group.{g}")
+        for g, own in (overrides.pop("by_group", None) or {}).items()
+    }
     cfg = getattr(config, "config", config)
     if cfg is not None and hasattr(cfg, "report_defaults"):
         kpi_file = cfg.report_defaults("kpi_dashboard").get("targets")
@@ -227,8 +296,21 @@ def retention_targets(config: Any = None, overrides: Mapping[str, Any] | None = 
             for key, name in KPI_NAMES.items():
                 if name in loaded and loaded[name].target is not None:
                     targets[key] = float(loaded[name].target)
-    for key, value in (overrides or {}).items():
-        if key not in DEFAULT_TARGETS:
-            raise ValueError(f"unknown target {key!r}; known: {', '.join(DEFAULT_TARGETS)}")
-        targets[key] = float(value)
-    return targets
+                    if not loaded[name].default:
+                        user.add(key)
+    for key, value in _checked(overrides, "targets").items():
+        targets[key] = value
+        user.add(key)
+    return Targets(targets, frozenset(user), groups)
+
+
+def _checked(entries: Any, where: str) -> dict[str, float]:
+    """Retention targets by key (d1 ... repeat_purchase_rate) as numbers; others raise."""
+    if not isinstance(entries, Mapping):
+        raise ValueError(f"{where}: expected a mapping of targets, got {entries!r}")
+    unknown = sorted(set(map(str, entries)) - set(DEFAULT_TARGETS))
+    if unknown:
+        raise ValueError(
+            f"{where}: unknown target {unknown[0]!r}; known: {', '.join(DEFAULT_TARGETS)}, by_group"
+        )
+    return {str(k): float(v) for k, v in entries.items()}

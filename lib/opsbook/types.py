@@ -27,6 +27,44 @@ def plausible(value: ir.Value) -> ir.BooleanValue:
     return value.isnull() | ((value >= low) & (value < high))
 
 
+# A name of the data that is no name a reader reads (a 100,000-character channel): read as the
+# label :func:`opsbook.plots.short_label` shows for it -- its first characters, "…" and the
+# first characters of its MD5 -- so the engine, the frames and the pages carry 40 characters,
+# not megabytes per user (such a channel, carried per user into the survival tests, made the
+# retention report take seven times as long). The same numbers as opsbook.plots (a display
+# module, which the data layer does not import); tests/unit/test_data.py pins them equal.
+LONG_VALUE = 500
+LABEL_LIMIT = 40
+LABEL_DIGEST = 6
+# per contract table, the text columns that name things for display (None: every text column
+# but the keys -- the users' attributes, each a possible breakdown); none of them is a key a
+# parameter or a join looks a row up by
+LABEL_COLUMNS: dict[str, tuple[str, ...] | None] = {
+    "users": None,
+    "campaigns": ("name", "channel"),
+    "assignments": ("variant",),
+    "content": ("type",),
+    "spend": ("channel",),
+}
+
+
+def capped_labels(table: ir.Table, spec: TableSpec | None) -> ir.Table:
+    """``table`` with each label column's values longer than :data:`LONG_VALUE` characters
+    replaced by their short label (computed in the engine; shorter values as they are)."""
+    if spec is None or spec.name not in LABEL_COLUMNS:
+        return table
+    keys = {c.name for c in spec.columns if c.kind == "key"}
+    names = LABEL_COLUMNS[spec.name] or [c for c in table.columns if c not in keys]
+    head = LABEL_LIMIT - LABEL_DIGEST - 1
+    capped = {}
+    for name in names:
+        if name in table.columns and table[name].type().is_string():
+            value = table[name]
+            short = value.substr(0, head) + "…" + value.hexdigest("md5").substr(0, LABEL_DIGEST)
+            capped[name] = (value.length() > LONG_VALUE).ifelse(short, value)
+    return table.mutate(**capped) if capped else table
+
+
 def typed(table: ir.Table, spec: TableSpec | None) -> ir.Table:
     """``table`` with each contract column cast to its contract type (invalid values -> null)."""
     if spec is None:

@@ -12,7 +12,16 @@ Rules (each failure names the table, column, rule, row count and an example valu
 - ``value_allowed``: categorical values are known (order status, member group);
 - ``key_unique``: unique keys are unique (every copy after the first fails);
 - ``user_known``: orders/events/assignments/members reference a user of ``users``;
-- ``one_variant_per_user``: an experiment's user is in one variant only (all their rows fail).
+- ``one_variant_per_user``: an experiment's user is in one variant only (all their rows fail);
+- ``table_empty``: the table has rows (structural: a header-only CSV, a Parquet file of no rows,
+  or filters that exclude every row leave a report nothing to say; it names the file).
+- ``value_in_range``: a bounded value lies in its range (a survey score 0..10);
+- ``ends_after_start``: a span's end, where present, is not before its start (a community
+  membership, a data request's answer).
+
+The last two are refusals (severity ``error``): a report that reads such a table cannot give a
+right answer from it (an NPS from an 11 on a 0-10 scale), so it stops with the finding
+(:meth:`Validation.refuse`) instead of showing a number.
 
 Each table is checked in one pass in the engine: a boolean per rule and row, then one
 aggregate, so a table's accuracy (share of rows passing every rule) comes with the counts.
@@ -38,6 +47,8 @@ from opsbook.i18n import catalogue, display_name, t
 from opsbook.types import contract_type, converts_exactly, to_type
 
 Severity = Literal["error", "fail"]
+#: rules whose failure stops a report reading the table (its numbers would be wrong, not rough)
+REFUSING_RULES = ("value_in_range", "ends_after_start")
 
 
 class ContractError(ValueError):
@@ -68,11 +79,17 @@ class Finding:
     total: int
     example: str | None
     severity: Severity = "fail"
+    file: str | None = None  # the file the table was read from, where one was
 
     def message(self, lang: str = "en") -> str:
         """The finding in ``lang``, tables and columns by their display names; an English
         message also names the rule's code (what an analyst searches for), a Chinese one only
-        the rule's Chinese text."""
+        the rule's Chinese text. An empty table is told by its file, not by a rule's counts."""
+        if self.rule == "table_empty":
+            how = "file" if self.file else "table"
+            return t(
+                f"validation.empty.{how}", lang, table=table_name(self.table, lang), file=self.file
+            )
         rule_text = t(f"validation.rule.{self.rule}", lang)
         return t(
             "validation.message",
@@ -159,6 +176,14 @@ class Validation:
             tables={n: c for n, c in self.tables.items() if n in keep},
             structural=tuple(f for f in self.structural if f.table in keep),
         )
+
+    def refuse(self, tables: Iterable[str], lang: str = "en") -> None:
+        """Raise :class:`ContractError` if a refusing rule (severity ``error``) failed in one of
+        ``tables``: a report that reads them stops with the findings in ``lang``."""
+        keep = set(tables)
+        errors = [f for f in self.findings if f.severity == "error" and f.table in keep]
+        if errors:
+            raise ContractError("\n".join(f.message(lang) for f in errors))
 
     def raise_for_errors(self, lang: str = "en") -> None:
         """Raise :class:`ContractError` if a structural rule failed (reports cannot run)."""
@@ -266,6 +291,13 @@ def _check_table(
             rules[(column.name, "amount_nonnegative")] = cast.isnull() | ((cast >= 0) & finite)
         if column.allowed:
             rules[(column.name, "value_allowed")] = value.isnull() | value.isin(column.allowed)
+        if column.bounds is not None:
+            low, high = column.bounds
+            rules[(column.name, "value_in_range")] = cast.isnull() | cast.between(low, high)
+    for start, end in spec.spans:
+        if start in typed_cols and end in typed_cols:
+            begun, ended = typed_cols[start], typed_cols[end]
+            rules[(end, "ends_after_start")] = begun.isnull() | ended.isnull() | (ended >= begun)
     table = raw
     if spec.unique and all(c in present for c in spec.unique):
         key = ", ".join(spec.unique)
@@ -299,15 +331,32 @@ def _check_table(
         if bad:
             show = column if column in typed_cols or column in present else spec.unique[0]
             example = _example(table, f"ok{i}", show.split(", ")[0], spec, present)
-            findings.append(Finding(spec.name, column, rule, bad, rows, example))
+            if rule == "ends_after_start":  # the end is wrong only beside its start: show both
+                start = next(s for s, e in spec.spans if e == column)
+                begun = _first_failing(table, f"ok{i}", start)
+                example = f"{start}={begun}, {column}={example}"
+            severity: Severity = "error" if rule in REFUSING_RULES else "fail"
+            findings.append(Finding(spec.name, column, rule, bad, rows, example, severity))
     duplicates = next((f.rows for f in findings if f.rule == "key_unique"), 0)
     null_rates = {c: float(result[f"null_{c}"] or 0) for c in raw.columns} if rows else {}
     passing = int(result["_passing"] or 0) if rows else 0
     # a required column that is absent is absent from every row: no row passes the contract
     missing = [Finding(spec.name, c, "column_missing", rows, rows, None, "error") for c in absent]
+    if not rows:
+        missing.append(_empty(source, spec.name))
     if missing:
         passing = 0
     return TableCheck(spec.name, rows, passing, tuple(findings), null_rates, duplicates), missing
+
+
+def _empty(source: Source, name: str) -> Finding:
+    """The finding of a table without rows: its file has none (a header-only CSV), or the
+    config's filters excluded every row it has (then the exclusions tell which filter)."""
+    file = source.files.get(name)
+    excluded = source.exclusions()
+    if not excluded.empty and name in set(excluded["table"]):
+        return Finding(name, None, "table_empty", 0, 0, None, "error")
+    return Finding(name, None, "table_empty", 0, 0, None, "error", file=file)
 
 
 def raw_null(value: ir.Value) -> ir.FloatingScalar:

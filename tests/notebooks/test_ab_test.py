@@ -9,12 +9,19 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from scipy import stats as sps
 
 from opsbook.experiments import RESULT_KEYS
 from opsbook.run import run_reports
 from tests.conftest import ROOT, dataset
-from tests.pages import data_values, language_problems, summary_problems, tick_problems
+from tests.pages import (
+    data_values,
+    language_problems,
+    page_text,
+    summary_problems,
+    tick_problems,
+)
 
 TOP_KEYS = {"experiment", "control", "variants", "srm_p", "valid", "decision", "results"}
 TOP_KEYS |= {"metrics", "alpha", "planned_split", "method", "cuped"}
@@ -211,6 +218,39 @@ def test_cookie_cats(tmp_path):
     # gate_40 loses 7-day retention: 19.0 % -> 18.2 %, p ~ 0.002
     assert metrics["decision"] == "dont_ship" and metrics["decision_variant"] == "gate_40"
     assert "Suspicious sample ratio" in page
+
+
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_cookie_cats_in_chinese_with_the_configs_metric_names(tmp_path):
+    """A per-user export's metrics are its column names; the config names them per language
+    (``display_names: metric:``) and the zh page shows those names, never the columns."""
+    folder = dataset("cookie_cats")
+    mapping = yaml.safe_load((ROOT / "data" / "mappings" / "cookie_cats.yml").read_text())
+    mapping["data"]["source"] = str(folder)
+    mapping["run"] = {"notebooks": str(ROOT / "notebooks"), "out": str(tmp_path / "reports")}
+    names = {
+        "retention_7": {"zh": "7日留存", "en": "7-day retention"},
+        "retention_1": {"zh": "次日留存", "en": "1-day retention"},
+        "sum_gamerounds": {"zh": "游戏局数", "en": "Game rounds"},
+    }
+    mapping["display_names"] = {"metric": names}
+    config = tmp_path / "cookie_cats.yml"
+    config.write_text(yaml.safe_dump(mapping, allow_unicode=True))
+    metrics, page, folder_run = outputs(
+        run_reports(["ab_test"], config=config, out=tmp_path / "out", lang="zh")
+    )
+    assert metrics["primary_metric"] == "retention_7"  # metrics.json keeps the data's names
+    shown = page_text(page)
+    for column, name in names.items():
+        assert name["zh"] in shown
+        assert column not in shown
+    verdict = re.search(r'<p class="ob-verdict">(.*?)</p>', page).group(1)
+    assert "7日留存" in verdict
+    assert language_problems(page, "zh", {"gate_30", "gate_40", "cookie_cats_gate"}) == []
+    assert "实验结果表表" not in shown  # the table's display name already ends in 表
+    assert summary_problems(page) == []
+    assert tick_problems(folder_run / "ab_test.ipynb") == []
 
 
 @pytest.mark.real_data

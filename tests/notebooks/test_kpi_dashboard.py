@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import date, timedelta
 
@@ -219,8 +220,8 @@ def test_page_checks(folders, sample_dir, lang):
 
 def test_forecasts_in_metrics_against_pandas(run, shop):
     """metrics.json's forecasts: every default KPI 8 weeks ahead with its 95 % interval; GMV's
-    forecast is the stats module's on the weekly paid GMV computed here with pandas (24 complete
-    local weeks, 2026-05-11 to 2026-10-25); ARPU has a target (40 in the run's targets file), so
+    forecast is the stats module's on the weekly paid GMV computed here with pandas (every
+    complete local week from the data's first day to 2026-10-25); ARPU has a target (40 in the run's targets file), so
     its month and quarter chances are known."""
     metrics, page = run
     found = metrics["forecasts"]
@@ -235,14 +236,27 @@ def test_forecasts_in_metrics_against_pandas(run, shop):
     orders = shop["orders"]
     paid = orders[orders["status"].fillna("paid") == "paid"] if "status" in orders else orders
     day = local_day(paid["ts"])
-    first, last = date(2026, 5, 11), date(2026, 10, 25)
-    inside = paid[(day >= first) & (day <= last)]
+    # the history: every complete week from the data's first day (an event or a paid order)
+    # to the last complete week, 2026-10-25
+    last = date(2026, 10, 25)
+    first = min(local_day(shop["events"]["ts"]).min(), day.min())
+    weeks = ((last - first).days + 1) // 7
+    inside = paid[(day > last - timedelta(days=7 * weeks)) & (day <= last)]
     week = [(last - d).days // 7 for d in local_day(inside["ts"])]
-    gmv = inside.groupby(week)["amount"].sum().sort_index(ascending=False)
-    assert len(gmv) == 24
+    # a week without a paid order is a week of GMV 0
+    gmv = inside.groupby(week)["amount"].sum().reindex(range(weeks), fill_value=0.0)
+    gmv = gmv.sort_index(ascending=False)
     expected = forecast(gmv.to_numpy(), 8, season=52, simulate_steps=14)
     assert found["gmv"]["model"] == expected.model
     np.testing.assert_allclose(found["gmv"]["point"], expected.point, rtol=1e-6)
     assert found["gmv"]["accuracy"] == pytest.approx(expected.accuracy)
     assert found["arpu"]["p_target"]["month"] is not None
     assert "Forecast: will we make it?" in page
+
+
+@pytest.mark.parametrize(("lang", "marker"), [("en", " (default)"), ("zh", "（默认）")])
+def test_shipped_targets_are_marked_as_defaults_and_the_projects_are_not(folders, lang, marker):
+    """The project's targets file sets ARPU's target (40); every other target is shipped."""
+    page = html.unescape((folders[lang] / "kpi_dashboard.html").read_text())
+    assert f"≥ 55.0%{marker}" in page  # D1 retention, the shipped target
+    assert "40.00" in page and f"40.00{marker}" not in page  # ARPU: the project's own

@@ -268,3 +268,23 @@ def test_credentials_in_a_url_are_never_printed():
     with pytest.raises(Exception) as caught:
         open_source(load_config(data="nosuch://ops:s3cret@host/db"))
     assert "s3cret" not in str(caught.value)
+
+
+def test_a_name_too_long_to_read_is_read_as_its_short_label(tmp_path):
+    """A label value past LONG_VALUE characters is shortened in the engine exactly as the charts
+    shorten labels (the same text on every page); the raw table keeps it whole."""
+    from opsbook.plots import LABEL_LIMIT, LONG_TEXT, short_label
+    from opsbook.types import LABEL_LIMIT as ENGINE_LABEL_LIMIT
+    from opsbook.types import LONG_VALUE
+
+    assert (LONG_VALUE, ENGINE_LABEL_LIMIT) == (LONG_TEXT, LABEL_LIMIT)
+    channels = ["K" * 100_000, "K" * 99_999 + "S", "K" * LONG_VALUE, "搜索" * 300]
+    USERS.head(3).assign(channel=channels[:3]).to_parquet(tmp_path / "users.parquet")
+    source = open_source(load_config(data=str(tmp_path)))
+    read = source.table("users").order_by("user_id").channel.execute().tolist()
+    assert read == [short_label(channels[0]), short_label(channels[1]), channels[2]]
+    assert len(set(read)) == 3 and max(map(len, read[:2])) == LABEL_LIMIT
+    assert source.mapped("users").channel.length().max().execute() == 100_000
+    USERS.head(1).assign(channel=channels[3:]).to_parquet(tmp_path / "users.parquet")
+    read = open_source(load_config(data=str(tmp_path))).table("users").channel.execute()
+    assert read.tolist() == [short_label(channels[3])]  # characters, not bytes

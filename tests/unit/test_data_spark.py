@@ -63,3 +63,47 @@ def test_aggregating_mapping_of_a_csv_export(tmp_path):
     assert orders["order_id"] == ["A1", "A4", "C2"]
     assert orders["amount"] == [25.0, 3.0, 10.0]
     assert exclusions == {"table": ["orders"], "rule": ["no customer id"], "rows": [1]}
+
+
+# text timestamps as exports write them: the same cases as tests/unit/bad_input/test_times.py
+TEXT_TIMES = {
+    "offsets": ["2026-05-05T08:40:53+08:00", "2026-05-04T20:40:53-04:00"],
+    "an offset beside a bad value": ["2026-05-05T08:40:53+08:00", "n/a", "2026-05-05T00:40:53Z"],
+    "a zone name": ["2026-05-05 08:40:53 Asia/Shanghai", "n/a"],
+    "offsets and naive text": ["2026-05-05T08:40:53+08:00", "2026-05-05 00:40:53", "soon"],
+    "nothing parses": ["yesterday", "soon"],
+}
+
+
+@pytest.mark.parametrize("case", TEXT_TIMES, ids=list(TEXT_TIMES))
+def test_text_timestamps_are_read_at_the_same_instants(tmp_path, case):
+    """An offset or a zone name in the text is honoured on Spark as on DuckDB; a value that
+    does not parse is null on both, and validation counts the same rows."""
+    from opsbook.validation import validate
+
+    write_users(tmp_path, "parquet")
+    lines = [f"o{i},1,{ts},1" for i, ts in enumerate(TEXT_TIMES[case])]
+    (tmp_path / "orders.csv").write_text(
+        "order_id,user_id,ts,amount\n" + "\n".join(lines) + "\n", encoding="utf-8"
+    )
+    read = {}
+    for engine, source in sources(tmp_path).items():
+        stamps = source.table("orders").order_by("order_id").ts.execute().tolist()
+        findings = validate(source, ["orders"]).findings
+        unparsed = sum(f.rows for f in findings if f.rule == "timestamp_parseable")
+        read[engine] = ([None if pd.isna(v) else pd.Timestamp(v) for v in stamps], unparsed)
+    assert read["pyspark"] == read["duckdb"]
+    stamps, unparsed = read["duckdb"]
+    assert unparsed == sum(v is None for v in stamps)
+    assert {v for v in stamps if v is not None} <= {pd.Timestamp("2026-05-05 00:40:53")}
+
+
+def test_a_name_too_long_to_read_is_shortened_alike(tmp_path):
+    """The engine's short label of a 100,000-character name is the same on Spark."""
+    channels = ["K" * 100_000, "K" * 99_999 + "S", "search"]
+    USERS.head(3).assign(channel=channels).to_parquet(tmp_path / "users.parquet")
+    read = {
+        engine: source.table("users").order_by("user_id").channel.execute().tolist()
+        for engine, source in sources(tmp_path).items()
+    }
+    assert read["pyspark"] == read["duckdb"] and len(set(read["duckdb"])) == 3

@@ -4,14 +4,20 @@ records for the page checks."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from opsbook.plots import (
+    LABEL_LIMIT,
+    LONG_TEXT,
     PALETTE,
     _png,
+    bounded_text,
     category_colours,
     figure,
     percent_ticks,
+    short_label,
     signed_percent_ticks,
     tick_labels,
 )
@@ -55,3 +61,37 @@ def test_one_colour_per_category_whatever_a_chart_draws():
     assert every == category_colours(reversed(channels))  # order of appearance does not matter
     assert len(set(every.values())) == len(channels)
     assert every["kol"] == PALETTE[0]  # sorted: kol, organic, search_ad, social
+
+
+LONG_A = "K" * 100_000
+LONG_B = "K" * 99_999 + "S"  # shares all but its last character with LONG_A
+
+
+def test_a_long_label_is_shortened_and_stays_distinct():
+    a, b = short_label(LONG_A), short_label(LONG_B)
+    assert len(a) == len(b) == LABEL_LIMIT
+    assert a != b and a.startswith("K" * 30) and "…" in a
+    assert short_label(LONG_A) == a  # stable: the same name reads the same everywhere
+    assert short_label("x" * LABEL_LIMIT) == "x" * LABEL_LIMIT  # a label that fits is kept
+    sentence = "a definition of about four hundred characters " * 8
+    assert bounded_text(sentence[:LONG_TEXT]) == sentence[:LONG_TEXT]  # sentences wrap, whole
+    assert len(bounded_text(LONG_A)) == LABEL_LIMIT
+
+
+def test_a_chart_of_long_names_shows_them_short_and_draws_at_normal_speed():
+    """Bars of categories, a legend and a title with 100,000-character names (laying such a
+    legend out took matplotlib minutes): every label shown is within the limit, distinct."""
+    fig, ax = figure()
+    ax.bar([LONG_A, LONG_B, "search"], [3, 2, 1])
+    ax.plot([0, 1], [1, 2], label=LONG_A)
+    ax.plot([0, 1], [2, 1], label=LONG_B)
+    ax.legend()
+    ax.set_title(f"Users by channel: {LONG_A}")
+    started = time.perf_counter()
+    png, _ = _png(fig)
+    assert time.perf_counter() - started < 5 and png.startswith(b"\x89PNG")
+    ticks = tick_labels(fig)[0]["x"]
+    assert ticks == [short_label(LONG_A), short_label(LONG_B), "search"]
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend == [short_label(LONG_A), short_label(LONG_B)]
+    assert len(ax.get_title()) == LABEL_LIMIT

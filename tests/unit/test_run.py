@@ -240,3 +240,35 @@ def test_a_sliced_wait_still_times_out(monkeypatch):
         return time.monotonic() - started
 
     assert 0.65 < asyncio.run(wait()) < 1.2
+
+
+def test_an_experiment_gets_its_own_settings_from_the_config(tmp_path):
+    """``reports.ab_test.experiments.<name>``: the settings of the experiment the run is on,
+    between the report's defaults and the command line's."""
+    from opsbook.config import load_config
+    from opsbook.run import discover, resolve_parameters
+    from tests.conftest import ROOT
+
+    ab = discover(ROOT / "notebooks")["ab_test"]
+    (tmp_path / "opsbook.yml").write_text(
+        "reports:\n  ab_test:\n    alpha: 0.05\n    power: 0.8\n"
+        "    experiments:\n      price_display: {alpha: 0.01, metrics: [revenue_per_user]}\n"
+    )
+    config = load_config(str(tmp_path / "opsbook.yml"))
+    chosen = resolve_parameters(ab, config, {"experiment": "price_display"})
+    assert (chosen["alpha"], chosen["metrics"], chosen["power"]) == (
+        0.01,
+        ["revenue_per_user"],
+        0.8,
+    )
+    other = resolve_parameters(ab, config, {"experiment": "checkout_button"})
+    assert other["alpha"] == 0.05 and "metrics" not in other
+    given = resolve_parameters(ab, config, {"experiment": "price_display", "alpha": "0.1"})
+    assert given["alpha"] == 0.1  # the command line wins
+    (tmp_path / "opsbook.yml").write_text(
+        "lang: en\nreports:\n  ab_test:\n    experiments:\n      price_display: 0.01\n"
+    )
+    with pytest.raises(RunError, match="experiments in the config must map each name"):
+        resolve_parameters(
+            ab, load_config(str(tmp_path / "opsbook.yml")), {"experiment": "price_display"}
+        )

@@ -10,9 +10,12 @@ import yaml
 from opsbook.config import load_config
 from opsbook.targets import (
     DEFAULT_TARGETS,
+    Targets,
     estimate_status,
+    is_default,
     kpi_status,
     load_targets,
+    marked,
     retention_targets,
 )
 
@@ -109,3 +112,39 @@ def test_an_estimate_is_met_only_when_its_whole_interval_is():
     assert estimate_status((None, 4.0), 3.0) == "n/a"
     assert estimate_status((1.0, 4.0), None) == "n/a"
     assert estimate_status(None, 3.0) == "n/a"
+
+
+# --------------------------------------------------------------------------- defaults marked
+def test_a_target_knows_whether_the_user_set_it(tmp_path):
+    shipped = load_targets()
+    assert all(spec.default for spec in shipped.values())
+    own = load_targets({"d7_retention": 0.3, "cac": {"direction": "lower"}})
+    assert not own["d7_retention"].default and own["d7_retention"].target == 0.3
+    assert own["cac"].default  # its direction changed, not its target
+    assert own["d1_retention"].default
+    # the retention report: the KPI file's own targets and the report's parameter are the user's
+    (tmp_path / "targets.yml").write_text("kpis:\n  d1_retention: {target: 0.5}\n")
+    (tmp_path / "opsbook.yml").write_text("reports:\n  kpi_dashboard:\n    targets: targets.yml\n")
+    targets = retention_targets(load_config(tmp_path / "opsbook.yml"), {"d7": 0.45})
+    assert isinstance(targets, Targets) and targets.user == {"d1", "d7"}
+    assert [k for k in targets if is_default(targets, k)] == [
+        "d30", "dau_mau", "first_order_conversion", "repeat_purchase_rate"
+    ]  # fmt: skip
+    assert retention_targets().user == frozenset()
+    assert not is_default({"d7": 0.4}, "d7")  # a plain mapping is the caller's own
+
+
+def test_the_default_marker_in_both_languages():
+    assert marked("40.0%", True, "en") == "40.0% (default)"
+    assert marked("40.0%", True, "zh") == "40.0%（默认）"
+    assert marked("40.0%", False, "zh") == "40.0%"
+
+
+def test_a_group_of_the_breakdown_can_have_targets_of_its_own():
+    targets = retention_targets(None, {"d7": 0.35, "by_group": {"kol": {"d7": 0.25}}})
+    assert targets["d7"] == 0.35 and targets.groups == {"kol": {"d7": 0.25}}
+    kol, organic = targets.for_group("kol"), targets.for_group("organic")
+    assert (kol["d7"], organic["d7"], kol["d1"]) == (0.25, 0.35, 0.55)
+    assert not kol.is_default("d7") and kol.is_default("d1")
+    with pytest.raises(ValueError, match="by_group.kol: unknown target 'd8'"):
+        retention_targets(None, {"by_group": {"kol": {"d8": 0.2}}})

@@ -4,17 +4,31 @@ reasons (``brushing.queries``, in the engine), what the flags add up to and the 
 Any report can leave the flagged orders out: ``source.without("orders", result.flags,
 "order_id")``."""
 
-from opsbook.brushing.analysis import Brushing, brushing, export_flags, refund_outlier_pairs
+from opsbook.brushing.analysis import (
+    Brushing,
+    LeftOut,
+    brushing,
+    export_flags,
+    leave_out_flagged,
+    left_out_metrics,
+    refund_outlier_pairs,
+    with_flagged,
+)
 from opsbook.brushing.queries import RULES, BrushingRules
-from opsbook.brushing.view import show, show_export
+from opsbook.brushing.view import show, show_export, show_sensitivity
 
 __all__ = [
     "RULES",
     "Brushing",
     "BrushingRules",
+    "LeftOut",
     "brushing",
     "export_flags",
+    "leave_out_flagged",
+    "left_out_metrics",
     "refund_outlier_pairs",
     "show",
     "show_export",
+    "show_sensitivity",
+    "with_flagged",
 ]

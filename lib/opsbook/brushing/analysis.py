@@ -4,6 +4,7 @@ did not run and why."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,6 @@ from opsbook.brushing.queries import RULES, BrushingRules
 from opsbook.data import Source
 from opsbook.exports import Export, export_folder, pseudonymise_ids, required_salt, write_list
 from opsbook.report import Report
-
-__all__ = ["RULES", "Brushing", "BrushingRules", "brushing", "export_flags", "refund_outlier_pairs"]
 
 
 def refund_outlier_pairs(counts: pd.DataFrame | None, rules: BrushingRules) -> pd.DataFrame:
@@ -94,7 +93,9 @@ def _with_shares(row: dict[str, float], paid: dict[str, float]) -> dict[str, flo
 def brushing(source: Source, rules: BrushingRules | None = None) -> Brushing:
     """Every rule on ``source``'s orders: flags in the engine, counts here."""
     rules = rules or BrushingRules()
-    if not source.has("orders"):
+    needed = {"order_id", "user_id", "ts", "amount"}
+    if not source.has("orders") or needed - set(source.columns("orders")):
+        # the data-quality report shows a missing table or column as its finding
         nothing = {"orders": 0, "users": 0, "amount": 0.0}
         empty = _with_shares({}, nothing)
         skipped = dict.fromkeys(RULES, "brushing.skip.no_orders")
@@ -131,3 +132,48 @@ def export_flags(
         frame = frame.drop(columns="order_id").assign(user_id=pseudonymise_ids(frame.user_id, salt))
     paths = write_list(frame, export_folder(report, export_dir), "brushing_flags")
     return Export(paths=paths, rows=len(frame), pseudonymised=salt is not None)
+
+
+@dataclass
+class LeftOut:
+    """The orders a report leaves out (``exclude_flagged: true``): the rules' result and the
+    source as it was, with every order, for the with / without line."""
+
+    brushing: Brushing
+    original: Source
+
+
+def leave_out_flagged(
+    report: Report, settings: dict[str, Any] | None = None, *, enabled: bool = True
+) -> LeftOut | None:
+    """When ``enabled``, flag the report source's orders (``settings``: the rules, see
+    :class:`BrushingRules`) and from here on answer every question of ``report`` without the
+    flagged ones; the result keeps the source with every order. None when not enabled."""
+    if not enabled:
+        return None
+    original = report.source
+    found = brushing(original, BrushingRules.from_settings(settings))
+    if found.flags is not None:
+        report.source = original.without("orders", found.flags, "order_id")
+    return LeftOut(found, original)
+
+
+def left_out_metrics(left_out: LeftOut | None) -> dict[str, Any]:
+    """``metrics.json``'s record of the orders a report left out (nothing when it kept all)."""
+    if left_out is None:
+        return {}
+    every = left_out.brushing.all
+    return {
+        "flagged_left_out": {
+            "orders": every["orders"],
+            "amount": every["amount"],
+            "share_of_orders": every["share_orders"],
+        }
+    }
+
+
+def with_flagged(report: Report, left_out: LeftOut) -> Report:
+    """``report`` answering on the source with every order (the "with" side of the line)."""
+    view = copy.copy(report)
+    view.source = left_out.original
+    return view

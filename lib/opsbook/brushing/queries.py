@@ -42,8 +42,8 @@ RULES = ("burst", "no_browsing", "new_account", "repeated_amount", "refund_outli
 
 @dataclass(frozen=True)
 class BrushingRules:
-    """The rules' settings (``reports.<report>.brushing`` in the config; every field optional).
-    A rule is off when its first setting is 0."""
+    """The rules' settings (the ``brushing_rules`` parameter of data_quality and of every report
+    with ``exclude_flagged``; every field optional). A rule is off when its first setting is 0."""
 
     burst_orders: int = 5
     burst_minutes: int = 60
@@ -66,7 +66,7 @@ class BrushingRules:
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any] | None) -> BrushingRules:
-        """The rules from a mapping (the ``brushing`` parameter or config setting); an unknown
+        """The rules from a mapping (the ``brushing_rules`` parameter); an unknown
         key or a value that is not a number >= 0 is refused, naming it."""
         known = [f.name for f in fields(cls)]
         values = {}
@@ -251,12 +251,15 @@ def flag_list(flags: ir.Table) -> pd.DataFrame:
     amount and a true/false column per rule, in order id order."""
     rows = flags.execute()
     wide = (
-        rows.assign(hit=True)
+        rows.assign(hit=1)
         .pivot_table(
-            index=["order_id", "user_id", "amount"], columns="rule", values="hit", aggfunc="any"
+            index=["order_id", "user_id", "amount"],
+            columns="rule",
+            values="hit",
+            aggfunc="max",
+            fill_value=0,
         )
-        .reindex(columns=list(RULES))
-        .fillna(False)
+        .reindex(columns=list(RULES), fill_value=0)
         .astype(bool)
         .reset_index()
     )

@@ -4,9 +4,12 @@ of flagged orders was written."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pandas as pd
 
-from opsbook.brushing.analysis import RULES, Brushing
+from opsbook.brushing.analysis import RULES, Brushing, LeftOut, with_flagged
 from opsbook.exports import Export
 from opsbook.formats import fmt
 from opsbook.report import Report
@@ -80,3 +83,41 @@ def show_export(report: Report, export: Export | None) -> None:
         files=", ".join(p.name for p in export.paths),
         pseudonymised=report.t("brushing.pseudonymised") if export.pseudonymised else "",
     )
+
+
+def show_sensitivity(
+    report: Report,
+    left_out: LeftOut | None,
+    headline: list[dict[str, Any]],
+    compute: Callable[[Report], list[dict[str, Any]]],
+) -> None:
+    """The with / without line of a report that left the flagged orders out: how many orders
+    (and how much of GMV) it left out, and each headline number with them and without them.
+    ``headline``: the page's numbers (without); ``compute(report)``: the same numbers computed
+    again on the source with every order. Nothing when no order was left out."""
+    if left_out is None:
+        return
+    every = left_out.brushing.all
+    report.say(
+        "brushing.left_out",
+        orders=fmt(every["orders"], "int"),
+        share_orders=fmt(every["share_orders"], "pct"),
+        amount=fmt(every["amount"], "money"),
+    )
+    if not every["orders"]:
+        return
+    before = {h["label"]: h for h in compute(with_flagged(report, left_out))}
+    rows = []
+    for h in headline:
+        old = before.get(h["label"])
+        if old is None or h.get("format") == "text":
+            continue
+        rows.append(
+            {
+                "metric": report.t(h["label"]),
+                "with": fmt(old["value"], old.get("format", "auto")),
+                "without": fmt(h["value"], h.get("format", "auto")),
+            }
+        )
+    columns = {k: report.t(f"brushing.col.{k}") for k in ("metric", "with", "without")}
+    report.show(pd.DataFrame(rows, columns=list(columns)).rename(columns=columns))

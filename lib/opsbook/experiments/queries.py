@@ -20,6 +20,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from opsbook.engine import exact_sum, keep
+from opsbook.errors import InputError
 from opsbook.expressions import evaluate as evaluate_expression
 from opsbook.types import to_type
 
@@ -73,7 +74,7 @@ class _Listing:
 
     def require(self, name: str) -> None:
         if name not in self.names:
-            raise ValueError(f"source {self.label} has no table {name}")
+            raise InputError("ab_test.error.no_table", source=self.label, table=name)
 
 
 def _input_tables(source: Any, source_table: SourceTable) -> tuple[str, ...]:
@@ -93,10 +94,7 @@ def _choose_input(source: Any, source_table: SourceTable) -> str:
             return "experiment_results"
         if source.has("assignments"):
             return "assignments"
-        raise ValueError(
-            f"source {source.label} has neither experiment_results nor assignments: "
-            "an A/B test needs one of them"
-        )
+        raise InputError("ab_test.error.no_input", source=source.label)
     source.require(source_table)
     return source_table
 
@@ -137,13 +135,17 @@ def _pick_experiment(table: ir.Table, experiment: str | None) -> tuple[str, tupl
         named.select(name=named.experiment.cast("string")).distinct().execute()["name"].tolist()
     )
     if not available:
-        raise ValueError("the source holds no experiment (the experiment column is empty)")
+        raise InputError("ab_test.error.no_experiment")
     if experiment is None:
         first = table.filter(table.experiment.notnull()).select("experiment").limit(1).execute()
         experiment = str(first.iloc[0, 0])
     experiment = str(experiment)
     if experiment not in available:
-        raise ValueError(f"experiment {experiment!r} is not in the source; it has {available}")
+        raise InputError(
+            "ab_test.error.unknown_experiment",
+            experiment=repr(experiment),
+            found=", ".join(available),
+        )
     return experiment, tuple(n for n in available if n != experiment)
 
 

@@ -26,12 +26,13 @@ Conventions (the report prints them):
 Heavy work (period counts over events, orders, the view -> order join) runs in the engine as Ibis
 expressions; pandas holds one row per KPI and period. Retention, first-order conversion, repeat
 purchase and stickiness come from :mod:`opsbook.retention`, campaign conversion and ROI from
-:mod:`opsbook.campaigns`.
+:mod:`opsbook.campaigns`. The rest of the KPI system (NPS, private domain, efficiency, LTV
+growth; :mod:`opsbook.kpi.analysis.system`) turns on with its optional tables.
 """
 
 from opsbook.kpi.analysis import dashboard
 from opsbook.kpi.queries import Periods, revenue_rows
-from opsbook.kpi.view import (
+from opsbook.kpi.view.dashboard import (
     content_volume_chart,
     daily_chart,
     show_acquisition,
@@ -47,7 +48,8 @@ from opsbook.kpi.view import (
     summary,
     trend_chart,
 )
-from opsbook.kpi.view_forecast import forecast_chart, show_forecasts
+from opsbook.kpi.view.forecast import forecast_chart, show_forecasts
+from opsbook.kpi.view.system import show_nps_channels
 
 __all__ = [
     "Periods",
@@ -63,6 +65,7 @@ __all__ = [
     "show_data_health",
     "show_definitions",
     "show_forecasts",
+    "show_nps_channels",
     "show_period",
     "show_rules",
     "show_scorecard",

@@ -28,6 +28,7 @@ run where the data lives; pandas receives per cohort x period counts, per-day co
 """
 
 from opsbook.retention.analysis import (
+    against_group_targets,
     against_targets,
     cac_payback,
     churn_survival,
@@ -65,6 +66,7 @@ from opsbook.targets import retention_targets
 
 __all__ = [
     "active_days_chart",
+    "against_group_targets",
     "against_targets",
     "cac_payback",
     "churn_survival",

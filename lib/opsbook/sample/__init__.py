@@ -1,7 +1,8 @@
 """A deterministic generator of a fictional online shop with an app: the workbook's sample data.
 
 ``generate_sample(out)`` writes one Parquet file per table of the data contract (users, events,
-orders, assignments, campaigns, campaign_members, spend, content) and ``truth.json``, the facts
+orders, assignments, campaigns, campaign_members, spend, content, and the KPI system's
+survey_responses, community_members, operations, data_requests) and ``truth.json``, the facts
 planted in the data (true retention per channel, true experiment effects, campaign lifts, the
 outage day, ...). Reports run on the sample can be checked against the truth.
 
@@ -24,6 +25,11 @@ million users never sit in memory at once.
 """
 
 from opsbook.sample.generate import generate_sample
-from opsbook.sample.parameters import BLOCK, TABLES
+from opsbook.sample.kpi_system import KPI_SYSTEM_TABLES
+from opsbook.sample.parameters import BLOCK
+from opsbook.sample.parameters import TABLES as SHOP_TABLES
+
+#: every table the sample writes: the shop's, then the KPI system's optional ones
+TABLES = SHOP_TABLES + KPI_SYSTEM_TABLES
 
 __all__ = ["BLOCK", "TABLES", "generate_sample"]

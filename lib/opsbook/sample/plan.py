@@ -158,7 +158,7 @@ def _plan(users: int, days: int, seed: int, end: str) -> _Plan:
             boost=1.0,
             unit_cost=0.6,
             fixed_cost=8000.0,
-            step=0.35,
+            step=0.5,
             target_factor=1.0,
         ),
         _Campaign(

@@ -16,7 +16,8 @@ What lives where (every public name is re-exported here: import ``from opsbook.s
 - ``srm``: ``srm_check``, ``SrmResult`` (sample ratio mismatch).
 - ``multiple``: ``adjust_pvalues`` (Holm, Benjamini–Hochberg) and ``adjust_effects`` (the
   intervals of a family at the adjusted level).
-- ``proportions``: ``wilson_interval``, ``two_proportion_test``, ``TwoProportionResult``.
+- ``proportions``: ``wilson_interval``, ``two_proportion_test``, ``TwoProportionResult``,
+  ``net_promoter_score``, ``NpsResult``.
 - ``planning``: sample sizes, power, MDE, ``days_needed``, ``plan``.
 - ``conventions``: ``conventions()``, ``CONVENTIONS`` and the conventions themselves (tests,
   intervals, degenerate data, JSON-safe output).
@@ -71,7 +72,13 @@ from opsbook.stats.planning import (
     sample_size_means,
     sample_size_proportions,
 )
-from opsbook.stats.proportions import TwoProportionResult, two_proportion_test, wilson_interval
+from opsbook.stats.proportions import (
+    NpsResult,
+    TwoProportionResult,
+    net_promoter_score,
+    two_proportion_test,
+    wilson_interval,
+)
 from opsbook.stats.sequential import confidence_sequence
 from opsbook.stats.srm import SrmResult, srm_check
 from opsbook.stats.state_space import CausalImpactResult, causal_impact
@@ -96,6 +103,7 @@ __all__ = [
     "GammaGammaFit",
     "Method",
     "NonInferiorityResult",
+    "NpsResult",
     "RatioStats",
     "SampleStats",
     "SrmResult",
@@ -120,6 +128,7 @@ __all__ = [
     "holdout_check",
     "mde_means",
     "mde_proportions",
+    "net_promoter_score",
     "non_inferiority",
     "plan",
     "power_means",

@@ -112,3 +112,51 @@ def two_proportion_test(
     else:
         p_value = _norm_cdf(-z if alternative == "greater" else z)
     return TwoProportionResult(p1, p2, diff, rel, ci, z, p_value, alpha, alternative, None, True)
+
+
+@dataclass(frozen=True)
+class NpsResult(_Result):
+    """A net promoter score on the -100..100 scale, its interval, and its respondents."""
+
+    score: float  # 100 x (promoters - detractors) / respondents
+    low: float
+    high: float
+    respondents: int
+    promoters: int
+    detractors: int
+    alpha: float
+    flag: str | None  # "too_few_users": fewer respondents than the minimum, no score
+    valid: bool
+
+
+def net_promoter_score(
+    promoters: int, detractors: int, respondents: int, *, alpha: float = 0.05, minimum: int = 30
+) -> NpsResult:
+    """NPS = 100 x (share of promoters, scores 9-10 - share of detractors, scores 0-6) of the
+    survey's ``respondents``, with a Wald interval from the multinomial variance of the
+    difference of two shares of one sample (promoters, passives, detractors):
+    Var(p_P - p_D) = (p_P + p_D - (p_P - p_D)^2) / n. Fewer than ``minimum`` respondents give
+    no score (flag ``too_few_users``): a handful of answers says little, and may identify
+    the people who gave them."""
+    alpha = _check_alpha(alpha)
+    promoters = _check_count(promoters, "promoters")
+    detractors = _check_count(detractors, "detractors")
+    n = _check_count(respondents, "respondents")
+    if promoters + detractors > n:
+        raise ValueError("promoters and detractors cannot exceed respondents")
+    nan = math.nan
+    if n < max(int(minimum), 1):
+        return NpsResult(nan, nan, nan, n, promoters, detractors, alpha, "too_few_users", False)
+    p, d = promoters / n, detractors / n
+    half = _norm_ppf(1 - alpha / 2) * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
+    return NpsResult(
+        100 * (p - d),
+        100 * max(p - d - half, -1.0),
+        100 * min(p - d + half, 1.0),
+        n,
+        promoters,
+        detractors,
+        alpha,
+        None,
+        True,
+    )

@@ -14,8 +14,8 @@ import pytest
 from .conftest import ORDERS, Shop
 
 
-def _parquet_bytes() -> bytes:
-    frame = pd.read_csv(io.StringIO(ORDERS))
+def _parquet_bytes(rows: int | None = None) -> bytes:
+    frame = pd.read_csv(io.StringIO(ORDERS)).head(rows)
     buffer = io.BytesIO()
     frame.to_parquet(buffer)
     return buffer.getvalue()
@@ -128,6 +128,32 @@ SPOILT: dict[str, tuple[Callable[[Path], None], str]] = {
         ),
         "is empty (0 bytes)",
     ),
+    "header-only csv": (
+        lambda d: _replace_orders(d, "orders.csv", b"order_id,user_id,ts,amount\n"),
+        "orders.csv has no rows",
+    ),
+    "header-only csv without a newline": (
+        lambda d: _replace_orders(d, "orders.csv", b"order_id,user_id,ts,amount"),
+        "orders.csv has no rows",
+    ),
+    "header-only csv.gz": (
+        lambda d: _replace_orders(
+            d, "orders.csv.gz", gzip.compress(b"order_id,user_id,ts,amount\n")
+        ),
+        "orders.csv.gz has no rows",
+    ),
+    "header-only tsv": (
+        lambda d: _replace_orders(d, "orders.tsv", b"order_id\tuser_id\tts\tamount\n"),
+        "orders.tsv has no rows",
+    ),
+    "parquet of no rows": (
+        lambda d: _replace_orders(d, "orders.parquet", _parquet_bytes(rows=0)),
+        "orders.parquet has no rows",
+    ),
+    "header-only users beside orders": (
+        lambda d: (d / "users.csv").write_text("user_id,signup_ts\n"),
+        "users.csv has no rows",
+    ),
     "users file is garbage": (
         lambda d: ((d / "users.csv").unlink(), (d / "users.parquet").write_bytes(b"PAR1garbage")),
         "users.parquet is not a readable Parquet file",
@@ -140,3 +166,19 @@ def test_a_spoilt_file_is_refused_with_its_name(shop: Shop, case: str):
     spoil, fragment = SPOILT[case]
     spoil(shop.data)
     shop.refused(["validate"], fragment)
+
+
+def test_a_header_only_orders_file_fails_the_reports_that_need_it(shop: Shop, repo_root: Path):
+    """A header and no rows is a failed export far more often than a shop without orders: a
+    report of zeros would read as "no sales". The reports that need the table fail with the
+    finding (in the run's language); data quality, whose subject it is, shows it."""
+    (shop.data / "orders.csv").write_text("order_id,user_id,ts,amount\n", encoding="utf-8")
+    shop.write_config(f"data: {{source: data}}\nrun: {{notebooks: {repo_root / 'notebooks'}}}\n")
+    outcome = shop.run("run", "data_quality", "segmentation", "--lang", "zh")
+    assert outcome.code == 1, outcome.text
+    assert "Traceback" not in outcome.text
+    failed = next(line for line in outcome.out.splitlines() if line.startswith("segmentation"))
+    assert "failed" in failed and "订单表：文件" in failed and "orders.csv 没有任何数据行" in failed
+    assert "data_quality: ok" in outcome.out
+    page = (shop.root / "reports" / "latest" / "data_quality.html").read_text(encoding="utf-8")
+    assert "orders.csv 没有任何数据行" in page

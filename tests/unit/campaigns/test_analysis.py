@@ -344,6 +344,35 @@ def test_review_of_the_tiny_shop(shop):
     assert m["pdca"]["zh"] and m["pdca"]["en"]
 
 
+def test_a_campaigns_own_targets_in_the_config_win_over_the_table(shop):
+    """Targets per campaign: the config's for this campaign, then the table's, then the
+    config's for all, then the defaults; each row says whether its target is the default."""
+    shipped = analysis.review(shop, 1).single.scorecard.set_index("kpi")
+    assert shipped.loc["roi", "target"] == 3.0 and not shipped.loc["roi", "default"]  # table
+    assert shipped.loc["aov_lift", "target"] == 0.20 and shipped.loc["aov_lift", "default"]
+    assert shipped.loc["participants", "status"] == "green"  # 3 of the table's 3
+    own = {"roi": 1.5, "campaigns": {1: {"roi": 1.0, "participants": 10, "aov_lift": 0.05}}}
+    review = analysis.review(shop, 1, targets=own)
+    card = review.single.scorecard.set_index("kpi")
+    assert card.loc["roi", "target"] == 1.0  # the campaign's own, over the table's 3
+    assert card.loc["participants", "target"] == 10
+    assert card.loc["participants", "status"] == "red"  # 3 of 10
+    assert not card.loc[["roi", "participants", "aov_lift"], "default"].any()
+    assert card.loc["k_factor", "default"]  # nobody set it
+    scorecard = review.metrics()["scorecard"]
+    assert scorecard["participants"] == {
+        "actual": 3,
+        "target": 10.0,
+        "status": "red",
+        "default_target": False,
+    }
+    assert scorecard["k_factor"]["default_target"] is True
+    other = analysis.review(shop, 2, targets=own).single.scorecard.set_index("kpi")
+    assert other.loc["roi", "target"] == 1.5  # campaign 2: the config's for every campaign
+    with pytest.raises(ValueError, match="targets.campaigns.1: unknown"):
+        analysis.review(shop, 1, targets={"campaigns": {1: {"roii": 2}}})
+
+
 @pytest.fixture(scope="module")
 def big_sample(tmp_path_factory):
     from opsbook.sample import generate_sample

@@ -79,6 +79,13 @@ def test_funnel_is_strict_and_by_first_channel(shop):
     total = table[table.channel == "__total__"].iloc[0]
     assert total[list(queries.STEPS)].tolist() == [5, 3, 3, 2]
     assert total["clicked_rate"] == pytest.approx(0.6) and total["overall"] == pytest.approx(0.4)
+    # the behaviour funnel's arithmetic: Wilson 95 % interval of 3 of 5, by hand:
+    # (0.6 + z^2/10 -+ z sqrt(0.6 * 0.4 / 5 + z^2 / 100)) / (1 + z^2 / 5), z = 1.959964
+    assert total["clicked_rate_low"] == pytest.approx(0.23072, abs=1e-5)
+    assert total["clicked_rate_high"] == pytest.approx(0.88238, abs=1e-5)
+    assert total["joined_rate"] == 1.0 and total["joined_overall"] == pytest.approx(0.6)
+    email = table[table.channel == "email"].iloc[0]
+    assert np.isnan(email["joined_rate"])  # after a step no one reached: no rate, not 0
     assert analysis.biggest_drop(table) == ("exposed", "clicked", pytest.approx(0.4))
 
 

@@ -42,3 +42,25 @@ def test_a_counterfactual_on_a_short_baseline_says_its_width_is_assumed(
     assert drift in page and "28" in page and constant in page
     # the assumptions no longer say the variances are taken as known
     assert ("noise variances" in page) == (lang == "en") and "conditional on" not in page
+
+
+@pytest.mark.parametrize(("lang", "marker"), [("en", " (default)"), ("zh", "（默认）")])
+def test_a_target_nobody_set_is_marked_as_the_default(shop, monkeypatch, lang, marker):
+    """The scorecard and the summary cards mark a shipped target; the user's is unmarked."""
+    from opsbook.campaigns.view import overview, summary
+
+    texts: list[str] = []
+    monkeypatch.setattr(report_module, "display", lambda obj: texts.append(str(obj.data)))
+    config = dataclasses.replace(shop.config, raw={**shop.config.raw, "lang": lang})
+    report = Report("campaign_review", config, shop, validation=None)
+    shipped = analysis.review(shop, 1)
+    overview.show_scorecard(report, shipped)
+    summary.summary(report, shipped)
+    page = html.unescape("\n".join(texts))
+    assert f"20.0%{marker}" in page  # the AOV lift's shipped target
+    assert f"3.00{marker}" not in page  # the iROI target comes from the campaigns table
+    texts.clear()
+    own = analysis.review(shop, 1, targets={"aov_lift": 0.3})
+    overview.show_scorecard(report, own)
+    page = html.unescape("\n".join(texts))
+    assert "30.0%" in page and f"30.0%{marker}" not in page and f"20.0%{marker}" not in page

@@ -88,7 +88,9 @@ def test_flat_result_is_told_to_stop_with_the_mde_and_the_expected_loss(
 
 def test_a_shipped_variant_shows_its_expected_loss(sample_report, monkeypatch):
     ab = evaluate(prepare(sample_report, experiment="homepage_aa", segments=[]))
-    # the A/A test has no effect, so its decision is whatever chance gives: shipped here
+    # changed with the sample (issue 21's planted truth): the A/A test has no effect, and its
+    # decision is whatever chance gives -- it happened to ship on the old sample, not on the
+    # new one -- so the decision is set to ship here; the text checked below is the same
     ab = dataclasses.replace(ab, decision=dataclasses.replace(ab.decision, decision="ship"))
     assert ab.decision.variant == "B"
     texts = shown_texts(monkeypatch)

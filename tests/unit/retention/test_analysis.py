@@ -521,3 +521,25 @@ def test_pooled_views_equal_their_direct_computation(sample_dir):
     pd.testing.assert_frame_equal(analysis.day_n_by(full), overall, check_dtype=False)
     per_group = analysis.day_n_retention(source, (1, 7, 30), breakdown="channel")
     pd.testing.assert_frame_equal(analysis.day_n_by(full, "group"), per_group, check_dtype=False)
+
+
+def test_both_criteria_from_one_query_and_the_first_periods_only(sample_dir):
+    """The explorer's matrices: both criteria from one engine query, and only the periods its
+    charts draw -- each the same as the full matrix asked on its own, up to that period."""
+    source = open_source(load_config(data=str(sample_dir), lang="en"))
+    both = analysis.retention_matrices(source, period="day", breakdown="channel", max_period=12)
+    assert set(both) == {"on", "on_or_after"}
+    for criterion, short in both.items():
+        full = analysis.retention_matrix(
+            source, period="day", criterion=criterion, breakdown="channel"
+        )
+        assert short.periods == tuple(range(13))
+        assert short.settings == full.settings
+        first = full.cells[full.cells["period"] <= 12].reset_index(drop=True)
+        pd.testing.assert_frame_equal(short.cells, first, check_dtype=False)
+        pd.testing.assert_frame_equal(
+            short.mean, full.mean[full.mean["period"] <= 12].reset_index(drop=True)
+        )
+        pd.testing.assert_frame_equal(short.cohorts, full.cohorts)
+    with pytest.raises(ValueError, match="max_period"):
+        analysis.retention_matrices(source, max_period=0)

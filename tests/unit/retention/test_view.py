@@ -2,6 +2,7 @@
 their tables show (or say what they leave out), and one colour per channel across charts."""
 
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -9,15 +10,16 @@ import pytest
 
 from opsbook.config import load_config
 from opsbook.data import open_source
-from opsbook.formats import fmt
-from opsbook.plots import category_colours
+from opsbook.formats import STATUS_CLASS, fmt
+from opsbook.plots import category_colours, use_theme
 from opsbook.report import Report
 from opsbook.retention import analysis
 from opsbook.retention.view import matrix as matrix_view
+from opsbook.retention.view import rates as rates_view
 from opsbook.retention.view import revenue, summary, survival
 from opsbook.retention.view import widgets as widgets_view
-from opsbook.retention.view.groups import group_colours
-from opsbook.targets import DEFAULT_TARGETS
+from opsbook.retention.view.groups import group_colours, group_name
+from opsbook.targets import DEFAULT_TARGETS, retention_targets
 
 TARGETS = dict(DEFAULT_TARGETS)  # the KPI system's: D7 40 %, DAU/MAU 0.30 ...
 
@@ -65,7 +67,9 @@ def test_the_summary_on_known_numbers(sample, monkeypatch):
             "payback_age": [np.nan, 1],
         }
     )
-    summary.summary(sample, overall, TARGETS, day_n_all=by_group, payback=payback)
+    summary.summary(
+        sample, overall, TARGETS, day_n_all=by_group, payback=payback, breakdown="channel"
+    )
     (block,) = html
     verdict = re.search(r'<p class="ob-verdict">(.*?)</p>', block).group(1)
     assert verdict == (
@@ -73,13 +77,16 @@ def test_the_summary_on_known_numbers(sample, monkeypatch):
         " D30 20.0% (target 25.0%)"
     )
     assert 'class="ob-summary ob-amber"' in block  # some met, some missed
-    # D7 of kol 100/500 = 20 % against organic 200/500 = 40 %; kol's CAC 70 > LTV 60
+    # D7 of kol 100/500 = 20 % against organic 200/500 = 40 %; kol's CAC 70 > LTV 60; the
+    # channels by their display names (core.yml), not their codes
     steps = re.findall(r"<li>(.*?)</li>", block)
     assert steps[0].startswith(
-        "Start with kol: its D7 retention is 20.0% against 40.0% for organic"
+        "Start with Influencers (KOL): its D7 retention is 20.0% against 40.0% for Organic"
     )
     # money in the configured currency (the repository's opsbook.yml: ¥)
-    assert steps[1].startswith("kol has not paid back its CAC of ¥70.00 yet (LTV so far ¥60.00)")
+    assert steps[1].startswith(
+        "Influencers (KOL) has not paid back its CAC of ¥70.00 yet (LTV so far ¥60.00)"
+    )
     assert len(steps) == 2  # organic paid back in W1: nothing to do there
     # three D-N cards and DAU/MAU (no value without stickiness): target and interval as notes
     assert block.count('<div class="ob-number ') == 4
@@ -94,6 +101,62 @@ def test_the_summary_when_every_target_is_met(sample, monkeypatch):
     assert 'class="ob-summary ob-green"' in html[0]
     assert "Retention meets all its targets" in html[0]
     assert "Every target is met" in html[0]
+
+
+@pytest.mark.parametrize(("lang", "marker"), [("en", " (default)"), ("zh", "（默认）")])
+def test_the_cards_and_tables_mark_a_shipped_target_and_not_the_users(
+    sample_dir, monkeypatch, lang, marker
+):
+    report = report_of(sample_dir, lang=lang)
+    targets = retention_targets(report, {"d7": 0.2})  # D7 the user's, others shipped
+    day_n = analysis.against_targets(
+        analysis.day_n_by(analysis.day_n_retention(report, (1, 7, 30))), targets
+    )
+    html = captured(monkeypatch)
+    summary.summary(report, day_n, targets)
+    rates_view.show_day_n(report, day_n)
+    page = "".join(str(h) for h in html)
+    assert f"55.0%{marker}" in page and f"25.0%{marker}" in page  # D1, D30: shipped
+    assert "20.0%" in page and f"20.0%{marker}" not in page  # D7: the user's
+    assert f"0.30{marker}" in page  # DAU/MAU's card
+    # the user's D7 target of 20 % is met where the shipped 40 % is not (the sample's D7: 23.6 %)
+    assert bool(day_n.set_index("day").loc[7, "met"]) is True
+    shipped = analysis.against_targets(day_n[["day", "eligible", "retained", "rate", "low",
+                                              "high"]], retention_targets(report))  # fmt: skip
+    assert bool(shipped.set_index("day").loc[7, "met"]) is False
+
+
+def test_a_group_is_judged_against_its_own_targets(sample_dir, monkeypatch):
+    """``by_group``: kol's D7 against its own 10 %, the other channels against the overall
+    40 %; the table colours each rate by its group's target and names the group's own."""
+    report = report_of(sample_dir)
+    day_n_all = analysis.day_n_retention(report, (1, 7), breakdown="channel")
+    targets = retention_targets(report, {"by_group": {"kol": {"d7": 0.10}}})
+    judged = analysis.against_group_targets(day_n_all, targets).set_index(["group", "day"])
+    assert judged.loc[("kol", 7), "target"] == 0.10 and judged.loc[("kol", 7), "met"]
+    assert not judged.loc[("kol", 7), "default"] and judged.loc[("kol", 1), "default"]
+    assert judged.loc[("organic", 7), "target"] == 0.40 and not judged.loc[("organic", 7), "met"]
+    shipped = analysis.against_group_targets(day_n_all, retention_targets(report))
+    assert not shipped.set_index(["group", "day"]).loc[("kol", 7), "met"]
+    html = captured(monkeypatch)
+    rates_view.show_day_n_by(report, day_n_all, "group", breakdown="channel", targets=targets)
+    rows = {
+        re.sub(r"<[^>]+>", "|", row).split("|")[2]: row
+        for row in re.findall(r"<tr>.*?</tr>", str(html[0]), re.S)[1:]
+    }
+    assert ">D7 retention 10.0%<" in rows["Influencers (KOL)"]  # its own target, named
+    assert ">—<" in rows["Organic"] and "Own targets" in str(html[0])
+    assert STATUS_CLASS["green"] in rows["Influencers (KOL)"]  # D7 against its 10 %
+    assert STATUS_CLASS["red"] in rows["Organic"]  # D7 against the overall 40 %
+    metrics, _ = analysis.report_metrics(
+        analysis.retention_matrix(report, period="week"),
+        analysis.against_targets(analysis.day_n_by(day_n_all), targets),
+        targets,
+        by_group=analysis.against_group_targets(day_n_all, targets),
+    )
+    assert metrics["targets_by_group"] == {"kol": {"d7": 0.10}}
+    assert metrics["targets_met_by_group"]["kol"]["d7"] is True
+    assert metrics["targets_met_by_group"]["organic"]["d7"] is False
 
 
 # -- charts ----------------------------------------------------------------------------------------
@@ -118,8 +181,10 @@ def test_ltv_title_promises_cac_lines_only_when_it_draws_them(sample):
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert len(dashed) == len(payback) and "dashed" in ax.get_title()
     labels = {t.get_text() for t in ax.texts}
-    for row in payback.itertuples():
-        assert f"{row.channel} CAC {fmt(row.cac, 'money')}" in labels
+    for row in payback.itertuples():  # each channel by its display name, not its code
+        assert (
+            f"{sample.display_name('channel', row.channel)} CAC {fmt(row.cac, 'money')}" in labels
+        )
     plain = revenue.ltv_chart(sample, ltv, None).axes[0]
     assert "dashed" not in plain.get_title()
     assert not [line for line in plain.get_lines() if line.get_linestyle() == "--"]
@@ -133,28 +198,83 @@ def test_a_channel_has_one_colour_in_curves_ltv_and_survival(sample, sample_dir)
     ltv = analysis.ltv_curves(sample, period="week", breakdown="channel")
     churn = analysis.churn_survival(sample, breakdown="channel")
     seen = {}
+    # the legends name each channel by its display name ("Influencers (KOL)", not "kol")
+    code_of = {sample.display_name("channel", c): c for c in channels}
+    assert len(code_of) == len(channels) and set(code_of) != set(channels)
     for fig in (
         matrix_view.curves_chart(sample, by_group, colours=colours),
         revenue.ltv_chart(sample, ltv, colours=colours),
         survival.survival_chart(sample, churn, colours=colours),
     ):
         for line in fig.axes[0].get_lines():
-            if line.get_label() in channels:
-                seen.setdefault(line.get_label(), set()).add(line.get_color())
+            if line.get_label() in code_of:
+                seen.setdefault(code_of[line.get_label()], set()).add(line.get_color())
     assert set(seen) == set(channels)
     assert all(found == {colours[name]} for name, found in seen.items())
+
+
+def test_groups_show_by_their_display_names_in_every_table_legend_and_next_step(
+    sample_dir, monkeypatch
+):
+    """A zh page names channels as the config and the workbook do: the config's name first,
+    then core.yml's, a code neither knows as it is, users without a channel as "(not given)"."""
+    config = load_config(data=str(sample_dir), lang="zh")
+    config.raw["display_names"] = {"channel": {"organic": {"zh": "自然进入", "en": "Organic"}}}
+    report = Report("retention", config, open_source(config), validation=None)
+    assert group_name(report, "channel", "organic") == "自然进入"  # the config's name wins
+    assert group_name(report, "channel", "kol") == "达人推广"  # core.yml
+    assert group_name(report, "channel", "tiktok") == "tiktok"  # the data's own name
+    assert group_name(report, "channel", "(missing)") == "（未填写）"
+    names = {"自然进入", "达人推广", "搜索", "社交媒体", "好友推荐"}
+    by_group = analysis.retention_matrix(report, period="week", breakdown="channel")
+    churn = analysis.churn_survival(report, breakdown="channel")
+    ltv = analysis.ltv_curves(report, period="week", breakdown="channel")
+    for fig in (
+        matrix_view.curves_chart(report, by_group),
+        survival.survival_chart(report, churn),
+        revenue.ltv_chart(report, ltv, analysis.cac_payback(report, ltv)),
+    ):
+        legend = {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
+        assert legend - {"全部"} <= names and legend & names
+    html = captured(monkeypatch)
+    day_n_all = analysis.day_n_retention(report, (1, 7), breakdown="channel")
+    rates_view.show_day_n_by(report, day_n_all, "group", breakdown="channel")
+    conversion = analysis.first_order_conversion(report, breakdown="channel")
+    rates_view.show_rate_groups(report, conversion)
+    survival.show_survival(report, churn)
+    revenue.show_payback(report, analysis.cac_payback(report, ltv), "week")
+    tables = "".join(str(h) for h in html)
+    for code in ("organic", "kol", "search", "social", "referral"):
+        assert f">{code}<" not in tables
+    assert "达人推广" in tables and "自然进入" in tables
+    day_n = analysis.against_targets(analysis.day_n_by(day_n_all), TARGETS)
+    html.clear()
+    summary.summary(report, day_n, TARGETS, day_n_all=day_n_all, breakdown="channel")
+    steps = "".join(str(h) for h in html)
+    assert (
+        re.search("先看 (自然进入|达人推广|搜索|社交媒体|好友推荐)", steps) or "先看" not in steps
+    )
 
 
 # -- the explorer ----------------------------------------------------------------------------------
 def test_the_explorer_speaks_the_page_language_and_reuses_its_matrices(sample_dir, monkeypatch):
     monkeypatch.delenv("OPSBOOK_BATCH", raising=False)
     monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
+    drawn = []  # the charts the explorer formats as images, by their titles
+
+    def format_figure(fig):
+        drawn.append(fig.axes[0].get_title().split("\n")[0])
+        return {"image/png": b""}, {}
+
+    use_theme()  # the theme as the page has it before any explorer, set up without this shell
+    shell = SimpleNamespace(display_formatter=SimpleNamespace(format=format_figure))
+    monkeypatch.setattr("IPython.get_ipython", lambda: shell)
     report = report_of(sample_dir, lang="zh")
     page = analysis.retention_matrix(report, period="week", breakdown="channel")
     calls = []
-    real = widgets_view.retention_matrix
+    real = widgets_view.retention_matrices
     monkeypatch.setattr(
-        widgets_view, "retention_matrix", lambda *a, **k: calls.append(k) or real(*a, **k)
+        widgets_view, "retention_matrices", lambda *a, **k: calls.append(k) or real(*a, **k)
     )
     box = widgets_view.explore(
         report, computed={("week", "on", "channel"): page}, period="week", breakdown="channel"
@@ -168,8 +288,21 @@ def test_the_explorer_speaks_the_page_language_and_reuses_its_matrices(sample_di
     )
     assert ("自然日", "day") in period.options and ("获客渠道", "channel") in breakdown.options
     assert ("不分组", None) in breakdown.options
+    heat, curves = report.t("retention.chart.heatmap"), report.t("retention.chart.curves")
+    assert drawn == [heat, curves]
     period.value = "day"
+    criterion.value = "on_or_after"
     period.value = "week"
     period.value = "day"
-    assert [c["period"] for c in calls] == ["day"]  # each setting queried once
+    # one query per (period, breakdown) serves both criteria, for the periods the charts draw
+    # (the page's weekly matrix is its one criterion only: "on or after" by week is asked once)
+    assert [(c["period"], c["breakdown"], c["max_period"]) for c in calls] == [
+        ("day", "channel", 12),
+        ("week", "channel", 12),
+    ]
+    assert drawn == [heat, curves] + [heat, curves] * 3  # day/on, day/after, week/after
+    breakdown.value = None
+    assert drawn[-1] == curves  # the heatmap does not depend on the breakdown: kept
+    breakdown.value = "channel"
+    assert len(drawn) == 9  # every chart of a setting seen before is kept
     assert box.children[1].value.startswith("重绘用时")

@@ -39,7 +39,11 @@ class Refusal(InputError):
 
     def __init__(self, lang: str, key: str, /, **fields: object) -> None:
         super().__init__(key, **fields)
+        self.lang = lang
         self.args = (self.text(lang),)
+
+    def __str__(self) -> str:
+        return self.text(self.lang)
 
 
 @dataclass(frozen=True)
@@ -174,6 +178,14 @@ class Behaviour:
         out["reconciled"] = {
             "dropoff": self.dropoff_reconciles(),
             "anchor": self.anchor_reconciles(),
+        }
+        out["scope"] = {  # what the run's card says it describes
+            "key": "behaviour.scope",
+            "fields": {
+                "funnel": self.main.funnel.name,
+                "steps": len(self.main.funnel.steps),
+                "days": round(window_days(self.main), 2),
+            },
         }
         return out
 

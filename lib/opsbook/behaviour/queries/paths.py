@@ -22,7 +22,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from opsbook.behaviour.queries.funnel import kept_funnel_users
-from opsbook.behaviour.queries.steps import Funnel, check_events
+from opsbook.behaviour.queries.steps import Funnel, check_events, event_names
 from opsbook.data import Source, between_utc
 from opsbook.engine import epoch_microseconds, keep
 
@@ -72,9 +72,9 @@ class PathRules:
 def path_events(
     source: Source, rules: PathRules, *, since: Any = None, until: Any = None
 ) -> ir.Table:
-    """``user_id, us, event, name, session, pos``: each user's events in [since, until) with
-    their cleaned ``name``, repeats collapsed, ``session`` number and ``pos`` (1, 2, ... within
-    the session), ordered by time then name."""
+    """``user_id, us, event, name, session, row``: each user's events in [since, until) with
+    their cleaned ``name``, repeats collapsed, ``session`` number and ``row`` (the user's kept
+    rows numbered 1, 2, ...: within a session, consecutive), ordered by time then name."""
     if not source.has("events"):
         raise ValueError("paths need an events table; the source has none")
     events = source.table("events")
@@ -88,30 +88,55 @@ def path_events(
         us=epoch_microseconds(events.ts, backend),
         name=rules.clean(events.event),
     )
-    w = ibis.window(group_by=t.user_id, order_by=[t.us, t.name])
+    t, order = _ordered(source, t, rules)
+    w = ibis.window(group_by=t.user_id, order_by=[t[c] for c in order])
     gap = int(rules.session_gap_seconds) * 1_000_000
     prev_us, prev_name = t.us.lag().over(w), t.name.lag().over(w)
     fresh = prev_us.isnull() | (t.us - prev_us > gap)
     t = t.mutate(fresh=fresh, repeat=~fresh & (t.name == prev_name))
     if rules.collapse_repeats:
         t = t.filter(~t.repeat)
-    upto = ibis.window(group_by=t.user_id, order_by=[t.us, t.name], rows=(None, 0))
-    t = t.mutate(
+    upto = ibis.window(group_by=t.user_id, order_by=[t[c] for c in order], rows=(None, 0))
+    return t.select(
+        "user_id",
+        "us",
+        "event",
+        "name",
         session=t.fresh.cast("int64").sum().over(upto),
-        row=ibis.row_number().over(upto),
+        row=ibis.row_number().over(upto) + 1,
     )
-    start = ibis.ifelse(t.fresh, t.row, ibis.null("int64")).max().over(upto)
-    return t.select("user_id", "us", "event", "name", "session", pos=t.row - start + 1)
+
+
+_RANK_BITS = 12  # names an int64 key can rank beside microseconds since 1970 (51 bits to 2041)
+
+
+def _ordered(source: Source, t: ir.Table, rules: PathRules) -> tuple[ir.Table, tuple[str, ...]]:
+    """``t`` and the columns that order a user's rows by time then cleaned name: one integer
+    ``key`` (microseconds * 2^b + the name's rank among all cleaned names) where the names fit
+    in b bits -- sorting a string per row costs several times an integer's -- else (us, name)."""
+    raw = event_names(source)
+    cleaned = sorted({rules.clean_name(n) for n in raw})
+    bits = len(cleaned).bit_length()
+    if not cleaned or bits > _RANK_BITS:
+        return t, ("us", "name")
+    rank_of = {name: i + 1 for i, name in enumerate(cleaned)}
+    # ranked by the raw event: the cleaning's regular expressions are not run a second time
+    rank = ibis.cases(*[(t.event == n, rank_of[rules.clean_name(n)]) for n in raw], else_=0)
+    return t.mutate(key=t.us * 2**bits + rank.cast("int64")), ("key",)
 
 
 def _pivot(rows: ir.Table, anchors: ir.Table, direction: str, steps: int) -> ir.Table:
     """One row per anchored user: ``e0`` (the anchor's name) .. ``e{steps}`` (the names one,
     two, ... events away in ``direction`` within the anchor's session; null past its edge)."""
-    a = anchors.select(aid="user_id", asession="session", apos="pos")
-    joined = rows.join(a, (rows.user_id == a.aid) & (rows.session == a.asession))
-    away = joined.pos - joined.apos if direction == "after" else joined.apos - joined.pos
+    a = anchors.select(aid="user_id", asession="session", arow="row")
+    near = (
+        (rows.row >= a.arow) & (rows.row <= a.arow + int(steps))
+        if direction == "after"
+        else (rows.row <= a.arow) & (rows.row >= a.arow - int(steps))
+    )
+    joined = rows.join(a, [rows.user_id == a.aid, rows.session == a.asession, near])
+    away = joined.row - joined.arow if direction == "after" else joined.arow - joined.row
     joined = joined.mutate(away=away)
-    joined = joined.filter((joined.away >= 0) & (joined.away <= int(steps)))
     named = {
         f"e{j}": ibis.ifelse(joined.away == j, joined.name, ibis.null("string")).max()
         for j in range(int(steps) + 1)
@@ -120,11 +145,12 @@ def _pivot(rows: ir.Table, anchors: ir.Table, direction: str, steps: int) -> ir.
 
 
 def event_anchors(rows: ir.Table, anchor: str) -> ir.Table:
-    """Each user's first row whose cleaned name is ``anchor``."""
+    """Each user's first row whose cleaned name is ``anchor`` (its row number is the least:
+    rows are numbered in time order)."""
     hits = rows.filter(rows.name == anchor)
-    w = ibis.window(group_by=hits.user_id, order_by=[hits.us, hits.session, hits.pos])
-    hits = hits.mutate(first=ibis.row_number().over(w))
-    return hits.filter(hits.first == 0).select("user_id", "session", "pos")
+    return hits.group_by("user_id").aggregate(
+        session=hits.session.argmin(hits.row), row=hits.row.min()
+    )
 
 
 def dropoff_anchors(
@@ -140,9 +166,9 @@ def dropoff_anchors(
     event = funnel.steps[int(step) - 1].event
     hits = rows.join(dropped, (rows.user_id == dropped.did) & (rows.us == dropped.dus))
     hits = hits.filter(hits.event == event)
-    w = ibis.window(group_by=hits.user_id, order_by=[hits.session, hits.pos])
+    w = ibis.window(group_by=hits.user_id, order_by=[hits.session, hits.row])
     hits = hits.mutate(first=ibis.row_number().over(w))
-    return hits.filter(hits.first == 0).select("user_id", "session", "pos")
+    return hits.filter(hits.first == 0).select("user_id", "session", "row")
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from opsbook.campaigns.queries.reach import acquired_users, order_values, partic
 from opsbook.campaigns.queries.settings import Counterfactual, Method, Mode, Settings
 from opsbook.campaigns.queries.sources import _mode, catalogue
 from opsbook.data import Source
+from opsbook.errors import InputError
 from opsbook.report import Report
 from opsbook.stats import diff_in_diff
 
@@ -55,10 +56,10 @@ def resolve(frame: pd.DataFrame, campaign_id: Any) -> list[str]:
     by_name = frame[frame["name"].astype(str) == str(campaign_id)]
     if not by_name.empty:
         return [by_name["key"].iloc[0]]
-    raise ValueError(
-        f"no campaign {campaign_id!r}; campaigns are: "
-        + ", ".join(f"{k} ({n})" for k, n in zip(frame["key"], frame["name"], strict=True))
-        + ', or "all"'
+    raise InputError(
+        "campaign_review.error.unknown_campaign",
+        campaign=repr(campaign_id),
+        found=", ".join(f"{k} ({n})" for k, n in zip(frame["key"], frame["name"], strict=True)),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from opsbook.behaviour.analysis.funnel import step_table
 from opsbook.campaigns.queries.attribution import attribution_paths, time_decay_credit
 from opsbook.campaigns.queries.events import _finite
 from opsbook.data import Source
@@ -32,20 +33,29 @@ def steps_of(funnel: pd.DataFrame) -> tuple[str, ...]:
     return tuple(s for s in ALL_STEPS if s in funnel.columns)
 
 
-def funnel_table(counts: pd.DataFrame) -> pd.DataFrame:
+def funnel_table(counts: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """``counts`` (channel, exposed, clicked, joined, ordered) plus a total row, and per step the
-    step conversion (from the previous step) and the overall conversion (from exposed)."""
+    step conversion (from the previous step, ``<step>_rate``) with its Wilson interval
+    (``<step>_rate_low``/``_high``), each step's overall conversion (from exposed,
+    ``<step>_overall``) and the funnel's (``overall``): the behaviour funnel's arithmetic
+    (:func:`~opsbook.behaviour.analysis.funnel.step_table`) on each row; a rate after a step no
+    one reached is NaN."""
     if counts.empty:
         return counts
     steps = steps_of(counts)
     total = counts[list(steps)].sum().to_frame().T
     total.insert(0, "channel", "__total__")
     frame = pd.concat([counts, total], ignore_index=True)
-    for prev, step in pairwise(steps):
-        frame[f"{step}_rate"] = frame[step] / frame[prev].where(frame[prev] > 0)
-    frame["overall"] = frame[steps[-1]] / frame["exposed"].where(frame["exposed"] > 0)
     for column in steps:
         frame[column] = frame[column].astype("int64")
+    tables = [step_table(list(users), steps, alpha) for users in frame[list(steps)].to_numpy()]
+    for i, step in enumerate(steps):
+        if i:
+            frame[f"{step}_rate"] = [t["conversion"].iloc[i] for t in tables]
+            frame[f"{step}_rate_low"] = [t["conversion_low"].iloc[i] for t in tables]
+            frame[f"{step}_rate_high"] = [t["conversion_high"].iloc[i] for t in tables]
+        frame[f"{step}_overall"] = [t["overall"].iloc[i] for t in tables]
+    frame["overall"] = frame[f"{steps[-1]}_overall"]
     return frame
 
 

@@ -136,7 +136,12 @@ class CampaignResult:
                 "holdout": self.holdout_metrics(),
                 "counterfactual": self.counterfactual_metrics(),
                 "scorecard": {
-                    r.kpi: {"actual": r.actual, "target": r.target, "status": r.status}
+                    r.kpi: {
+                        "actual": r.actual,
+                        "target": r.target,
+                        "status": r.status,
+                        "default_target": bool(r.default),
+                    }
                     for r in self.scorecard.itertuples()
                 },
                 "funnel": _funnel_metrics(self.funnel),

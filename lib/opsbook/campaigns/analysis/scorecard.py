@@ -18,7 +18,7 @@ import pandas as pd
 
 from opsbook.campaigns.queries.events import _finite
 from opsbook.campaigns.queries.settings import AMBER_BAND, Mode, Settings
-from opsbook.targets import estimate_status, kpi_status
+from opsbook.targets import Targets, estimate_status, is_default, kpi_status
 
 # KPI rows of the scorecard, in order; which way is better (the shown format: the view's)
 KPIS: tuple[str, ...] = ("participants", "conversion", "aov_lift", "k_factor", "roi", "roas", "cac")
@@ -50,13 +50,22 @@ def _scored(status: str) -> str | None:
     return None if status == "n/a" else status
 
 
-def _targets_for(row: Mapping[str, Any], settings: Settings) -> dict[str, float | None]:
+def _targets_for(row: Mapping[str, Any], settings: Settings) -> Targets:
+    """A campaign's targets, the most specific first: the config's for this campaign
+    (``targets: {campaigns: {<id>: {...}}}``), then the campaigns table's ``target_*`` columns,
+    then the config's for every campaign (``targets``), then the KPI system's defaults -- the
+    config wins over the table, so a review can correct a target without editing the data."""
     targets = settings.target_defaults()
+    user = {k for k in settings.targets if k in targets}
     for column, kpi in TARGET_COLUMNS.items():
         value = row.get(column)
         if value is not None and not (isinstance(value, float) and math.isnan(value)):
             targets[kpi] = float(value)
-    return targets
+            user.add(kpi)
+    for kpi, value in settings.per_campaign.get(str(row.get("key")), {}).items():
+        targets[kpi] = None if value is None else float(value)
+        user.add(kpi)
+    return Targets(targets, frozenset(user))
 
 
 def _scorecard(
@@ -96,6 +105,7 @@ def _scorecard(
                 "definition": f"campaign_review.def.{kpi}" + ("_outcomes" if own else ""),
                 "actual": value,
                 "target": target,
+                "default": is_default(targets, kpi),
                 "amber": amber,
                 "direction": direction,
                 "low": _finite(interval[0]) if interval is not None else None,

@@ -14,6 +14,7 @@ from opsbook.campaigns.queries.events import UNKNOWN_CHANNEL, _first_exposure, _
 from opsbook.campaigns.queries.settings import Settings
 from opsbook.data import Source, inclusive_end
 from opsbook.engine import exact_sum
+from opsbook.errors import InputError
 from opsbook.retention.queries import paid_orders
 
 
@@ -76,14 +77,13 @@ def outcome_metrics(source: Source, settings: Settings) -> tuple[str, ...]:
     if settings.outcome_metrics:
         missing = [m for m in settings.outcome_metrics if m not in columns]
         if missing:
-            raise ValueError(
-                f"outcome_metrics {missing} are not columns of experiment_results ({columns})"
+            raise InputError(
+                "campaign_review.error.outcome_metrics",
+                missing=", ".join(missing),
+                found=", ".join(columns),
             )
         return tuple(settings.outcome_metrics)
     found = tuple(m for m in ("visit", "conversion", "revenue", "orders") if m in columns)
     if not found:
-        raise ValueError(
-            "experiment_results has none of visit, conversion, revenue, orders: name the "
-            "outcome columns with the parameter outcome_metrics"
-        )
+        raise InputError("campaign_review.error.no_outcomes", found=", ".join(columns))
     return found

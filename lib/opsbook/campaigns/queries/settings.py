@@ -56,15 +56,29 @@ class Settings:
             )
         if not self.anomaly_threshold > 0:
             raise ValueError(f"anomaly_threshold must be > 0, got {self.anomaly_threshold!r}")
-        unknown = sorted(set(self.targets) - set(DEFAULT_TARGETS) - {"amber_band"})
+        unknown = sorted(set(self.targets) - set(DEFAULT_TARGETS) - {"amber_band", "campaigns"})
         if unknown:
             raise ValueError(
-                f"unknown target(s) {unknown}; known: {sorted(DEFAULT_TARGETS)} and amber_band"
+                f"unknown target(s) {unknown}; known: {sorted(DEFAULT_TARGETS)}, amber_band "
+                "and campaigns"
             )
+        for campaign, own in self.per_campaign.items():
+            wrong = sorted(set(own) - set(DEFAULT_TARGETS)) if isinstance(own, Mapping) else own
+            if wrong:
+                raise ValueError(
+                    f"targets.campaigns.{campaign}: unknown target(s) {wrong}; "
+                    f"known: {sorted(DEFAULT_TARGETS)}"
+                )
 
     @property
     def amber_band(self) -> float:
         return float(self.targets.get("amber_band", AMBER_BAND))
+
+    @property
+    def per_campaign(self) -> dict[str, Mapping[str, Any]]:
+        """The targets set for one campaign (``targets: {campaigns: {103: {conversion: 0.05}}}``),
+        by campaign id as text."""
+        return {str(k): v for k, v in (self.targets.get("campaigns") or {}).items()}
 
     def target_defaults(self) -> dict[str, float | None]:
         merged = dict(DEFAULT_TARGETS)

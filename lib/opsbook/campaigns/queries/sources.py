@@ -9,6 +9,7 @@ import pandas as pd
 from opsbook.campaigns.queries.events import _group_expr, _id_text
 from opsbook.campaigns.queries.settings import Mode, Settings
 from opsbook.data import Source
+from opsbook.errors import InputError
 
 
 def catalogue(source: Source, settings: Settings | None = None) -> pd.DataFrame:
@@ -53,7 +54,7 @@ def catalogue(source: Source, settings: Settings | None = None) -> pd.DataFrame:
 
     table = source.table("campaigns").execute()
     if table.empty:
-        raise ValueError("the campaigns table is empty: nothing to review")
+        raise InputError("campaign_review.error.no_campaigns")
     frame = table.rename(columns={"start_ts": "start", "end_ts": "end"})
     frame["key"] = [_id_text(v) for v in frame["campaign_id"]]
     for column in ("channel", "spend"):
@@ -87,7 +88,4 @@ def _mode(source: Source) -> Mode:
     if source.has("experiment_results"):
         return "outcomes"
     missing = [t for t in ("campaigns", "orders") if not source.has(t)]
-    raise ValueError(
-        "a campaign review needs campaigns and orders (with campaign_members for a holdout), or "
-        f"per-user outcomes in experiment_results; the source lacks {', '.join(missing)}"
-    )
+    raise InputError("campaign_review.error.no_input", missing=", ".join(missing))

@@ -32,10 +32,13 @@ def show_funnel(report: Report, rv: CampaignReview) -> None:
                     tr("campaign_review.col.step"): step_names[step],
                     tr("core.users"): int(total[step]),
                     tr("campaign_review.col.step_rate"): total.get(f"{step}_rate") if i else None,
+                    tr("campaign_review.col.step_rate_ci"): interval_text(
+                        total[f"{step}_rate_low"], total[f"{step}_rate_high"], "pct"
+                    )
+                    if i
+                    else "",
                     tr("campaign_review.col.drop_off"): 1 - total[f"{step}_rate"] if i else None,
-                    tr("campaign_review.col.overall"): total[step] / total["exposed"]
-                    if total["exposed"]
-                    else None,
+                    tr("campaign_review.col.overall"): total[f"{step}_overall"],
                 }
             )
         report.show(

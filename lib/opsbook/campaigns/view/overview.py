@@ -12,6 +12,7 @@ from opsbook.campaigns.analysis.results import CampaignReview
 from opsbook.campaigns.analysis.scorecard import INTERVALS
 from opsbook.formats import STATUS_CLASS, fmt
 from opsbook.report import Report
+from opsbook.targets import marked
 
 # the shown format of each KPI row of the scorecard
 KPI_FORMAT = {
@@ -97,7 +98,9 @@ def show_scorecard(report: Report, rv: CampaignReview) -> None:
                     tr("campaign_review.col.kpi"): tr(f"campaign_review.kpi.{s.kpi}"),
                     tr("campaign_review.col.definition"): tr(s.definition),
                     tr("campaign_review.col.actual"): fmt(s.actual, kind),
-                    tr("campaign_review.col.target"): fmt(s.target, kind),
+                    tr("campaign_review.col.target"): fmt(s.target, kind)
+                    if s.target is None or pd.isna(s.target)
+                    else marked(fmt(s.target, kind), s.default, report.lang),
                     tr("campaign_review.col.status"): _status_text(report, s.status),
                     tr("campaign_review.col.rule"): rule,
                 }

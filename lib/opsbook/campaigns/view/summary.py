@@ -13,6 +13,7 @@ from opsbook.campaigns.analysis.results import CampaignReview
 from opsbook.campaigns.view.overview import KPI_FORMAT, _label
 from opsbook.formats import fmt, interval_text
 from opsbook.report import Report
+from opsbook.targets import marked
 
 # the PDCA findings that state the verdict on the increment (one campaign) or across campaigns
 VERDICT_KEYS = ("lift_significant", "lift_unclear", "cf_significant", "cf_unclear", "cf_none")
@@ -80,18 +81,25 @@ def _numbers(report: Report, rv: CampaignReview) -> list[dict[str, Any]]:
         elif label == "campaign_review.h.iroi":
             low, high = r.numbers.get("iroi_ci") or (None, None)
             ci = interval_text(low, high, "dec2")
-            target = card.loc["roi", "target"]
+            target = _target_text(card, "roi", report.lang)
             entry["note"] = (
-                report.t("campaign_review.note.target_interval", target=fmt(target, "dec2"), ci=ci)
-                if target is not None and target == target
+                report.t("campaign_review.note.target_interval", target=target, ci=ci)
+                if target is not None
                 else report.t("campaign_review.note.interval", ci=ci)
             )
             entry["format"] = "dec2"
     return numbers
 
 
-def _target_note(report: Report, card: Any, kpi: str) -> str | None:
+def _target_text(card: Any, kpi: str, lang: str) -> str | None:
+    """The scorecard's target of ``kpi`` as text, marked "(default)" when nobody set it; None
+    when it has no target."""
     target = card.loc[kpi, "target"]
     if target is None or target != target:  # NaN: no target
         return None
-    return report.t("campaign_review.note.target", target=fmt(target, KPI_FORMAT[kpi]))
+    return marked(fmt(target, KPI_FORMAT[kpi]), card.loc[kpi, "default"], lang)
+
+
+def _target_note(report: Report, card: Any, kpi: str) -> str | None:
+    target = _target_text(card, kpi, report.lang)
+    return None if target is None else report.t("campaign_review.note.target", target=target)

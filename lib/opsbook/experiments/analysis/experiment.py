@@ -13,6 +13,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from opsbook import stats
+from opsbook.errors import InputError
 from opsbook.experiments.analysis.metrics import (
     MetricDefinition,
     _inferred_metrics,
@@ -75,17 +76,21 @@ def _planned_shares(
         weights = {str(k): float(v) for k, v in planned.items()}
         missing = [v for v in variants if v not in weights]
         if missing:
-            raise ValueError(f"planned_split lacks variant(s) {missing}; it has {list(weights)}")
+            raise InputError(
+                "ab_test.error.split_variants", missing=", ".join(missing), found=", ".join(weights)
+            )
     else:
         values = [float(v) for v in planned]
         if len(values) != len(variants):
-            raise ValueError(
-                f"planned_split has {len(values)} weights for {len(variants)} variants "
-                f"({', '.join(variants)}, control first)"
+            raise InputError(
+                "ab_test.error.split_length",
+                weights=len(values),
+                variants=len(variants),
+                names=", ".join(variants),
             )
         weights = dict(zip(variants, values, strict=True))
     if any(not math.isfinite(w) or w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
-        raise ValueError(f"planned_split weights must be non-negative numbers, got {planned!r}")
+        raise InputError("ab_test.error.split_weights", found=repr(planned))
     total = sum(weights.values())
     return {k: w / total for k, w in weights.items()}
 
@@ -297,15 +302,18 @@ def prepare(
     sums["day"] = pd.to_datetime(sums["day"])
     observed = [str(v) for v in sums["variant"].dropna().unique()]
     if not observed:
-        raise ValueError(f"experiment {experiment}: no user is left after the hygiene checks")
+        raise InputError("ab_test.error.no_user_left", experiment=experiment)
     if control is not None and str(control) not in observed:
-        raise ValueError(f"control {control!r} is not a variant of {experiment}: {observed}")
+        raise InputError(
+            "ab_test.error.control",
+            control=repr(control),
+            experiment=experiment,
+            found=", ".join(observed),
+        )
     control = str(control) if control is not None else default_control(observed)
     variants = _ordered_variants(observed, control)
     if len(variants) < 2:
-        raise ValueError(
-            f"experiment {experiment}: every kept user is in {control}; there is nothing to compare"
-        )
+        raise InputError("ab_test.error.one_variant", experiment=experiment, control=control)
 
     # exploratory segments: the primary metric per segment value
     segment_sums, found_segments, missing_segments = _segment_sums(

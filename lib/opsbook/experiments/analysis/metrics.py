@@ -10,6 +10,7 @@ from typing import Any, Literal, get_args
 import pandas as pd
 
 from opsbook import stats
+from opsbook.errors import InputError
 from opsbook.experiments.queries import MetricKind, _binary_columns
 
 DEFINITION_KEYS = frozenset(
@@ -44,35 +45,39 @@ class MetricDefinition:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
-            raise ValueError(f"a metric needs a name, got {self.name!r}")
+            raise InputError("ab_test.error.metric_name", found=repr(self.name))
         if self.kind not in get_args(MetricKind):
-            raise ValueError(
-                f"metric {self.name}: kind must be one of {get_args(MetricKind)}, got {self.kind!r}"
+            raise InputError(
+                "ab_test.error.metric_kind",
+                metric=self.name,
+                valid=", ".join(get_args(MetricKind)),
+                found=repr(self.kind),
             )
         if not isinstance(self.numerator, str) or not self.numerator:
-            raise ValueError(f"metric {self.name}: a numerator is required")
+            raise InputError("ab_test.error.metric_numerator", metric=self.name)
         if (self.kind == "ratio") != bool(self.denominator):
-            raise ValueError(
-                f"metric {self.name}: a denominator is required for a ratio and only for a ratio"
-            )
+            raise InputError("ab_test.error.metric_denominator", metric=self.name)
         if self.direction not in get_args(stats.Direction):
-            raise ValueError(
-                f"metric {self.name}: direction must be one of {get_args(stats.Direction)}, "
-                f"got {self.direction!r}"
+            raise InputError(
+                "ab_test.error.metric_direction",
+                metric=self.name,
+                valid=", ".join(get_args(stats.Direction)),
+                found=repr(self.direction),
             )
         if self.margin is not None and not (
             isinstance(self.margin, int | float) and 0 < self.margin < 1
         ):
-            raise ValueError(f"metric {self.name}: margin must be in (0, 1), got {self.margin!r}")
+            raise InputError(
+                "ab_test.error.metric_margin", metric=self.name, found=repr(self.margin)
+            )
         if self.winsorize is not None and not (
             isinstance(self.winsorize, int | float) and 0.5 <= self.winsorize < 1
         ):
-            raise ValueError(
-                f"metric {self.name}: winsorize must be a quantile in [0.5, 1), "
-                f"got {self.winsorize!r}"
+            raise InputError(
+                "ab_test.error.metric_winsorize", metric=self.name, found=repr(self.winsorize)
             )
         if self.winsorize is not None and self.kind != "mean":
-            raise ValueError(f"metric {self.name}: only mean metrics can be winsorised")
+            raise InputError("ab_test.error.metric_winsorize_kind", metric=self.name)
 
     @classmethod
     def parse(cls, spec: Mapping[str, Any] | MetricDefinition) -> MetricDefinition:
@@ -80,12 +85,14 @@ class MetricDefinition:
         if isinstance(spec, MetricDefinition):
             return spec
         if not isinstance(spec, Mapping):
-            raise ValueError(f"a metric definition is a mapping, got {spec!r}")
+            raise InputError("ab_test.error.metric_shape", found=repr(spec))
         unknown = set(spec) - DEFINITION_KEYS
         if unknown:
-            raise ValueError(
-                f"metric definition {spec.get('name')!r}: unknown keys {sorted(unknown)}; "
-                f"allowed are {sorted(DEFINITION_KEYS)}"
+            raise InputError(
+                "ab_test.error.metric_keys",
+                metric=repr(spec.get("name")),
+                unknown=", ".join(sorted(map(str, unknown))),
+                valid=", ".join(sorted(DEFINITION_KEYS)),
             )
         values = dict(spec)
         direction = {"higher": "higher_is_better", "lower": "lower_is_better"}.get(
@@ -129,12 +136,16 @@ def _merge_definitions(
     if chosen:
         unknown = [m for m in chosen if m not in merged]
         if unknown:
-            raise ValueError(f"unknown metric(s) {unknown}; defined are {sorted(merged)}")
+            raise InputError(
+                "ab_test.error.unknown_metric",
+                unknown=", ".join(map(str, unknown)),
+                valid=", ".join(sorted(merged)),
+            )
         names = list(dict.fromkeys(chosen))
     else:
         names = declared_names or list(merged)
     if not names:
-        raise ValueError("the experiment has no metric: declare metric_definitions")
+        raise InputError("ab_test.error.no_metric")
     return tuple(merged[n] for n in names)
 
 

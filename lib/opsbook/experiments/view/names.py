@@ -1,7 +1,8 @@
 """A/B test, view: the names a reader sees for the codes of the data and the config -- metrics,
-measures, segment columns and their values, tables. A code with a display name in the i18n table
-shows by it; any other (a column of a per-user export, a metric declared in the config) shows as
-the code itself, which is then the data's own name."""
+measures, segment columns and their values, tables. A metric named in the config
+(``display_names: {metric: {retention_7: {zh: 7日留存, en: 7-day retention}}}``) shows by that
+name; a code with a display name in the i18n table shows by it; any other (a column of a per-user
+export, a metric declared in the config) shows as the code itself, the data's own name."""
 
 from __future__ import annotations
 
@@ -16,13 +17,21 @@ def _named(report: Report, key: str, code: str) -> str:
     return report.t(key) if key in catalogue() else code
 
 
+def _configured(report: Report, name: str) -> str | None:
+    """The config's display name of a metric (``display_names: metric:``), if it has one."""
+    named = report.display_name("metric", name)
+    return named if named != name else None
+
+
 def metric_name(report: Report, name: str) -> str:
-    """A metric (``conversion`` -> "Conversion" / "转化率")."""
-    return _named(report, f"ab_test.metric_name.{name}", name)
+    """A metric: the config's name for it (a per-user export's ``retention_7`` -> "7日留存"),
+    else the workbook's (``conversion`` -> "Conversion" / "转化率"), else its own name."""
+    return _configured(report, name) or _named(report, f"ab_test.metric_name.{name}", name)
 
 
 def measure_name(report: Report, measure: str) -> str:
-    """A per-user measure: ``orders``, ``revenue``, ``event:<name>``, ``pre_<measure>``."""
+    """A per-user measure: ``orders``, ``revenue``, ``event:<name>``, ``pre_<measure>``; a
+    column of a per-user export by the config's name for the metric of that name."""
     if measure.startswith(EVENT_PREFIX):
         return report.t("ab_test.measure.event", event=measure[len(EVENT_PREFIX) :])
     key = f"ab_test.measure.{measure}"
@@ -30,9 +39,10 @@ def measure_name(report: Report, measure: str) -> str:
         return report.t(key)
     if measure.startswith(PRE_PREFIX):
         inner = measure[len(PRE_PREFIX) :]
-        if f"ab_test.measure.{inner}" in catalogue() or inner.startswith(EVENT_PREFIX):
+        named = f"ab_test.measure.{inner}" in catalogue() or _configured(report, inner)
+        if named or inner.startswith(EVENT_PREFIX):
             return report.t("ab_test.measure.pre", measure=measure_name(report, inner))
-    return measure
+    return _configured(report, measure) or measure
 
 
 def segment_name(report: Report, column: str) -> str:

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from opsbook.errors import InputError
 from opsbook.insight.analysis.evaluation import (
     auc,
     average_precision,
@@ -155,11 +156,13 @@ def check_history(first_day: int | None, end_day: int, s: ChurnSettings) -> None
     """Raise when the data do not reach back far enough for the time split."""
     held = 0 if first_day is None else end_day - first_day
     if held < s.history_days:
-        raise ValueError(
-            f"the churn model's time split needs {s.history_days} days of history before "
-            f"{date(1970, 1, 1) + timedelta(days=end_day)} (2 x the {s.horizon_days}-day "
-            f"horizon + the longest feature window of {max(s.windows)} days); the data hold "
-            f"{held} days: shorten the horizon or the windows"
+        raise InputError(
+            "user_insight.error.history",
+            needed=s.history_days,
+            end=date(1970, 1, 1) + timedelta(days=end_day),
+            horizon=s.horizon_days,
+            window=max(s.windows),
+            held=held,
         )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from opsbook.errors import InputError
 from opsbook.insight.analysis.settings import LifecycleRules, stage_actions
 from opsbook.insight.queries import (
     EVENT_TYPES,
@@ -113,7 +114,7 @@ def lifecycle(
     end = as_date(as_of) or default_as_of(source)
     earlier = as_date(compare_to) or end - timedelta(days=30)
     if earlier >= end:
-        raise ValueError(f"compare_to ({earlier}) must be before as_of ({end})")
+        raise InputError("core.error.compare_to", compare_to=earlier, as_of=end)
     source.require("users")
     daily, _ = report_activity(source, day_number(end), event_types)
     has_orders = source.has("orders")

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from opsbook.errors import InputError
 from opsbook.insight.queries import STAGES
 from opsbook.segmentation.analysis.segments import SCORE_LEVELS, TierRules
 from opsbook.segmentation.queries import Frequency, Monetary
@@ -44,13 +45,14 @@ class LifecycleRules:
         for name in ("new_days", "silent_days", "churn_days", "returning_days"):
             _positive(name, getattr(self, name))
         if not self.silent_days < self.churn_days:
-            raise ValueError(
-                f"silent_days ({self.silent_days}) must be below churn_days ({self.churn_days})"
+            raise InputError(
+                "user_insight.error.silent_days", silent=self.silent_days, churn=self.churn_days
             )
         if self.returning_days > self.silent_days:
-            raise ValueError(
-                f"returning_days ({self.returning_days}) must not exceed silent_days "
-                f"({self.silent_days}): a longer window could hide a whole silent gap"
+            raise InputError(
+                "user_insight.error.returning_days",
+                returning=self.returning_days,
+                silent=self.silent_days,
             )
         if self.k not in SCORE_LEVELS:
             raise ValueError(f"k must be one of {SCORE_LEVELS}, got {self.k}")
@@ -83,7 +85,9 @@ def stage_actions(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     given = dict(overrides or {})
     unknown = sorted(set(given) - set(STAGES))
     if unknown:
-        raise ValueError(f"actions: unknown stage(s) {unknown}; stages are {list(STAGES)}")
+        raise InputError(
+            "user_insight.error.actions", unknown=", ".join(unknown), valid=", ".join(STAGES)
+        )
     return {stage: given.get(stage) or f"insight.action.{stage}" for stage in STAGES}
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from opsbook.data import Source
 from opsbook.engine import exact_sum, keep
+from opsbook.errors import InputError
 from opsbook.retention.queries import data_end, paid_orders
 
 # event types counted per user by default: the daily table is kept once for both the stages and
@@ -108,8 +109,8 @@ def daily_activity(source: Source, until_day: int, event_types: tuple[str, ...])
 
 def _daily(source: Source, until_day: int, event_types: tuple[str, ...]) -> ir.Table:
     until = _utc_of_day(source, until_day)
-    zero_types = {type_column(i): ibis.literal(0, "int64") for i in range(len(event_types))}
-    parts = []
+    types = [type_column(i) for i in range(len(event_types))]
+    active = None
     if source.has("events"):
         events = source.table("events", until=until, local_day=True)
         events = events.filter(events.user_id.notnull() & events.ts.notnull())
@@ -117,25 +118,37 @@ def _daily(source: Source, until_day: int, event_types: tuple[str, ...]) -> ir.T
             type_column(i): (events.event == name).cast("int64").sum()
             for i, name in enumerate(event_types)
         }
-        per_day = events.group_by("user_id", day=events.local_day).aggregate(
+        active = events.group_by("user_id", day=events.local_day).aggregate(
             events=events.count(), **by_type
         )
-        parts.append(
-            per_day.mutate(orders=ibis.literal(0, "int64"), revenue=ibis.literal(0.0, "float64"))
-        )
+    bought = None
     if source.has("orders"):
         orders = paid_orders(source, until=until, local_day=True)
         orders = orders.filter(orders.amount > 0)
-        per_day = orders.group_by("user_id", day=orders.local_day).aggregate(
+        bought = orders.group_by("user_id", day=orders.local_day).aggregate(
             orders=orders.count(), revenue=exact_sum(orders.amount)
         )
-        parts.append(per_day.mutate(events=ibis.literal(0, "int64"), **zero_types))
-    if not parts:
-        raise ValueError("the user-insight report needs an events or an orders table")
-    columns = ["user_id", "day", "events", *zero_types, "orders", "revenue"]
-    both = ibis.union(*[p.select(*columns) for p in parts], distinct=False)
-    sums = {c: both[c].sum() for c in ["events", *zero_types, "orders"]}
-    return both.group_by("user_id", "day").aggregate(**sums, revenue=exact_sum(both.revenue))
+    columns = ["user_id", "day", "events", *types, "orders", "revenue"]
+    if active is None and bought is None:
+        raise InputError("user_insight.error.no_activity")
+    if bought is None:
+        zero = {"orders": ibis.literal(0, "int64"), "revenue": ibis.literal(0.0, "float64")}
+        return active.mutate(**zero).select(*columns)
+    if active is None:
+        zero = {c: ibis.literal(0, "int64") for c in ["events", *types]}
+        return bought.mutate(**zero).select(*columns)
+    # the days with events and the days with orders, matched by an outer join (a hash table of
+    # the order days): grouping their union again cost as much as grouping every event
+    b = bought.rename(buyer="user_id", bought_day="day")
+    both = active.outer_join(b, (active.user_id == b.buyer) & (active.day == b.bought_day))
+    return both.select(
+        user_id=both.user_id.fill_null(both.buyer),
+        day=both.day.fill_null(both.bought_day),
+        events=both.events.fill_null(0),
+        **{c: both[c].fill_null(0) for c in types},
+        orders=both.orders.fill_null(0),
+        revenue=both.revenue.fill_null(0.0),
+    )
 
 
 def first_activity_day(daily: ir.Table) -> int | None:

@@ -16,14 +16,20 @@ from opsbook.kpi.analysis.forecasts import settings as forecast_settings
 from opsbook.kpi.analysis.health import DataHealth, data_health
 from opsbook.kpi.analysis.reused import _as_of, campaign_rows, retention_rows
 from opsbook.kpi.analysis.scorecard import TESTED_RATES, _scorecard, _series
-from opsbook.kpi.analysis.trends import daily_pulse, flag_trend
+from opsbook.kpi.analysis.system import SystemKpis, efficiency_settings, system_kpis
+from opsbook.kpi.analysis.trends import daily_pulse, flag_trend, what_ran_then
 from opsbook.kpi.queries.content import content_performance
+from opsbook.kpi.queries.context import what_ran
 from opsbook.kpi.queries.periods import Period, Periods, _as_date, default_period_end
 from opsbook.kpi.queries.rows import _row
 from opsbook.kpi.queries.users import acquisition, activation_rows, revenue_rows
 from opsbook.report import Report
 from opsbook.retention.queries import keep_active_days
 from opsbook.targets import KNOWN_KPIS, STATUSES, KpiTarget, load_targets, missing
+from opsbook.validation import validate
+
+#: the optional tables of the rest of the KPI system: a broken one stops the dashboard
+SYSTEM_TABLES = ("survey_responses", "community_members", "operations", "data_requests")
 
 
 def _number(value: Any, unit: str | None = None) -> float | int | None:
@@ -54,6 +60,7 @@ class KpiDashboard:
     notes: dict[str, str]  # kpi -> i18n key of why it is n/a
     settings: dict[str, Any] = field(default_factory=dict)
     forecasts: KpiForecasts | None = None
+    system: SystemKpis | None = None  # NPS by channel, private domain, efficiency, LTV
 
     @property
     def period(self) -> Period:
@@ -113,11 +120,23 @@ class KpiDashboard:
                 for r in self.acquisition.itertuples()
             },
             "trend_anomalies": [
-                {"kpi": r.kpi, "period_end": r.end, "value": r.value, "flag": r.flag}
+                {
+                    "kpi": r.kpi,
+                    "period_end": r.end,
+                    "value": r.value,
+                    "flag": r.flag,
+                    "ran_then": [{"kind": k, "name": n} for k, n in r.context],
+                }
                 for r in self.trend_anomalies.itertuples()
             ],
             "daily_anomalies": [
-                {"metric": r.metric, "date": r.date.date(), "value": r.value, "flag": r.flag}
+                {
+                    "metric": r.metric,
+                    "date": r.date.date(),
+                    "value": r.value,
+                    "flag": r.flag,
+                    "ran_then": [{"kind": k, "name": n} for k, n in r.context],
+                }
                 for r in self.daily_anomalies.itertuples()
             ],
             "newest_event": self.health.newest_event,
@@ -125,6 +144,7 @@ class KpiDashboard:
             "accuracy_tables": list(self.health.tables),
             "settings": self.settings,
             "forecasts": self.forecasts.metrics() if self.forecasts else {},
+            "kpi_system": self.system.metrics() if self.system else {},
         }
 
     def headline(self) -> list[dict[str, Any]]:
@@ -175,12 +195,20 @@ def dashboard(
     campaign_window_days: int = 7,
     targets: str | Path | Mapping[str, Any] | None = None,
     forecast: Mapping[str, Any] | bool | None = None,
+    efficiency: Mapping[str, Any] | None = None,
+    nps_min_respondents: int = 30,
+    ltv_age_days: int = 90,
     now: Any = None,
 ) -> KpiDashboard:
     """Every KPI of the KPI system for the period ending ``period_end`` (a local date; None: the
     last complete week), the previous period, and ``trend_weeks`` periods of trend; and where
     the weekly KPIs are heading (``forecast``: the settings of
-    :func:`opsbook.kpi.analysis.forecasts.kpi_forecasts`, None its defaults, False none)."""
+    :func:`opsbook.kpi.analysis.forecasts.kpi_forecasts`, None its defaults, False none).
+    The rest of the KPI system (:mod:`opsbook.kpi.analysis.system`) reads its optional tables
+    when the source has them; ``efficiency`` (None: the config's
+    ``reports.kpi_dashboard.efficiency``) states the efficiency numbers no table gives. A
+    survey score outside 0-10 or a membership ending before it starts stops the dashboard
+    with the contract's finding."""
     if not 0 <= amber_band < 1:
         raise ValueError(f"amber_band must be in [0, 1), got {amber_band}")
     if not 0 < alpha < 1:
@@ -191,12 +219,18 @@ def dashboard(
         ("repeat_window_days", repeat_window_days),
         ("content_window_hours", content_window_hours),
         ("anomaly_threshold", anomaly_threshold),
+        ("nps_min_respondents", nps_min_respondents),
+        ("ltv_age_days", ltv_age_days),
     ):
         if not value > 0:
             raise ValueError(f"{name} must be positive, got {value}")
     if forecast is not False:
         forecast = forecast_settings(forecast or None)  # bad settings raise before any query
     source = report.source
+    if efficiency is None:
+        efficiency = report.config.report_defaults("kpi_dashboard").get("efficiency")
+    stated = efficiency_settings(efficiency)
+    _refuse_broken(report)
     config_path = report.config.path
     kpi_targets = load_targets(targets, base_dir=config_path.parent if config_path else None)
     end = default_period_end(source) if period_end in (None, "") else _as_date(period_end)
@@ -226,6 +260,18 @@ def dashboard(
     camp, camp_notes = campaign_rows(source, periods, window_days=campaign_window_days, alpha=alpha)
     rows += camp
     notes |= camp_notes
+    system = system_kpis(
+        source,
+        periods,
+        rows,
+        efficiency=stated,
+        nps_min_respondents=int(nps_min_respondents),
+        alpha=alpha,
+        ltv_age_days=int(ltv_age_days),
+        repeat_window_days=repeat_window_days,
+    )
+    rows += system.rows
+    notes |= system.notes
     health = data_health(report, now=now)
     rows += [
         _row("data_accuracy", 0, health.accuracy, health.passing, health.rows),
@@ -248,6 +294,23 @@ def dashboard(
     forecasts = (
         None if forecast is False else kpi_forecasts(source, periods, series, kpi_targets, forecast)
     )
+    trends = flag_trend(
+        series,
+        threshold=anomaly_threshold,
+        units={name: spec.unit for name, spec in kpi_targets.items()},
+    )
+    # what ran when a day or a week stood out: campaigns, experiments, days without data
+    span = periods.span()
+    ran = what_ran(source, span.start, span.end)
+    gaps = set(pd.to_datetime(daily.loc[daily["flag"] == "gap", "date"]).dt.date)
+    trends["context"] = what_ran_then(trends, "end", int(period_days), ran, gaps)
+    daily["context"] = [[] for _ in range(len(daily))]
+    flagged = daily["flag"] != ""
+    daily.loc[flagged, "context"] = pd.Series(
+        what_ran_then(daily[flagged], "date", 1, ran, gaps),
+        index=daily.index[flagged],
+        dtype=object,
+    )
     settings = {
         "period_days": int(period_days),
         "trend_weeks": int(trend_weeks),
@@ -259,6 +322,8 @@ def dashboard(
         "anomaly_threshold": anomaly_threshold,
         "amber_band": amber_band,
         "alpha": alpha,
+        "nps_min_respondents": int(nps_min_respondents),
+        "ltv_age_days": int(ltv_age_days),
         "period_end_given": period_end not in (None, ""),
     }
     return KpiDashboard(
@@ -269,15 +334,23 @@ def dashboard(
         content_types=content.by_type,
         content_items=content.items,
         content_volume=content.volume,
-        trend_anomalies=flag_trend(
-            series,
-            threshold=anomaly_threshold,
-            units={name: spec.unit for name, spec in kpi_targets.items()},
-        ),
+        trend_anomalies=trends,
         daily=daily,
         health=health,
         targets=kpi_targets,
         notes=notes,
         settings=settings,
         forecasts=forecasts,
+        system=system,
     )
+
+
+def _refuse_broken(report: Report) -> None:
+    """Stop with the contract's finding when an optional table of the KPI system breaks a
+    refusing rule (a survey score outside 0-10, a span ending before it starts): its KPI would
+    be wrong, not rough. The run's checks are reused; alone, the table is checked here."""
+    present = [name for name in SYSTEM_TABLES if report.source.has(name)]
+    report.validation.refuse(present, report.lang)
+    unchecked = [name for name in present if name not in report.validation.tables]
+    if unchecked:
+        validate(report.source, unchecked).refuse(unchecked, report.lang)

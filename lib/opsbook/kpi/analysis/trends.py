@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -90,3 +91,20 @@ def daily_pulse(source: Source, periods: Periods, threshold: float = 4.0) -> pd.
         parts.append(flagged.reset_index().assign(metric=metric))
     columns = ["metric", "date", "value", "baseline", "z", "flag"]
     return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+
+
+def what_ran_then(
+    flagged: pd.DataFrame, column: str, days: int, ran: pd.DataFrame, gaps: set
+) -> list[list[tuple[str, str]]]:
+    """For each flagged row (its day in ``column``; a period of ``days`` days ending on it),
+    what ran then: the campaigns and experiments of ``ran`` (:func:`queries.context.what_ran`)
+    overlapping it, after the days with no data (``gaps``) inside it -- the likeliest cause
+    first --, as (kind, name) pairs."""
+    out = []
+    for day in pd.to_datetime(flagged[column]).dt.date:
+        start = day - timedelta(days=days - 1)
+        hits = ran[(ran["first"] <= day) & (ran["last"] >= start)]
+        found = [("data_gap", f"{g:%Y-%m-%d}") for g in sorted(gaps) if start <= g <= day]
+        found += [(r.kind, r.name) for r in hits.itertuples()]
+        out.append(found)
+    return out

@@ -11,6 +11,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from opsbook.data import DAY_MICROSECONDS, Source
+from opsbook.errors import InputError
 from opsbook.retention.queries import number_of
 
 
@@ -114,7 +115,7 @@ def default_period_end(source: Source) -> date:
     date when that is a Sunday, else the Sunday before it."""
     newest = newest_event(source)
     if newest is None:
-        raise ValueError("the source has no events or orders to place the period in")
+        raise InputError("kpi_dashboard.error.no_activity")
     local = newest.tz_localize("UTC").tz_convert(source.timezone).date()
     return local - timedelta(days=(local.weekday() + 1) % 7)
 

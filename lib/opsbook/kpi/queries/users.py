@@ -172,6 +172,29 @@ def revenue_rows(source: Source, periods: Periods) -> list[dict[str, Any]]:
     money = orders.group_by(mk="k").aggregate(
         revenue=exact_sum(orders.amount), paying=orders.user_id.nunique()
     )
+    actors = period_actives(source, periods, orders)
+    active = actors.group_by("k").aggregate(active=actors.user_id.nunique())
+    # every period with an order has an active user: one query answers both
+    per_k = active.left_join(money, active.k == money.mk).execute()
+    count = periods.count
+    revenue = _counts(per_k, "revenue", count)
+    paying = _counts(per_k, "paying", count)
+    actives = _counts(per_k, "active", count)
+    return (
+        _rows("paying_rate", _ratio(paying, actives), paying, actives)
+        + _rows("arpu", _ratio(revenue, actives), revenue, actives)
+        + _rows("arppu", _ratio(revenue, paying), revenue, paying)
+        + _rows("gmv", revenue)
+    )
+
+
+def period_actives(source: Source, periods: Periods, orders: ir.Table | None = None) -> ir.Table:
+    """``user_id, k``: the users active in each period (any event or paid order; a pair may
+    repeat). ``orders``: the periods' paid orders numbered by :meth:`Periods.number`, when the
+    caller has them already."""
+    lo, hi = periods.span().utc_bounds(source)
+    if orders is None:
+        orders = periods.number(source, paid_orders(source, since=lo, until=hi))
     actors = orders.select("user_id", "k")
     if source.has("events"):
         # the active days when the dashboard keeps them (first); alone, the periods' events
@@ -186,16 +209,4 @@ def revenue_rows(source: Source, periods: Periods) -> list[dict[str, Any]]:
         actors = actors.union(
             days.select(user_id=_key_like(days.user_id, orders.user_id), k=days.k)
         )
-    active = actors.group_by("k").aggregate(active=actors.user_id.nunique())
-    # every period with an order has an active user: one query answers both
-    per_k = active.left_join(money, active.k == money.mk).execute()
-    count = periods.count
-    revenue = _counts(per_k, "revenue", count)
-    paying = _counts(per_k, "paying", count)
-    actives = _counts(per_k, "active", count)
-    return (
-        _rows("paying_rate", _ratio(paying, actives), paying, actives)
-        + _rows("arpu", _ratio(revenue, actives), revenue, actives)
-        + _rows("arppu", _ratio(revenue, paying), revenue, paying)
-        + _rows("gmv", revenue)
-    )
+    return actors

@@ -8,10 +8,15 @@ from opsbook.retention.analysis.engagement import (
     lifecycle,
     stickiness,
 )
-from opsbook.retention.analysis.matrix import RetentionResult, retention_matrix
+from opsbook.retention.analysis.matrix import (
+    RetentionResult,
+    retention_matrices,
+    retention_matrix,
+)
 from opsbook.retention.analysis.metrics import report_metrics, target_status
 from opsbook.retention.analysis.rates import (
     RateResult,
+    against_group_targets,
     against_targets,
     day_n_by,
     day_n_retention,
@@ -25,6 +30,7 @@ from opsbook.retention.analysis.survival import SurvivalResult, churn_survival
 # imports the queries)
 from opsbook.retention.queries import (
     CRITERIA,
+    MISSING_GROUP,
     PERIODS,
     breakdown_columns,
     breakdown_values,
@@ -34,6 +40,7 @@ from opsbook.retention.queries.periods import _src as _src
 
 __all__ = [
     "CRITERIA",
+    "MISSING_GROUP",
     "PERIODS",
     "LifecycleResult",
     "LtvResult",
@@ -41,6 +48,7 @@ __all__ = [
     "RetentionResult",
     "StickinessResult",
     "SurvivalResult",
+    "against_group_targets",
     "against_targets",
     "breakdown_columns",
     "breakdown_values",
@@ -53,6 +61,7 @@ __all__ = [
     "ltv_curves",
     "repeat_purchase_rate",
     "report_metrics",
+    "retention_matrices",
     "retention_matrix",
     "stickiness",
     "target_status",

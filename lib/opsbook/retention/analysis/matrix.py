@@ -144,15 +144,58 @@ def retention_matrix(
     start: Any = None,
     end: Any = None,
     as_of: Any = None,
+    max_period: int | None = None,
 ) -> RetentionResult:
     """Who of each cohort comes back in each later period? See :mod:`opsbook.retention` for every
     definition. ``start``/``end``: local dates (inclusive) bounding the cohort entries;
-    ``users``: an Ibis table (user_id) or column restricting both entries and returns."""
+    ``users``: an Ibis table (user_id) or column restricting both entries and returns;
+    ``max_period``: the last period after entry to compute (None: every one the data has)."""
+    _check(criterion, CRITERIA, "criterion")
+    return retention_matrices(
+        source,
+        criteria=(criterion,),
+        period=period,
+        return_event=return_event,
+        cohort_event=cohort_event,
+        entry=entry,
+        window=window,
+        brackets=brackets,
+        breakdown=breakdown,
+        users=users,
+        start=start,
+        end=end,
+        as_of=as_of,
+        max_period=max_period,
+    )[criterion]
+
+
+def retention_matrices(
+    source: Any,
+    *,
+    criteria: tuple[Criterion, ...] = CRITERIA,
+    period: Period = "week",
+    return_event: str = "any",
+    cohort_event: str | None = None,
+    entry: Entry = "first",
+    window: Window = "calendar",
+    brackets: Any = None,
+    breakdown: str | None = None,
+    users: Any = None,
+    start: Any = None,
+    end: Any = None,
+    as_of: Any = None,
+    max_period: int | None = None,
+) -> dict[str, RetentionResult]:
+    """The retention matrix of each of ``criteria`` from one engine query (the explorer switches
+    criterion without asking the engine again); arguments as :func:`retention_matrix`."""
     src = _src(source)
     _check(period, PERIODS, "period")
-    _check(criterion, CRITERIA, "criterion")
+    for criterion in criteria:
+        _check(criterion, CRITERIA, "criterion")
     _check(entry, ENTRIES, "entry")
     _check(window, WINDOWS, "window")
+    if max_period is not None and max_period < 1:
+        raise ValueError(f"max_period must be at least 1, got {max_period}")
     bracket_list = parse_brackets(brackets, period)
     check_event(src, return_event)
     if cohort_event is not None:
@@ -163,7 +206,7 @@ def retention_matrix(
         src,
         point,
         period=period,
-        criterion=criterion,
+        criteria=tuple(criteria),
         return_event=return_event,
         cohort_event=cohort_event,
         entry=entry,
@@ -173,12 +216,10 @@ def retention_matrix(
         users=users,
         start=start,
         end=end,
+        max_period=None if bracket_list else max_period,
     )
-
-    cells = _assemble(sizes, counts, criterion, bracket_list, period, window, point, src)
     settings = {
         "period": period,
-        "criterion": criterion,
         "return_event": return_event,
         "activity": activity_label(src, return_event),
         "cohort_event": cohort_event,
@@ -191,7 +232,14 @@ def retention_matrix(
         "start": start,
         "end": end,
     }
-    return _result(cells, sizes, bracket_list, breakdown, period, settings)
+    results = {}
+    for criterion, returned in counts.items():
+        cells = _assemble(
+            sizes, returned, criterion, bracket_list, period, window, point, src, max_period
+        )
+        chosen = {"period": period, "criterion": criterion} | settings
+        results[criterion] = _result(cells, sizes, bracket_list, breakdown, period, chosen)
+    return results
 
 
 def _complete(
@@ -218,8 +266,10 @@ def _assemble(
     window: str,
     point: AsOf,
     src: Source,
+    max_period: int | None = None,
 ) -> pd.DataFrame:
-    """Every cohort x period cell (retained counts and completeness) from the engine's counts."""
+    """Every cohort x period cell (retained counts and completeness) from the engine's counts,
+    periods up to ``max_period`` (None: all)."""
     sizes = sizes.astype({"cohort": "int64", "users": "int64"})
     if sizes.empty:
         return pd.DataFrame(
@@ -236,6 +286,8 @@ def _assemble(
         )
     else:
         max_n = point.last_complete(period) - int(sizes["cohort"].min()) + 1
+        if max_period is not None:
+            max_n = min(max_n, max_period)
         ns = np.arange(0, max(max_n, 0) + 1)
         grid_n = pd.DataFrame({"period": ns, "lo": ns, "hi": ns, "b": ns})
     grid = sizes.merge(grid_n, how="cross")

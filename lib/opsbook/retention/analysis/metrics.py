@@ -34,8 +34,10 @@ def report_metrics(
     repeat: RateResult | None = None,
     lifecycle_result: LifecycleResult | None = None,
     survival: SurvivalResult | None = None,
+    by_group: pd.DataFrame | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """metrics.json (issue 4, item 9) and the 3-5 headline numbers of the run's index."""
+    """metrics.json (issue 4, item 9) and the 3-5 headline numbers of the run's index;
+    ``by_group``: :func:`against_group_targets` (each group against its own targets)."""
     rates = {f"d{int(r.day)}": r for r in day_n.itertuples()}
     base = matrix.metrics()
     metrics: dict[str, Any] = {
@@ -59,6 +61,12 @@ def report_metrics(
     metrics["repeat_purchase_rate"] = repeat.value if repeat is not None else None
     metrics["matrix"] = base["matrix"]
     metrics["targets"] = dict(targets)
+    metrics["targets_by_group"] = {g: dict(t) for g, t in getattr(targets, "groups", {}).items()}
+    if by_group is not None and not by_group.empty:
+        metrics["targets_met_by_group"] = {
+            str(group): {f"d{int(r.day)}": r.met for r in part.itertuples()}
+            for group, part in by_group.groupby("group", sort=True)
+        }
     metrics["day_n"] = {
         key: {
             "eligible": int(r.eligible),

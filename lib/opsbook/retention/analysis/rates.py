@@ -19,6 +19,7 @@ from opsbook.retention.queries.rates import (
     repeat_purchase_counts,
 )
 from opsbook.stats import wilson_interval
+from opsbook.targets import Targets, is_default
 
 
 # ================================================================================ D1 / D7 / D30
@@ -106,10 +107,26 @@ def day_n_by(day_n: pd.DataFrame, by: str | None = None, alpha: float = 0.05) ->
     return frame
 
 
+def against_group_targets(day_n: pd.DataFrame, targets: Mapping[str, float]) -> pd.DataFrame:
+    """D-N per group (pooled over cohorts) against each group's targets: its own where the user
+    set them (``by_group``, :meth:`opsbook.targets.Targets.for_group`), else the overall ones.
+    Columns: group, day, eligible, retained, rate, low, high, target, default, met."""
+    if "group" not in day_n.columns or day_n.empty:
+        return pd.DataFrame()
+    pooled = day_n_by(day_n, "group")
+    parts = [
+        against_targets(part, targets.for_group(group) if isinstance(targets, Targets) else targets)
+        for group, part in pooled.groupby("group", sort=True)
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
 def against_targets(day_n: pd.DataFrame, targets: Mapping[str, float]) -> pd.DataFrame:
-    """``day_n`` (overall rows) with the target of each day and whether the rate meets it."""
+    """``day_n`` (overall rows) with the target of each day, whether it is the shipped default
+    (nobody set it) and whether the rate meets it."""
     frame = day_n.copy()
     frame["target"] = [targets.get(f"d{d}", np.nan) for d in frame["day"]]
+    frame["default"] = [is_default(targets, f"d{d}") for d in frame["day"]]
     frame["met"] = [
         bool(r >= t) if pd.notna(r) and pd.notna(t) else None
         for r, t in zip(frame["rate"], frame["target"], strict=True)
@@ -131,6 +148,7 @@ class RateResult:
     high: float
     definition: dict[str, Any]
     groups: pd.DataFrame
+    breakdown: str | None = None  # the users column the groups are values of
 
     @property
     def value(self) -> float | None:
@@ -160,12 +178,12 @@ class RateResult:
         }
 
 
-def _rate(name: str, counts: pd.DataFrame, definition: dict, alpha: float, grouped: bool):
-    """A RateResult from per-group ``grp, successes, n``."""
+def _rate(name: str, counts: pd.DataFrame, definition: dict, alpha: float, breakdown: str | None):
+    """A RateResult from per-group ``grp, successes, n`` (groups: values of ``breakdown``)."""
     s, n = int(counts["successes"].sum()), int(counts["n"].sum())
     low, high = wilson_interval(s, n, alpha)
     groups = pd.DataFrame(columns=["group", "successes", "n", "rate", "low", "high"])
-    if grouped and not counts.empty:
+    if breakdown is not None and not counts.empty:
         groups = counts.rename(columns={"grp": "group"}).astype(
             {"successes": "int64", "n": "int64"}
         )
@@ -175,7 +193,7 @@ def _rate(name: str, counts: pd.DataFrame, definition: dict, alpha: float, group
         )
         groups["low"], groups["high"] = g_low, g_high
         groups = groups.sort_values("group").reset_index(drop=True)
-    return RateResult(name, s, n, low, high, definition, groups)
+    return RateResult(name, s, n, low, high, definition, groups, breakdown)
 
 
 def first_order_conversion(
@@ -207,7 +225,7 @@ def first_order_conversion(
         "cohort_end": _iso(cohort_end),
         "as_of": _iso(point.local),
     }
-    return _rate("first_order_conversion", counts, definition, alpha, breakdown is not None)
+    return _rate("first_order_conversion", counts, definition, alpha, breakdown)
 
 
 def repeat_purchase_rate(
@@ -228,7 +246,7 @@ def repeat_purchase_rate(
         source, windows=[(start, end)], users=users, breakdown=breakdown, min_orders=min_orders
     )
     definition = {"start": _iso(start), "end": _iso(end), "min_orders": int(min_orders)}
-    return _rate("repeat_purchase_rate", counts, definition, alpha, breakdown is not None)
+    return _rate("repeat_purchase_rate", counts, definition, alpha, breakdown)
 
 
 def _iso(value: Any) -> str | None:

@@ -34,6 +34,7 @@ class LtvResult:
     cells: pd.DataFrame
     curve: pd.DataFrame
     period: str
+    breakdown: str | None = None  # the users column the groups are values of
 
     def ltv_at(self, age: int, group: str | None = None) -> float | None:
         curve = self.curve
@@ -103,7 +104,7 @@ def ltv_curves(
         frames = [f.drop(columns="grp") for f in frames]
     else:
         frames = [f.rename(columns={"grp": "group"}) for f in frames]
-    return LtvResult(frames[0], frames[1], period)
+    return LtvResult(frames[0], frames[1], period, breakdown)
 
 
 def cac_payback(source: Any, ltv: LtvResult, *, channel: str = "channel") -> pd.DataFrame:

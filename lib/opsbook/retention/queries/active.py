@@ -11,6 +11,7 @@ import ibis.expr.types as ir
 
 from opsbook.data import Source, inclusive_end
 from opsbook.engine import keep
+from opsbook.errors import InputError
 from opsbook.retention.queries.periods import (
     _local_range,
     _src,
@@ -59,7 +60,7 @@ def activity(
         if event == "any":
             orders = source.table("orders", until=until, local_day=local_day)
             return orders.filter(_known(orders, None, until)).select(*columns)
-        raise ValueError(f"event {event!r} needs an events table; the source has none")
+        raise InputError("retention.error.no_events", event=repr(event))
     events = source.table("events", until=until, local_day=local_day)
     events = events.filter(_known(events, None, until))
     if event != "any":
@@ -137,11 +138,11 @@ def check_event(source: Source, event: str) -> None:
     if event in ("any", "order"):
         return
     if not source.has("events"):
-        raise ValueError(f"event {event!r} needs an events table; the source has none")
+        raise InputError("retention.error.no_events", event=repr(event))
     events = source.table("events")
     if int(events.filter(events.event == event).limit(1).count().execute()) == 0:
         names = sorted(events.select("event").distinct().limit(50).execute()["event"].astype(str))
-        raise ValueError(f"no event {event!r} in events; events are: {', '.join(names)}")
+        raise InputError("retention.error.no_event", event=repr(event), found=", ".join(names))
 
 
 def _restrict(table: ir.Table, users: Any) -> ir.Table:
@@ -190,9 +191,10 @@ def _with_group(table: ir.Table, source: Source, breakdown: str | None) -> ir.Ta
     if breakdown is None:
         return table.mutate(grp=ibis.literal("all"))
     if breakdown not in breakdown_columns(source):
-        raise ValueError(
-            f"breakdown {breakdown!r} is not a users column; choose one of "
-            f"{', '.join(breakdown_columns(source)) or '(none)'}"
+        raise InputError(
+            "retention.error.breakdown",
+            breakdown=repr(breakdown),
+            valid=", ".join(breakdown_columns(source)) or "—",
         )
     users = source.table("users")
     attrs = users.select(uid=users.user_id, grp=users[breakdown].cast("string"))

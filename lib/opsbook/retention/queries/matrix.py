@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from opsbook.data import Source, inclusive_end
+from opsbook.errors import InputError
 from opsbook.retention.queries.active import _restrict, _with_group, active_periods, activity
 from opsbook.retention.queries.periods import (
     PERIOD_LETTER,
@@ -47,13 +48,13 @@ def parse_brackets(brackets: Any, period: str = "day") -> tuple[Bracket, ...]:
         else:
             lo, hi = (int(x) for x in item)
         if lo < 1 or hi < lo:
-            raise ValueError(f"bracket {item!r}: need 1 <= first <= last")
+            raise InputError("retention.error.bracket_order", bracket=repr(item))
         if parsed and lo <= parsed[-1].hi:
-            raise ValueError(f"bracket {item!r} overlaps or precedes the one before it")
+            raise InputError("retention.error.bracket_overlap", bracket=repr(item))
         label = f"{letter}{lo}" if lo == hi else f"{letter}{lo}–{hi}"
         parsed.append(Bracket(lo, hi, label))
     if not parsed:
-        raise ValueError("brackets is empty; use None for one column per period")
+        raise InputError("retention.error.brackets_empty")
     return tuple(parsed)
 
 
@@ -115,7 +116,7 @@ def matrix_counts(
     point: AsOf,
     *,
     period: str,
-    criterion: str,
+    criteria: tuple[str, ...],
     return_event: str,
     cohort_event: str | None,
     entry: str,
@@ -125,25 +126,55 @@ def matrix_counts(
     users: Any,
     start: Any,
     end: Any,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The engine's counts behind a retention matrix: ``sizes`` (grp, cohort, users: the entries
-    of each cohort) and ``counts`` of the returns -- criterion "on": grp, cohort, n (n >= 1) or b
-    (the bracket's position), k users; "on_or_after": grp, cohort, last (the last period after
-    entry with a return), k users."""
+    max_period: int | None = None,
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The engine's counts behind the retention matrices of ``criteria``, in one query:
+    ``sizes`` (grp, cohort, users: the entries of each cohort) and per criterion the counts of
+    the returns -- "on": grp, cohort, n (n >= 1) or b (the bracket's position), k users;
+    "on_or_after": grp, cohort, last (the last period after entry with a return), k users.
+    ``max_period``: the periods after entry counted (None: all); a later last period counts as
+    ``max_period``, so "on or after" stays exact up to it."""
     entries = _entries(src, cohort_event, entry, period, users, start, end, point)
     entries = _with_group(entries, src, breakdown)
-    sizes = entries.group_by("grp", "cohort").aggregate(users=entries.count()).execute()
     returns = _entry_periods(src, entries, return_event, period, window, point, users)
-
-    if bracket_list and criterion == "on":
+    # every part shares one shape (part, grp, cohort, key, k) and one execution: one compile
+    # and one round trip per matrix, whatever the criteria asked
+    parts = [_part("size", entries.group_by("grp", "cohort").aggregate(k=entries.count()), None)]
+    if "on" in criteria and bracket_list:
         cases = [(returns.n.between(b.lo, b.hi), i) for i, b in enumerate(bracket_list)]
         tagged = returns.mutate(b=ibis.cases(*cases, else_=None)).filter(lambda t: t.b.notnull())
         tagged = tagged.select("user_id", "cohort", "grp", "b").distinct()
-        counts = tagged.group_by("grp", "cohort", "b").aggregate(k=tagged.count()).execute()
-    elif criterion == "on":
+        parts.append(
+            _part("on", tagged.group_by("grp", "cohort", "b").aggregate(k=tagged.count()), "b")
+        )
+    elif "on" in criteria:
         on = returns.filter(returns.n >= 1)
-        counts = on.group_by("grp", "cohort", "n").aggregate(k=on.count()).execute()
-    else:
+        if max_period is not None:
+            on = on.filter(on.n <= max_period)
+        parts.append(_part("on", on.group_by("grp", "cohort", "n").aggregate(k=on.count()), "n"))
+    if "on_or_after" in criteria:
         last = returns.group_by("user_id", "cohort", "grp").aggregate(last=returns.n.max())
-        counts = last.group_by("grp", "cohort", "last").aggregate(k=last.count()).execute()
-    return sizes, counts
+        if max_period is not None:
+            last = last.mutate(last=ibis.least(last["last"], max_period))
+        counts = last.group_by("grp", "cohort", "last").aggregate(k=last.count())
+        parts.append(_part("on_or_after", counts, "last"))
+    rows = ibis.union(*parts).execute() if len(parts) > 1 else parts[0].execute()
+    frames = {
+        part: rows[rows["part"] == part].drop(columns="part").reset_index(drop=True)
+        for part in ("size", *criteria)
+    }
+    sizes = frames.pop("size").drop(columns="key").rename(columns={"k": "users"})
+    keys = {"on": "b" if bracket_list else "n", "on_or_after": "last"}
+    return sizes, {c: frame.rename(columns={"key": keys[c]}) for c, frame in frames.items()}
+
+
+def _part(name: str, counts: ir.Table, key: str | None) -> ir.Table:
+    """``counts`` (grp, cohort, [key,] k) in the shape every part of the matrix query shares."""
+    key_value = counts[key] if key is not None else ibis.null()
+    return counts.select(
+        part=ibis.literal(name),
+        grp=counts.grp.cast("string"),
+        cohort=counts.cohort.cast("int64"),
+        key=key_value.cast("int64"),
+        k=counts.k.cast("int64"),
+    )

@@ -13,6 +13,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from opsbook.data import Source
+from opsbook.errors import InputError
 
 Period = Literal["day", "week", "month"]
 Criterion = Literal["on", "on_or_after"]
@@ -114,7 +115,7 @@ def _newest_local(source: Source) -> pd.Timestamp:
             if value is not None:
                 latest.append(value)
     if not latest:
-        raise ValueError("the source has no timestamps in events, orders or users")
+        raise InputError("retention.error.no_timestamps")
     utc = max(latest)
     return utc.tz_localize("UTC").tz_convert(source.timezone).tz_localize(None)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from opsbook.formats import is_small
 from opsbook.plots import PALETTE, category_colours
-from opsbook.retention.analysis import breakdown_values
+from opsbook.retention.analysis import MISSING_GROUP, breakdown_values
 
 MAX_LINES = 8  # groups drawn in one chart: the largest ones
 MAX_ROWS = 20  # groups listed in one table: the largest ones
@@ -30,6 +30,16 @@ def group_colours(report: Any, breakdown: str | None) -> dict[str, str]:
 def colour_of(colours: Mapping[str, str], group: Any, i: int) -> str:
     """``group``'s colour; one not in ``colours`` takes the palette in drawing order."""
     return colours.get(str(group)) or PALETTE[i % len(PALETTE)]
+
+
+def group_name(report: Any, breakdown: str | None, group: Any) -> str:
+    """A group of ``breakdown`` as the page names it in tables, legends and next steps: the
+    value's display name (the config's ``display_names``, then the workbook's, e.g. ``kol`` ->
+    "达人推广"), users without the attribute as "(missing)" in the page's language, else the
+    value as the data has it."""
+    if str(group) == MISSING_GROUP:
+        return report.t("retention.group.missing")
+    return report.display_name(breakdown, group) if breakdown else str(group)
 
 
 def attribute_name(report: Any, column: str) -> str:

@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from opsbook.formats import STATUS_CLASS, count_text, is_small
-from opsbook.retention.analysis import RateResult, day_n_by
-from opsbook.retention.view.groups import MAX_ROWS
+from opsbook.formats import STATUS_CLASS, count_text, fmt, is_small
+from opsbook.retention.analysis import RateResult, against_group_targets, day_n_by
+from opsbook.retention.view.groups import MAX_ROWS, group_name
+from opsbook.targets import is_default, marked
 
 
 def _ci_text(report: Any, low: Any, high: Any, *counts: Any) -> str:
@@ -44,7 +45,10 @@ def show_day_n(report: Any, day_n: pd.DataFrame) -> None:
         }
     )
     if "target" in frame.columns:
-        shown[tr("retention.col.target")] = frame["target"]
+        shown[tr("retention.col.target")] = [
+            marked(fmt(v, "pct"), default, report.lang)
+            for v, default in zip(frame["target"], frame["default"], strict=True)
+        ]
         shown[tr("retention.col.met")] = [
             "—" if m is None else tr("core.yes") if m else tr("core.no") for m in frame["met"]
         ]
@@ -52,7 +56,6 @@ def show_day_n(report: Any, day_n: pd.DataFrame) -> None:
         shown,
         formats={
             tr("retention.col.rate"): "pct",
-            tr("retention.col.target"): "pct",
             tr("retention.col.eligible"): "int",
             tr("retention.col.retained"): "int",
         },
@@ -63,13 +66,22 @@ def show_day_n(report: Any, day_n: pd.DataFrame) -> None:
 
 
 def show_day_n_by(
-    report: Any, day_n: pd.DataFrame, by: str, last: int = 26, top: int | None = None
+    report: Any,
+    day_n: pd.DataFrame,
+    by: str,
+    last: int = 26,
+    top: int | None = None,
+    breakdown: str | None = None,
+    targets: Mapping[str, float] | None = None,
 ) -> None:
     """D-N per cohort or per group (``by``), pooled from a :func:`day_n_retention` frame that
     has that column: one row per value, a rate and its eligible users per day. A cell with no
     eligible user is a dash, not 0 %; one with fewer than the privacy threshold shows "<10"
     users and no rate. Cohorts: the ``last`` most recent; groups: the MAX_ROWS largest. With
-    ``top``, the first ``top`` rows show and the rest fold away."""
+    ``top``, the first ``top`` rows show and the rest fold away; ``breakdown``: the users column
+    the groups are values of, for their display names. With ``targets``, each group's rates are
+    coloured against its targets (its own, :func:`against_group_targets`, else the overall
+    ones) and a column names the targets a group has of its own."""
     tr = report.t
     if by not in day_n.columns or day_n.empty:
         return
@@ -80,20 +92,45 @@ def show_day_n_by(
         sizes = pooled.groupby(by)["eligible"].max().reset_index()
         keep = sizes.sort_values(["eligible", by], ascending=[False, True])[by].tolist()[:MAX_ROWS]
     pooled = pooled[pooled[by].isin(keep)]
-    rows = []
+    judged = (
+        against_group_targets(day_n, targets).set_index(["group", "day"])
+        if targets is not None and by == "group"
+        else None
+    )
+    own = getattr(targets, "groups", {}) if judged is not None else {}
+    rows, classes = [], {}
     for key in keep:
         part = pooled[pooled[by] == key]
-        row = {tr(f"retention.col.{by}"): key}
+        row = {
+            tr(f"retention.col.{by}"): key if by == "cohort" else group_name(report, breakdown, key)
+        }
         for r in part.itertuples():
             small = is_small(r.eligible, report.min_cell)
             row[tr("retention.kpi.dn", n=int(r.day))] = np.nan if small else r.rate
             row[tr("retention.col.n_dn", n=int(r.day))] = count_text(r.eligible, report.min_cell)
+            if judged is not None:
+                met = None if small else judged.loc[(key, r.day), "met"]
+                status = {True: "green", False: "red"}.get(met)
+                classes.setdefault(tr("retention.kpi.dn", n=int(r.day)), []).append(
+                    STATUS_CLASS[status] if status else ""
+                )
+        if own:
+            mine = own.get(str(key), {})
+            row[tr("retention.col.own_target")] = (
+                " · ".join(
+                    f"{tr('retention.kpi.dn', n=int(k[1:]))} {fmt(v, 'pct')}"
+                    for k, v in mine.items()
+                    if k in ("d1", "d7", "d30")
+                )
+                or "—"
+            )
         rows.append(row)
     days = sorted(pooled["day"].unique())
     report.show(
         pd.DataFrame(rows),
         top=top,
         formats={tr("retention.kpi.dn", n=int(d)): "pct" for d in days},
+        classes=classes or None,
     )
 
 
@@ -129,7 +166,9 @@ def show_rates(
                 tr("retention.col.ci"): _ci_text(
                     report, rate.low, rate.high, rate.n, rate.successes
                 ),
-                tr("retention.col.target"): targets[key],
+                tr("retention.col.target"): marked(
+                    fmt(targets[key], "pct"), is_default(targets, key), report.lang
+                ),
                 tr("retention.col.met"): "—"
                 if met is None
                 else tr("core.yes" if met else "core.no"),
@@ -142,7 +181,6 @@ def show_rates(
         pd.DataFrame(rows),
         formats={
             tr("retention.col.rate"): "pct",
-            tr("retention.col.target"): "pct",
             tr("retention.col.denominator"): "int",
             tr("retention.col.numerator"): "int",
         },
@@ -160,7 +198,7 @@ def show_rate_groups(report: Any, rate: RateResult) -> None:
     g = rate.groups.sort_values(["n", "group"], ascending=[False, True]).head(MAX_ROWS)
     shown = pd.DataFrame(
         {
-            tr("retention.col.group"): g["group"],
+            tr("retention.col.group"): [group_name(report, rate.breakdown, v) for v in g["group"]],
             tr("retention.col.denominator"): g["n"],
             tr("retention.col.numerator"): g["successes"],
             tr("retention.col.rate"): g["rate"],

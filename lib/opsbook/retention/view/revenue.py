@@ -10,7 +10,7 @@ import pandas as pd
 from opsbook.formats import fmt, is_small
 from opsbook.plots import PALETTE, figure, integer_ticks
 from opsbook.retention.analysis import LtvResult
-from opsbook.retention.view.groups import _drawn, colour_of
+from opsbook.retention.view.groups import _drawn, colour_of, group_name
 
 
 def ltv_chart(
@@ -45,13 +45,17 @@ def ltv_chart(
     for i, group in enumerate(groups):
         part = curve if group is None else curve[curve["group"] == group]
         colour = PALETTE[0] if group is None else colour_of(colours or {}, group, i)
-        label = report.t("retention.chart.all") if group is None else str(group)
+        label = (
+            report.t("retention.chart.all")
+            if group is None
+            else group_name(report, ltv.breakdown, group)
+        )
         ax.plot(part["age"], part["ltv"], marker="o", ms=3, color=colour, label=label)
         cac = cac_of.get(group)
         if cac is not None and pd.notna(cac):
             ax.axhline(cac, color=colour, ls="--", lw=1.4)
             ax.annotate(
-                report.t("retention.chart.cac", channel=group, cac=fmt(cac, "money")),
+                report.t("retention.chart.cac", channel=label, cac=fmt(cac, "money")),
                 (1.0, cac),
                 xycoords=("axes fraction", "data"),
                 xytext=(4, 0),
@@ -77,7 +81,9 @@ def show_payback(report: Any, payback: pd.DataFrame, period: str) -> None:
     tr = report.t
     shown = pd.DataFrame(
         {
-            tr("retention.col.channel"): payback["channel"],
+            tr("retention.col.channel"): [
+                group_name(report, "channel", c) for c in payback["channel"]
+            ],
             tr("retention.col.spend"): payback["spend"],
             tr("retention.col.new_users"): payback["new_users"],
             tr("retention.col.cac"): payback["cac"],

@@ -10,7 +10,8 @@ import pandas as pd
 
 from opsbook.formats import fmt
 from opsbook.retention.analysis import RateResult, StickinessResult, day_n_by, target_status
-from opsbook.retention.view.groups import _drawn
+from opsbook.retention.view.groups import _drawn, group_name
+from opsbook.targets import is_default, marked
 
 SLOW_PAYBACK = 4  # periods: a channel paying back later than this is worth a look
 
@@ -26,9 +27,11 @@ def summary(
     day_n_all: pd.DataFrame | None = None,
     payback: pd.DataFrame | None = None,
     period: str = "week",
+    breakdown: str | None = None,
 ) -> None:
     """The summary block: ``day_n`` is :func:`against_targets`'s overall D-N frame, ``day_n_all``
-    the per-group one (the weakest and strongest group), ``payback`` the CAC table."""
+    the per-group one (the weakest and strongest group; ``breakdown`` the users column its
+    groups are values of), ``payback`` the CAC table."""
     rates = {f"d{int(r.day)}": r for r in day_n.itertuples() if pd.notna(r.rate)}
     numbers = [_dn_card(report, key, rates.get(key), targets) for key in ("d1", "d7", "d30")]
     dau_mau = stick.dau_mau if stick is not None else None
@@ -38,12 +41,12 @@ def summary(
             "value": dau_mau,
             "format": "dec2",
             "status": target_status(dau_mau, targets["dau_mau"]),
-            "note": report.t("retention.summary.target", target=fmt(targets["dau_mau"], "dec2")),
+            "note": _target_note(report, targets, "dau_mau", "dec2"),
         }
     )
     for key, rate in (("first_order_conversion", conversion), ("repeat_purchase_rate", repeat)):
         if rate is not None:
-            numbers.append(_rate_card(report, key, rate, targets[key]))
+            numbers.append(_rate_card(report, key, rate, targets))
     met = [r.rate >= targets[k] for k, r in rates.items() if k in targets]
     tone = None if not met else "green" if all(met) else "red" if not any(met) else "amber"
     report.summary(
@@ -51,7 +54,7 @@ def summary(
         tone=tone,
         numbers=numbers,
         actions=_next_steps(
-            report, rates, targets, met, dau_mau, conversion, day_n_all, payback, period
+            report, rates, targets, met, dau_mau, conversion, day_n_all, payback, period, breakdown
         ),
     )
 
@@ -60,9 +63,15 @@ def _interval(report: Any, low: Any, high: Any) -> str:
     return report.t("retention.summary.interval", low=fmt(low, "pct"), high=fmt(high, "pct"))
 
 
+def _target_note(report: Any, targets: Mapping[str, float], key: str, kind: str) -> str:
+    """ "target 40.0%", marked "(default)" when nobody set it."""
+    text = marked(fmt(targets[key], kind), is_default(targets, key), report.lang)
+    return report.t("retention.summary.target", target=text)
+
+
 def _dn_card(report: Any, key: str, row: Any, targets: Mapping[str, float]) -> dict[str, Any]:
     target = targets.get(key)
-    note = report.t("retention.summary.target", target=fmt(target, "pct")) if target else None
+    note = _target_note(report, targets, key, "pct") if target else None
     if row is not None and note:
         note += " · " + _interval(report, row.low, row.high)
     return {
@@ -76,8 +85,11 @@ def _dn_card(report: Any, key: str, row: Any, targets: Mapping[str, float]) -> d
     }
 
 
-def _rate_card(report: Any, key: str, rate: RateResult, target: float) -> dict[str, Any]:
-    note = report.t("retention.summary.target", target=fmt(target, "pct"))
+def _rate_card(
+    report: Any, key: str, rate: RateResult, targets: Mapping[str, float]
+) -> dict[str, Any]:
+    target = targets[key]
+    note = _target_note(report, targets, key, "pct")
     if rate.value is not None:
         note += " · " + _interval(report, rate.low, rate.high)
     return {
@@ -130,13 +142,16 @@ def _next_steps(
     day_n_all: pd.DataFrame | None,
     payback: pd.DataFrame | None,
     period: str,
+    breakdown: str | None,
 ) -> list[str]:
     """What to look at first: the weakest channel when retention misses, the channels whose CAC
     does not pay back (soon), stickiness and first-order conversion below target."""
     tr = report.t
     steps = []
     if met and not all(met):
-        steps.append(_weakest_group(report, rates, day_n_all) or tr("retention.next.early"))
+        steps.append(
+            _weakest_group(report, rates, day_n_all, breakdown) or tr("retention.next.early")
+        )
     steps += _payback_steps(report, payback, period)
     if dau_mau is not None and dau_mau < targets["dau_mau"]:
         steps.append(tr("retention.next.stickiness"))
@@ -149,7 +164,10 @@ def _next_steps(
 
 
 def _weakest_group(
-    report: Any, rates: Mapping[str, Any], day_n_all: pd.DataFrame | None
+    report: Any,
+    rates: Mapping[str, Any],
+    day_n_all: pd.DataFrame | None,
+    breakdown: str | None,
 ) -> str | None:
     """The groups with the lowest and highest D7 (else the longest day measured), among the
     groups the charts draw."""
@@ -169,9 +187,9 @@ def _weakest_group(
     return report.t(
         "retention.next.weak_group",
         n=day,
-        worst=worst["group"],
+        worst=group_name(report, breakdown, worst["group"]),
         worst_rate=fmt(worst["rate"], "pct"),
-        best=best["group"],
+        best=group_name(report, breakdown, best["group"]),
         best_rate=fmt(best["rate"], "pct"),
     )
 
@@ -186,7 +204,7 @@ def _payback_steps(report: Any, payback: pd.DataFrame | None, period: str) -> li
         steps.append(
             tr(
                 "retention.next.no_payback",
-                channel=row.channel,
+                channel=group_name(report, "channel", row.channel),
                 cac=fmt(row.cac, "money"),
                 ltv=fmt(row.ltv_latest, "money"),
             )
@@ -196,7 +214,7 @@ def _payback_steps(report: Any, payback: pd.DataFrame | None, period: str) -> li
         steps.append(
             tr(
                 "retention.next.slow_payback",
-                channel=row.channel,
+                channel=group_name(report, "channel", row.channel),
                 age=tr(f"retention.unit.{period}", n=int(row.payback_age)),
                 cac=fmt(row.cac, "money"),
             )

@@ -12,7 +12,7 @@ import pandas as pd
 from opsbook.formats import is_small
 from opsbook.plots import figure, percent_ticks
 from opsbook.retention.analysis import SurvivalResult
-from opsbook.retention.view.groups import MAX_ROWS, _drawn, colour_of
+from opsbook.retention.view.groups import MAX_ROWS, _drawn, colour_of, group_name
 
 
 def survival_chart(report: Any, result: SurvivalResult, colours: Mapping[str, str] | None = None):
@@ -30,7 +30,11 @@ def survival_chart(report: Any, result: SurvivalResult, colours: Mapping[str, st
             continue
         part = curves[curves["group"] == group]
         colour = "#333333" if group == "all" else colour_of(colours or {}, group, i)
-        label = report.t("retention.chart.all") if group == "all" else str(group)
+        label = (
+            report.t("retention.chart.all")
+            if group == "all"
+            else group_name(report, result.breakdown, group)
+        )
         times = np.concatenate([[0.0], part["time"].to_numpy()])
         surv = np.concatenate([[1.0], part["survival"].to_numpy()])
         ax.step(
@@ -60,7 +64,8 @@ def show_survival(report: Any, result: SurvivalResult) -> None:
     shown = pd.DataFrame(
         {
             tr("retention.col.group"): [
-                tr("retention.chart.all") if g == "all" else g for g in s["group"]
+                tr("retention.chart.all") if g == "all" else group_name(report, result.breakdown, g)
+                for g in s["group"]
             ],
             tr("retention.col.users"): s["users"],
             tr("retention.col.churned"): s["churned"],

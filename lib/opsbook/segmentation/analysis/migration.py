@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from opsbook.errors import InputError
 from opsbook.report import Report
 from opsbook.segmentation.analysis.segments import (
     SEGMENT_NAMES,
@@ -104,6 +105,6 @@ def migration(
     """The same model at ``compare_to`` (default: 30 days before as_of) against ``current``."""
     earlier = as_date(compare_to) or current.settings.as_of - timedelta(days=30)
     if earlier >= current.settings.as_of:
-        raise ValueError(f"compare_to ({earlier}) must be before as_of ({current.settings.as_of})")
+        raise InputError("core.error.compare_to", compare_to=earlier, as_of=current.settings.as_of)
     before = resegment(report, replace(current.settings, as_of=earlier, as_of_default=False))
     return migrate(before, current)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from opsbook.errors import InputError
 from opsbook.report import Report
 from opsbook.segmentation.analysis.rfm import RFMTable, compute_rfm
 from opsbook.segmentation.queries import Frequency, Monetary, as_date, default_as_of
@@ -54,14 +55,13 @@ class TierRules:
         """The rules with defaults filled for ``k`` scores; bad values raise at once."""
         rules = replace(self, high_value_min_m=self.high_value_min_m or k)
         if not 0 < rules.active_days < rules.churn_days:
-            raise ValueError(
-                f"tier rules need 0 < active_days < churn_days, got {rules.active_days} and "
-                f"{rules.churn_days}"
+            raise InputError(
+                "segmentation.error.active_days", active=rules.active_days, churn=rules.churn_days
             )
         for name in ("high_value_min_m", "high_value_min_f"):
             value = getattr(rules, name)
             if not 1 <= int(value) <= k:
-                raise ValueError(f"{name} must be a score between 1 and k={k}, got {value}")
+                raise InputError("segmentation.error.min_score", setting=name, k=k, found=value)
         return rules
 
 

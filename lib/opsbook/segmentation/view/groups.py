@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from opsbook.errors import InputError
 from opsbook.formats import fmt
 from opsbook.plots import PALETTE, figure, percent_ticks
 from opsbook.report import Report
@@ -32,7 +33,9 @@ def tier_actions(report: Report, overrides: Mapping[str, Any] | None = None) -> 
     given = dict(given or {})
     unknown = sorted(set(given) - set(TIERS))
     if unknown:
-        raise ValueError(f"actions: unknown tier(s) {unknown}; tiers are {list(TIERS)}")
+        raise InputError(
+            "segmentation.error.actions", unknown=", ".join(unknown), valid=", ".join(TIERS)
+        )
     out = {}
     for tier in TIERS:
         text = given.get(tier)

@@ -13,7 +13,8 @@ import pandas as pd
 from opsbook.formats import STATUS_CLASS, fmt, interval_text
 from opsbook.kpi.analysis import KpiDashboard
 from opsbook.kpi.analysis.result import HEADLINE_LABELS
-from opsbook.kpi.view_forecast import forecast_cells, summary_step
+from opsbook.kpi.view.context import anomaly_step, ran_then_text
+from opsbook.kpi.view.forecast import forecast_cells, summary_step
 from opsbook.plots import (
     PALETTE,
     STATUS_COLOURS,
@@ -24,7 +25,7 @@ from opsbook.plots import (
     percent_ticks,
 )
 from opsbook.report import Report
-from opsbook.targets import KNOWN_KPIS, UNIT_FORMAT, KpiTarget, missing
+from opsbook.targets import KNOWN_KPIS, UNIT_FORMAT, KpiTarget, marked, missing
 
 
 def _status_text(report: Report, status: str) -> str:
@@ -123,13 +124,14 @@ def _change_text(unit: str, change: Any, change_abs: Any) -> str:
 
 
 def _target_text(report: Report, spec: KpiTarget, target: float | None) -> str:
-    """The target as shown: ≥ 55.0%, ≤ 1.000, "+30% year over year = ≥ 130", or a dash."""
+    """The target as shown: ≥ 55.0%, ≤ 1.000, "+30% year over year = ≥ 130", or a dash; marked
+    "(default)" when it is the shipped one (no targets file of the user's sets it)."""
     sign = "≥ " if spec.direction == "higher" else "≤ "
     resolved = "" if missing(target) else sign + _value_text(target, spec.unit)
     if spec.kind == "growth_yoy" and spec.target is not None:
         growth = report.t("kpi_dashboard.target.growth", growth=f"{spec.target:+.0%}")
-        return f"{growth} = {resolved}" if resolved else growth
-    return resolved or "—"
+        return marked(f"{growth} = {resolved}" if resolved else growth, spec.default, report.lang)
+    return marked(resolved, spec.default, report.lang) if resolved else "—"
 
 
 def show_definitions(report: Report, result: KpiDashboard, area: str | None = None) -> None:
@@ -159,6 +161,8 @@ def _definition_fields(result: KpiDashboard) -> dict[str, Any]:
         "first_order_days": s["first_order_days"],
         "repeat_window_days": s["repeat_window_days"],
         "hours": f"{s['content_window_hours']:g}",
+        "nps_min": s["nps_min_respondents"],
+        "ltv_age_days": s["ltv_age_days"],
     }
 
 
@@ -406,6 +410,7 @@ def show_trend_anomalies(report: Report, result: KpiDashboard) -> None:
             tr("kpi_dashboard.col.baseline"): _value_text(r.baseline, result.targets[r.kpi].unit),
             "z": fmt(r.z, "float"),
             tr("kpi_dashboard.col.flag"): tr(f"kpi_dashboard.flag.{r.flag}"),
+            tr("kpi_dashboard.col.ran_then"): ran_then_text(report, r.context),
         }
         for r in found.itertuples()
     ]
@@ -457,6 +462,7 @@ def show_daily_anomalies(report: Report, result: KpiDashboard) -> None:
             ),
             "z": fmt(r.z, "float"),
             tr("kpi_dashboard.col.flag"): tr(f"kpi_dashboard.flag.{r.flag}"),
+            tr("kpi_dashboard.col.ran_then"): ran_then_text(report, r.context),
         }
         for r in found.itertuples()
     ]
@@ -563,13 +569,8 @@ def _next_steps(report: Report, result: KpiDashboard) -> list[str]:
             for r in moved.itertuples()
         ]
         steps.append(tr("kpi_dashboard.summary.moves", moves=joined.join(parts)))
-    if not result.trend_anomalies.empty or not result.daily_anomalies.empty:
-        steps.append(
-            tr(
-                "kpi_dashboard.summary.anomalies",
-                weekly=len(result.trend_anomalies),
-                daily=len(result.daily_anomalies),
-            )
-        )
+    anomalies = anomaly_step(report, result)
+    if anomalies:
+        steps.append(anomalies)
     ahead = summary_step(report, result)
     return [*steps, ahead] if ahead else steps

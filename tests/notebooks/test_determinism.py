@@ -36,13 +36,15 @@ THREADS = 3  # not the shared run's (one per core: 2 in CI)
 @pytest.fixture(scope="module")
 def pieces(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample shop with each Parquet file's rows shuffled and cut into :data:`PIECES` row
-    groups (the same files for both runs)."""
+    groups (the same files for both runs). The first row stays first: the A/B report's default
+    experiment is, by its rule, the one of the source's first row (the shuffle kept it by chance
+    before the sample changed)."""
     out = tmp_path_factory.mktemp("sample_in_pieces")
     rng = np.random.default_rng(5)
     for path in sorted(sample_dir.iterdir()):
         if path.suffix == ".parquet":
             table = pq.read_table(path)
-            table = table.take(rng.permutation(table.num_rows))
+            table = table.take(np.concatenate([[0], 1 + rng.permutation(table.num_rows - 1)]))
             size = max(16, -(-table.num_rows // PIECES))
             pq.write_table(table, out / path.name, row_group_size=size)
         elif path.is_file():

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import scipy.stats as sps
 
 from opsbook.sample.draws import (
     _balanced,
@@ -23,6 +24,7 @@ from opsbook.sample.draws import (
     _time_of_day,
 )
 from opsbook.sample.journey import _journey, _journey_events, _journey_stats
+from opsbook.sample.lifetime import _lives, _repeat_orders
 from opsbook.sample.parameters import (
     AMOUNT_MEAN_FACTOR,
     AMOUNT_MEDIAN,
@@ -38,7 +40,6 @@ from opsbook.sample.parameters import (
     CLICK_RATE,
     COMMENT_RATE,
     CONTENT_ORDER_RATE,
-    CONTENT_VIEWS_PER_DAY,
     DEVICE_AMOUNT,
     DEVICE_MIX,
     DEVICES,
@@ -56,7 +57,6 @@ from opsbook.sample.parameters import (
     LIKE_RATE,
     MIN_US,
     NEW_USER_DAYS,
-    P_ACTIVE_MAX,
     P_CASUAL,
     P_ENGAGED,
     PAID_CHANNELS,
@@ -70,7 +70,9 @@ from opsbook.sample.parameters import (
     REFERRAL,
     REGION_MIX,
     REGIONS,
+    REPEAT_EVERY,
     SESSION_US,
+    SETTLED_DAY,
     SHARE_PER_DAY,
     SHARE_RATE,
     SRM_DROP,
@@ -118,29 +120,22 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
     journey = _journey(rng, plan, ch, sday, signup, boost)
     h = np.where(engaged, H_ENGAGED[ch], H_CASUAL[ch])
     h = h * np.where(journey.key_action, KEY_ACTION_HAZARD, 1.0)
-    life = rng.geometric(h) - 1
-    lastday = np.minimum(sday + life, last)
+    life = rng.geometric(h) - 1  # the first 30 days' lifetime (the retention truth)
     p_user = np.where(engaged, P_ENGAGED[ch], P_CASUAL[ch])
-    pi = PI_BASE[ch] * rng.gamma(PI_SHAPE, 1 / PI_SHAPE, n) * np.where(engaged, PI_ENGAGED, 1.0)
+    propensity = rng.gamma(PI_SHAPE, 1 / PI_SHAPE, n)
+    pi = PI_BASE[ch] * propensity * np.where(engaged, PI_ENGAGED, 1.0)
     pi = np.minimum(pi, PI_MAX)
+    taste = rng.standard_normal(n)  # the user's spend level
     mu = (
-        math.log(AMOUNT_MEDIAN)
-        + AMOUNT_USER_SD * rng.standard_normal(n)
-        + TIER_AMOUNT[tier]
-        + DEVICE_AMOUNT[device]
+        math.log(AMOUNT_MEDIAN) + AMOUNT_USER_SD * taste + TIER_AMOUNT[tier] + DEVICE_AMOUNT[device]
     )
-
-    def expected_days(idx: np.ndarray, x: np.ndarray, stop: np.ndarray | int) -> np.ndarray:
-        """Expected order days in [x, stop] of users active on day x (outage day excluded)."""
-        if len(idx) == 0:
-            return np.zeros(0)
-        stop = np.broadcast_to(stop, x.shape)
-        j = np.arange(int((stop - x).max()) + 1)[None, :]
-        d = x[:, None] + j
-        p = np.minimum(P_ACTIVE_MAX, p_user[idx][:, None] * plan.act_factor[np.minimum(d, last)])
-        p[:, 0] = 1.0
-        p[(d == plan.outage) | (d > stop[:, None])] = 0.0
-        return ((1 - h[idx])[:, None] ** j * p).sum(1)
+    repeat = (np.arange(n) + uid0) % REPEAT_EVERY == 0
+    # a repeat buyer buys as often and spends as much, by rank, as in the first 30 days
+    ranks = (
+        sps.gamma.sf(propensity, PI_SHAPE, scale=1 / PI_SHAPE),
+        sps.norm.cdf(taste),
+    )
+    lives = _lives(rng, _rng(plan.seed, 0, b, 1), plan, ch, sday, life, p_user, repeat, ranks)
 
     def amounts(users: np.ndarray) -> np.ndarray:
         a = np.exp(mu[users] + AMOUNT_ORDER_SD * rng.standard_normal(len(users)))
@@ -148,16 +143,7 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
         return np.round(np.where(big, a * BIG_TICKET_MULT, a), 2)
 
     # ---- active days: rows sorted by (user, day)
-    n_after = lastday - sday
-    u_rep = np.repeat(np.arange(n), n_after)
-    offs = np.arange(len(u_rep)) - np.repeat(np.cumsum(n_after) - n_after, n_after) + 1
-    d_rep = sday[u_rep] + offs
-    p = np.minimum(P_ACTIVE_MAX, p_user[u_rep] * plan.act_factor[d_rep])
-    keep = rng.random(len(u_rep)) < p
-    r_user = np.concatenate([np.arange(n), u_rep[keep]])
-    r_day = np.concatenate([sday, d_rep[keep]])
-    order = np.argsort(r_user, kind="stable")
-    r_user, r_day = r_user[order], r_day[order]
+    r_user, r_day = np.nonzero(lives.active)
     n_rows = len(r_user)
     first_row = np.zeros(n_rows, dtype=bool)
     first_row[_first(r_user, n)] = True
@@ -251,10 +237,14 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
     rel = r_day - x_day[r_user]
     in_window = (rel >= 0) & (rel <= WINDOW_DAYS - 1)
     suppressed = (rel >= 0) & (rel <= WINDOW_DAYS)  # day x + 14: no orders at all
-    price_row = in_window & in_price[r_user] & not_outage
+    # the repeat buyers' settled days: their orders are the BG/NBD process's only (in a
+    # price_display window too, where they carry the treatment's lift: see below)
+    process = lives.settled[r_user, r_day] & repeat[r_user]
+    price_row = in_window & in_price[r_user] & not_outage & ~process
     suppressed &= ~price_row
     suppressed |= ~not_outage
     suppressed |= no_orders
+    suppressed |= process
 
     # checkout_button: its only orders in the window are the first session's purchases
     idx = members["checkout_button"]
@@ -266,7 +256,8 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
     # price_display: background orders, amounts x (1 + lift) in treatment, all paid
     idx = members["price_display"]
     st = stats["exp"]["price_display"]
-    n_days = expected_days(idx, x_day[idx], x_day[idx] + WINDOW_DAYS - 1)
+    # given each user's active days: an order with probability pi on each
+    n_days = np.bincount(r_user[price_row], minlength=n)[idx]
     expected = pi[idx] * np.exp(mu[idx]) * AMOUNT_MEAN_FACTOR * n_days
     st["expected_sum"] += expected.sum()
 
@@ -286,8 +277,11 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
             (age[np.maximum(x_row, 0)] >= NEW_USER_DAYS) | (journey.level == 5)
         )
         cand = settled & (sday < c.start) & ~conflict & (rng.random(n) < c.target_share)
+        cand &= ~(repeat & (sday + SETTLED_DAY <= c.end))  # their process has no campaigns
         mem = np.flatnonzero(cand)
-        hold = rng.random(len(mem)) < c.holdout_share
+        # the holdout: the planned share of the block's members exactly, drawn at random
+        hold = np.zeros(len(mem), dtype=bool)
+        hold[np.argsort(rng.random(len(mem)))[: round(c.holdout_share * len(mem))]] = True
         xr = x_row[mem]
         exp_ts = r_sess[xr] + _span(rng, len(mem), US, 10 * MIN_US)
         m_parts.append((np.full(len(mem), c.cid), mem, hold, exp_ts, np.full(len(mem), -1)))
@@ -377,7 +371,7 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
             [np.where(joined, join_ts, click_ts)[conv_t], np.zeros(conv_h.sum(), np.int64)]
         )
         c_crow = np.concatenate([t_row_s[k_touch][conv_t], np.zeros(conv_h.sum(), np.int64)])
-        lam = EXTRA_ORDERS * pi[cu] * expected_days(cu, r_day[x_row[cu]], c.end)
+        lam = EXTRA_ORDERS * pi[cu] * np.bincount(r_user[in_c], minlength=n)[cu]
         n_ord = 1 + rng.poisson(lam)
         first_o = np.zeros(n_ord.sum(), dtype=bool)
         first_o[np.cumsum(n_ord) - n_ord] = True
@@ -427,7 +421,7 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
             cst["invitees"] += len(inv)
 
     # ---- content views and interactions
-    n_cv = np.where(silent, 0, rng.poisson(CONTENT_VIEWS_PER_DAY, n_rows))
+    n_cv = np.where(silent, 0, lives.views[r_user, r_day])
     vrow = np.repeat(np.arange(n_rows), n_cv)
     vts = r_sess[vrow] + _span(rng, len(vrow), 5 * US, SESSION_US)
     cid = _choose_content(rng, vts, plan.content_pub, plan.content_quality)
@@ -479,6 +473,11 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
         hrow,
     )
     stats["content_orders"] += np.bincount(ctype[hit], minlength=3)
+
+    # the repeat buyers' purchase days (lifetime)
+    rows = np.flatnonzero(lives.bought[r_user, r_day])
+    price = (in_price, x_ts, x_var, np.exp(mu) * AMOUNT_MEAN_FACTOR)
+    od.add(*_repeat_orders(rng, lives, stats, r_user[rows], rows, r_sess[rows], amounts, price))
 
     # the first session's purchases: paid orders of the level-5 users
     buyers = np.flatnonzero(journey.level == 5)

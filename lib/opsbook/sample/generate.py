@@ -16,6 +16,7 @@ from opsbook.sample.block import _block
 from opsbook.sample.campaigns import _campaigns
 from opsbook.sample.journey import _behaviour_truth
 from opsbook.sample.kpi_system import kpi_system_tables
+from opsbook.sample.lifetime import _user_insight_truth
 from opsbook.sample.parameters import BLOCK, CONTENT_TYPES, STATUSES
 from opsbook.sample.plan import _plan
 from opsbook.sample.spend import _spend
@@ -95,6 +96,7 @@ def generate_sample(
     )
     truth = _truth(plan, stats, channel_truth, campaign_truth)
     truth["behaviour"] = _behaviour_truth(plan, stats)
+    truth["user_insight"] = _user_insight_truth(stats)
     truth["kpi_system"] = kpi_system_tables(path, plan)
     text = json.dumps(truth, sort_keys=True, indent=2, allow_nan=False, ensure_ascii=False)
     (path / "truth.json").write_text(text + "\n", encoding="utf-8")

@@ -139,7 +139,12 @@ CONTENT_RECENCY = 30.0  # mean recency rank of a viewed item
 # --- experiments ------------------------------------------------------------------------------
 WINDOW_DAYS = 14
 PRE_DAYS = 28
-PRICE_MIN_TENURE = 21  # price_display users signed up at least this many days before exposure
+# price_display users signed up at least this many days before exposure: their window lies in
+# the settled period (tenure day >= 31) and less of their pre-period [x - 28 d, x) in the
+# new-user window (days 0..14), whose orders are the first session's funnel rather than the
+# user's purchase rate -- the CUPED covariate's correlation ~0.6 rather than ~0.5, while the
+# experiment keeps ~1,830 users per variant at the default size (more tenure would cost more)
+PRICE_MIN_TENURE = 34
 # checkout_button: new users exposed in their first session; the treatment raises the first
 # session's P(purchase | checkout) by 20 %, so P(a paid order in 14 days) too (journey)
 CHECKOUT_LIFT = 0.2
@@ -156,3 +161,25 @@ STAGE_MULT = (1.0, 1.5, 2.2)  # conversion multiplier: exposed only, clicked, jo
 EXTRA_TOUCHES = 0.7
 INVITES_EXTRA = 1.5  # invitations per participant beyond the first (Poisson mean)
 CAMPAIGN_AOV = 1.2  # amount multiplier of treatment orders through a campaign
+
+# --- after the first 30 days: the user-insight truth (see ``lifetime``) ----------------------
+SETTLED_DAY = 31  # tenure day from which the hazard below (and the repeat buyers') applies
+# p_active on an average day from SETTLED_DAY: the user's own (P_ENGAGED or P_CASUAL) x a rhythm
+# level -- some visit once in a while, most about as before, some more (on average ~ as before)
+RHYTHM_LEVELS = np.array([0.15, 0.9, 1.5])
+RHYTHM_MIX = np.array([0.3, 0.3, 0.4])
+AFFINITY_SHAPE = 1.0  # content views per active day: Poisson(kappa), kappa ~ gamma(shape, mean)
+# daily hazard = min(cap, base[channel] x exp(trend x days_trend_7_30
+#                                            + tenure x ln(tenure_days / 30)
+#                                            + content x content_view_30d / 30))
+HAZARD_BASE = np.array([0.006, 0.007, 0.010, 0.005, 0.011])  # CHANNELS order
+HAZARD_TREND = -3.0
+HAZARD_TENURE = -0.5
+HAZARD_CONTENT = -0.6
+HAZARD_CAP = 0.5
+# repeat buyers (user_id a multiple of REPEAT_EVERY) from SETTLED_DAY: BG/NBD purchase days
+# (rate per day, at most one a day), Gamma-Gamma amounts; they leave the shop when they drop out
+REPEAT_EVERY = 3
+# r = PI_SHAPE: a repeat buyer's lambda (by rank) is their purchase propensity x r / alpha
+BGNBD = {"r": 0.35, "alpha": 8.0, "a": 0.8, "b": 5.0}
+GAMMA_GAMMA = {"p": 3.0, "q": 4.0, "v": 150.0}

@@ -87,6 +87,7 @@ def _new_stats(plan: _Plan) -> dict[str, Any]:
         "revenue_paid": 0.0,
         "buyer_parts": [],
         "outage_orders": 0,
+        "repeat_buyers": np.zeros(2, dtype=np.int64),  # customers, purchase days
         "behaviour": {
             "levels": np.zeros((len(CHANNELS), len(FUNNEL_STEPS)), dtype=np.int64),
             "dropoff": {step: np.zeros(len(o), dtype=np.int64) for step, o in DROPOFF_NEXT.items()},
@@ -233,7 +234,8 @@ def _truth(plan, stats, channel_truth, campaign_truth) -> dict[str, Any]:
                 true_rel_lift=PRICE_LIFT,
                 true_conversion_effect=0.0,
                 pre_post_correlation=_r(rho, 4),
-                truth_note="expected revenue per user averaged over all assigned users",
+                truth_note="expected revenue per user averaged over all assigned users, given "
+                "each user's active days (an order with the user's probability on each)",
             )
         else:
             t.update(

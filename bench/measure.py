@@ -18,9 +18,15 @@ from common import DATA, best_of, peak_rss_mib, rss_mib
 from params import RUN
 from steps_opsbook import opsbook_step
 from steps_pandas import pandas_step
+from steps_polars import polars_step
 from steps_sql import sql_step
 
-BUILDERS = {"opsbook": opsbook_step, "sql": sql_step, "pandas": pandas_step}
+BUILDERS = {
+    "opsbook": opsbook_step,
+    "sql": sql_step,
+    "pandas": pandas_step,
+    "polars": polars_step,
+}
 
 
 def child(args: argparse.Namespace) -> None:

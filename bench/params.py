@@ -13,7 +13,7 @@ from common import END, HERE
 
 SCALES = {"small": 100_000, "medium": 1_000_000, "large": 5_000_000}
 STEPS = ("rfm", "retention", "experiment", "campaign", "kpi", "funnel", "paths", "insight_features")
-METHODS = ("opsbook", "sql", "pandas")
+METHODS = ("opsbook", "sql", "pandas", "polars")
 SEED = 7
 DAYS = 180
 AS_OF = END + timedelta(days=1)  # local midnight after the last day

@@ -10,6 +10,15 @@ from pathlib import Path
 from typing import Any
 
 
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
 def machine() -> list[str]:
     import duckdb
     import ibis
@@ -27,7 +36,7 @@ def machine() -> list[str]:
     return [
         f"- machine: {os.cpu_count()} cores ({cpu}), {mem} memory, {platform.platform()}",
         f"- python {platform.python_version()}, duckdb {duckdb.__version__}, "
-        f"ibis {ibis.__version__}, pandas {pd.__version__}",
+        f"ibis {ibis.__version__}, pandas {pd.__version__}, polars {_version('polars')}",
     ]
 
 
@@ -65,25 +74,30 @@ def table(scale: str, users: int, rows: list[dict[str, Any]], sizes: dict[str, i
                 "opsbook s",
                 "SQL s",
                 "pandas s",
+                "polars s",
                 "opsbook/SQL",
                 "opsbook/SQL CPU",
                 "pandas/opsbook",
+                "polars/opsbook",
                 "peak RSS opsbook MiB",
                 "SQL MiB",
                 "pandas MiB",
+                "polars MiB",
                 "pandas/opsbook RSS",
+                "polars/opsbook RSS",
                 "same numbers",
             ]
         ),
-        fmt_row(["---"] + ["---:"] * 10 + ["---"]),
+        fmt_row(["---"] + ["---:"] * 14 + ["---"]),
     ]
+
+    def rss_ratio(peer, o):
+        if not (o["ok"] and (peer["ok"] or peer.get("capped"))):
+            return "-"
+        return f"{'> ' if peer.get('capped') else ''}{peer['peak_mib'] / o['peak_mib']:.1f}×"
+
     for row in rows:
-        o, q, p = row["opsbook"], row["sql"], row["pandas"]
-        rss = (
-            f"{'> ' if p.get('capped') else ''}{p['peak_mib'] / o['peak_mib']:.1f}×"
-            if o["ok"] and (p["ok"] or p.get("capped"))
-            else "-"
-        )
+        o, q, p, pl = row["opsbook"], row["sql"], row["pandas"], row["polars"]
         lines.append(
             fmt_row(
                 [
@@ -91,13 +105,17 @@ def table(scale: str, users: int, rows: list[dict[str, Any]], sizes: dict[str, i
                     s(o),
                     s(q),
                     s(p),
+                    s(pl),
                     ratio(o, q),
                     ratio(o, q, "cpu"),
                     ratio(p, o),
+                    ratio(pl, o),
                     r(o),
                     r(q),
                     r(p),
-                    rss,
+                    r(pl),
+                    rss_ratio(p, o),
+                    rss_ratio(pl, o),
                     row["same"],
                 ]
             )

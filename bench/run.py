@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", default="small", help="small,medium,large (100k/1M/5M users)")
     parser.add_argument("--steps", default=",".join(STEPS))
-    parser.add_argument("--methods", default=",".join(METHODS), help="opsbook,sql,pandas")
+    parser.add_argument("--methods", default=",".join(METHODS), help="opsbook,sql,pandas,polars")
     parser.add_argument("--repeat", type=int, default=2, help="best of N calls per measurement")
     parser.add_argument(
         "--memory-limit", help="DuckDB memory limit (engine.memory_limit), e.g. 1GB"
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {step:11s} {method:8s} {state}", flush=True)
             checks = []
             if row["sql"]["ok"]:
-                for method in ("opsbook", "pandas"):
+                for method in ("opsbook", "pandas", "polars"):
                     if row[method]["ok"]:
                         diff = same(step, row[method]["result"], row["sql"]["result"])
                         checks.append(f"{method}: {diff}" if diff else None)

@@ -37,6 +37,8 @@ KEYS = {
     ("paths", "transitions"): ["step", "source", "target"],
     ("paths", "top"): ["path"],
     ("insight_features", "features"): ["user_id"],
+    ("brushing", "flags"): ["rule"],
+    ("brushing", "refunds"): ["peer", "orders", "refunds"],
 }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from common import DATA, best_of, peak_rss_mib, rss_mib
 from params import RUN
+from steps_brushing import brushing_step
 from steps_opsbook import opsbook_step
 from steps_pandas import pandas_step
 from steps_polars import polars_step
@@ -33,7 +34,10 @@ def child(args: argparse.Namespace) -> None:
     """One measurement: build, run best of ``repeat``, write the result, print time and RSS."""
     p = json.loads(args.params)
     folder = Path(args.data)
-    prepare, run = BUILDERS[args.method](args.step, folder, p, args.memory_limit)
+    if args.step == "brushing":
+        prepare, run = brushing_step(args.method, folder, args.memory_limit)
+    else:
+        prepare, run = BUILDERS[args.method](args.step, folder, p, args.memory_limit)
     base = rss_mib()
     cpu: list[float] = []
 

@@ -121,3 +121,87 @@ def table(scale: str, users: int, rows: list[dict[str, Any]], sizes: dict[str, i
             )
         )
     return lines
+
+
+def _per_report(statuses: dict[str, tuple[str | None, float | None]]) -> str:
+    return ", ".join(
+        f"{n} {d:.1f}" + ("" if st == "ok" else f" ({st})")
+        for n, (st, d) in statuses.items()
+        if d is not None
+    )
+
+
+def suite_lines(scale: str, users: int, sr: dict[str, Any], memory_limit: str | None) -> list[str]:
+    """The suite's table: ``opsbook run`` against its floor (the scans plus the kernels)."""
+    scans = sum(sr["scans"].values())
+    floor = scans + sr["kernels"]
+    kpi = sr["statuses"].get("kpi_dashboard", (None, None))[1]
+    return [
+        f"### Report suite: `opsbook run` at {scale} ({users:,} users)"
+        + (f", engine.memory_limit {memory_limit}" if memory_limit else ""),
+        "",
+        fmt_row(
+            [
+                "reports",
+                "suite s",
+                "floor s",
+                "ratio",
+                "scans s",
+                "kernels s",
+                "kpi_dashboard s",
+                "peak RSS MiB",
+                "status",
+            ]
+        ),
+        fmt_row(["---:"] * 8 + ["---"]),
+        fmt_row(
+            [
+                str(sr["reports"]),
+                f"{sr['wall']:.1f}",
+                f"{floor:.1f}",
+                f"{sr['wall'] / floor:.2f}×",
+                f"{scans:.1f}",
+                f"{sr['kernels']:.1f}",
+                f"{kpi:.1f}" if kpi is not None else "-",
+                f"{sr['peak_mib']:,.0f}",
+                "ok" if sr["ok"] else "FAILED " + " ".join(sr["stderr"]),
+            ]
+        ),
+        "",
+        "Floor = scans + kernels. Scans: one full read of every column of each table on DuckDB "
+        "(each column decoded and hashed), s: "
+        + ", ".join(f"{t} {v:.1f}" for t, v in sr["scans"].items())
+        + ". Kernels: the same number of empty notebooks run as the runner runs reports. "
+        "Peak RSS: the largest single process of the run (the runner or one report's kernel; "
+        "reports run in parallel, so the machine held up to that times the workers).",
+        "",
+        "Per report (runner's own duration, s): " + _per_report(sr["statuses"]),
+        "",
+    ]
+
+
+def rerun_lines(scale: str, users: int, rr: dict[str, Any]) -> list[str]:
+    """The re-run after one more day: the suite cold, then with one more day appended."""
+    cold, warm = rr["cold"], rr["warm"]
+    return [
+        f"### Re-run after one more day at {scale} ({users:,} users)",
+        "",
+        fmt_row(["cold suite s", "after one more day s", "ratio", "rows added", "status"]),
+        fmt_row(["---:"] * 4 + ["---"]),
+        fmt_row(
+            [
+                f"{cold['wall']:.1f}",
+                f"{warm['wall']:.1f}",
+                f"{warm['wall'] / cold['wall']:.2f}",
+                ", ".join(f"{n:,} {t}" for t, n in rr["added"].items()),
+                "ok"
+                if cold["ok"] and warm["ok"]
+                else "FAILED " + " ".join(cold["stderr"] + warm["stderr"]),
+            ]
+        ),
+        "",
+        "Cold, per report (s): " + _per_report(cold["statuses"]),
+        "",
+        "After one more day, per report (s): " + _per_report(warm["statuses"]),
+        "",
+    ]

@@ -38,6 +38,7 @@ KEYS = {
     ("paths", "top"): ["path"],
     ("insight_features", "features"): ["user_id"],
     ("brushing", "flags"): ["rule"],
+    ("forecast", "series"): ["k"],
     ("brushing", "refunds"): ["peer", "orders", "refunds"],
 }
 

@@ -19,6 +19,7 @@ STEPS = (
     "campaign",
     "kpi",
     "brushing",
+    "forecast",
     "funnel",
     "paths",
     "insight_features",

@@ -4,6 +4,9 @@ vs plain pandas, at one or more data scales, with each measurement's peak memory
     .venv/bin/python bench/run.py                          # small: 100k users (a few minutes)
     .venv/bin/python bench/run.py --scales small,medium    # and 1M users
     .venv/bin/python bench/run.py --scales large           # 5M users (~300M events on disk)
+    .venv/bin/python bench/run.py --scales xlarge --memory-limit 4GB --methods opsbook,sql \
+        --repeat 1 --suite-scales xlarge                    # 10M users (~600M events)
+    .venv/bin/python bench/run.py --scales medium --rerun  # and the re-run after one more day
     .venv/bin/python bench/run.py --scales large --memory-limit 1GB --methods opsbook,sql \
         --repeat 1 --out bench/results-memory-limit.md     # DuckDB capped: every step and report?
     .venv/bin/python bench/run.py --steps rfm,kpi --no-suite
@@ -13,7 +16,8 @@ generator as ``opsbook sample``) written once per scale to ``bench/data/sample-<
 (gitignored) by a child process, and reused while the size and seed match.
 
 Steps (each: opsbook's engine function / one hand-written DuckDB query set / pandas reading only
-the Parquet columns it needs and grouping):
+the Parquet columns it needs and grouping / polars: one lazy query collected by the streaming
+engine, ``steps_polars.py``):
 
 * ``rfm`` -- :func:`opsbook.segmentation.compute_rfm` (per-customer orders, revenue, recency, the
   exclusion tallies and the customers without a paid order), 365 days to 2026-10-31;
@@ -29,7 +33,11 @@ the Parquet columns it needs and grouping):
   first app_open (unique users per node, transition and top path);
 * ``insight_features`` -- the user insight's churn features
   (:func:`opsbook.insight.queries.features_expression` on the daily activity) at the
-  evaluation cutoff, labelled.
+  evaluation cutoff, labelled;
+* ``brushing`` -- :func:`opsbook.brushing.queries.flagged_orders` with the default rules, the
+  flags counted per rule, and the refund rule's counts (``steps_brushing.py``);
+* ``forecast`` -- the KPI dashboard's weekly history and the forecast of each series
+  (``steps_forecast.py``).
 
 The hand-written SQL is the floor: one query per result, and local days taken by integer
 arithmetic on the epoch (``date_trunc`` / ``CAST(... AS DATE)`` of a TIMESTAMPTZ go through ICU's
@@ -42,9 +50,11 @@ and its RSS after imports. The numbers of the three methods are compared (counts
 to 1e-9 relative); a mismatch is reported and makes the exit status 1.
 
 The report suite: ``opsbook run`` of every report at the smallest chosen scale (or
-``--suite-scales``; with ``--memory-limit``, every report's engine capped), against the floor:
-the same number of empty notebooks executed the same way (papermill, the runner's kernel manager,
-as many in parallel as the runner uses).
+``--suite-scales``; with ``--memory-limit``, every report's engine capped), against its floor:
+one full read of every table in the folder (each column decoded, on DuckDB) plus the same number
+of empty notebooks executed the same way (papermill, the runner's kernel manager, as many in
+parallel as the runner uses). ``--rerun``: the suite again on a copy whose events and orders are
+part-file folders, cold, then after one more day appended as new part files (``rerun.py``).
 
 Results: printed, and written to ``bench/results.md`` with the machine and the versions.
 """

@@ -128,17 +128,13 @@ class TerminalProgress:
             self._live = None
 
     def table(self) -> RenderableType:
-        """The table as it stands now: one row per report, and a caption with the counts."""
+        """The table as it stands now: one row per report, and a line with the counts below."""
+        from rich.console import Group
         from rich.table import Table
         from rich.text import Text
 
         lang, now = self.lang, time.monotonic()
-        table = Table(
-            title=t("run.progress.title", lang),
-            caption=self._summary(now),
-            title_justify="left",
-            caption_justify="left",
-        )
+        table = Table(title=t("run.progress.title", lang), title_justify="left")
         table.add_column(t("run.progress.report", lang))
         table.add_column(t("run.progress.status", lang))
         table.add_column(t("run.progress.elapsed", lang), justify="right")
@@ -164,7 +160,7 @@ class TerminalProgress:
                 if estimate is not None
                 else t("run.progress.no_estimate", lang),
             )
-        return table
+        return Group(table, Text(self._summary(now)))
 
     def _summary(self, now: float) -> str:
         with self._lock:

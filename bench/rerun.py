@@ -41,6 +41,7 @@ def append_day(target: Path) -> dict[str, int]:
 
     lo, hi = _utc(END), _utc(END + timedelta(days=1))
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     added = {}
     for name in APPENDED:
         part = target / name / "part-0.parquet"

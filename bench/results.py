@@ -135,6 +135,7 @@ def suite_lines(scale: str, users: int, sr: dict[str, Any], memory_limit: str | 
     """The suite's table: ``opsbook run`` against its floor (the scans plus the kernels)."""
     scans = sum(sr["scans"].values())
     floor = scans + sr["kernels"]
+    floor_cpu = sr["scans_cpu"] + sr["kernels_cpu"]
     kpi = sr["statuses"].get("kpi_dashboard", (None, None))[1]
     return [
         f"### Report suite: `opsbook run` at {scale} ({users:,} users)"
@@ -146,6 +147,9 @@ def suite_lines(scale: str, users: int, sr: dict[str, Any], memory_limit: str | 
                 "suite s",
                 "floor s",
                 "ratio",
+                "suite CPU s",
+                "floor CPU s",
+                "CPU ratio",
                 "scans s",
                 "kernels s",
                 "kpi_dashboard s",
@@ -153,13 +157,16 @@ def suite_lines(scale: str, users: int, sr: dict[str, Any], memory_limit: str | 
                 "status",
             ]
         ),
-        fmt_row(["---:"] * 8 + ["---"]),
+        fmt_row(["---:"] * 11 + ["---"]),
         fmt_row(
             [
                 str(sr["reports"]),
                 f"{sr['wall']:.1f}",
                 f"{floor:.1f}",
                 f"{sr['wall'] / floor:.2f}×",
+                f"{sr['cpu']:.1f}",
+                f"{floor_cpu:.1f}",
+                f"{sr['cpu'] / floor_cpu:.2f}×",
                 f"{scans:.1f}",
                 f"{sr['kernels']:.1f}",
                 f"{kpi:.1f}" if kpi is not None else "-",
@@ -168,7 +175,8 @@ def suite_lines(scale: str, users: int, sr: dict[str, Any], memory_limit: str | 
             ]
         ),
         "",
-        "Floor = scans + kernels. Scans: one full read of every column of each table on DuckDB "
+        "Floor = scans + kernels; CPU: user + system seconds of the run's process and every "
+        "kernel it waited for (steadier than wall time on a shared machine). Scans: one full read of every column of each table on DuckDB "
         "(each column decoded and hashed), s: "
         + ", ".join(f"{t} {v:.1f}" for t, v in sr["scans"].items())
         + ". Kernels: the same number of empty notebooks run as the runner runs reports. "
@@ -186,13 +194,27 @@ def rerun_lines(scale: str, users: int, rr: dict[str, Any]) -> list[str]:
     return [
         f"### Re-run after one more day at {scale} ({users:,} users)",
         "",
-        fmt_row(["cold suite s", "after one more day s", "ratio", "rows added", "status"]),
-        fmt_row(["---:"] * 4 + ["---"]),
+        fmt_row(
+            [
+                "cold suite s",
+                "after one more day s",
+                "ratio",
+                "cold CPU s",
+                "after one more day CPU s",
+                "CPU ratio",
+                "rows added",
+                "status",
+            ]
+        ),
+        fmt_row(["---:"] * 7 + ["---"]),
         fmt_row(
             [
                 f"{cold['wall']:.1f}",
                 f"{warm['wall']:.1f}",
                 f"{warm['wall'] / cold['wall']:.2f}",
+                f"{cold['cpu']:.1f}",
+                f"{warm['cpu']:.1f}",
+                f"{warm['cpu'] / cold['cpu']:.2f}",
                 ", ".join(f"{n:,} {t}" for t, n in rr["added"].items()),
                 "ok"
                 if cold["ok"] and warm["ok"]

@@ -79,6 +79,7 @@ def table(scale: str, users: int, rows: list[dict[str, Any]], sizes: dict[str, i
                 "opsbook/SQL CPU",
                 "pandas/opsbook",
                 "polars/opsbook",
+                "polars/opsbook CPU",
                 "peak RSS opsbook MiB",
                 "SQL MiB",
                 "pandas MiB",
@@ -88,7 +89,7 @@ def table(scale: str, users: int, rows: list[dict[str, Any]], sizes: dict[str, i
                 "same numbers",
             ]
         ),
-        fmt_row(["---"] + ["---:"] * 14 + ["---"]),
+        fmt_row(["---"] + ["---:"] * 15 + ["---"]),
     ]
 
     def rss_ratio(peer, o):
@@ -110,6 +111,7 @@ def table(scale: str, users: int, rows: list[dict[str, Any]], sizes: dict[str, i
                     ratio(o, q, "cpu"),
                     ratio(p, o),
                     ratio(pl, o),
+                    ratio(pl, o, "cpu"),
                     r(o),
                     r(q),
                     r(p),

@@ -39,6 +39,7 @@ def _opsbook(folder: Path, memory_limit: str | None):
     from steps_opsbook import _source
 
     from opsbook.brushing.queries import BrushingRules, flag_counts, flagged_orders, refund_counts
+    from opsbook.engine import keep
 
     rules = BrushingRules(
         burst_orders=BURST[0],
@@ -51,7 +52,8 @@ def _opsbook(folder: Path, memory_limit: str | None):
 
     def run(source):
         flags, _ = flagged_orders(source, rules)
-        counts = flag_counts(flags)[["rule", "orders", "users", "amount"]]
+        # kept, as the report keeps them (brushing.analysis): counted twice (per rule, all)
+        counts = flag_counts(keep(flags))[["rule", "orders", "users", "amount"]]
         return {
             "flags": counts.astype({"amount": float}),
             "refunds": refund_counts(source).execute(),

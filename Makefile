@@ -63,8 +63,13 @@ test: system lint sample
 lab: env sample
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
+# the bench's own peers (polars) on top of the package's environment
+$(VENV)/.installed-bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
 # make bench BENCH_ARGS='--scales small,medium --memory-limit 1GB'
-bench: env
+bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:

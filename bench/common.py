@@ -9,6 +9,7 @@ pandas or a plain-DuckDB measurement carries nothing of opsbook.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -62,13 +63,27 @@ def reset_peak() -> None:
 
 def ensure_generated(folder: Path, wanted: dict[str, Any], command: Sequence[str]) -> None:
     """Run ``command`` (a child process that writes ``folder``) unless ``folder/meta.json``
-    already equals ``wanted``; then write ``meta.json``."""
+    already equals ``wanted``; then write ``meta.json``, and ``generated.json``: the child's
+    wall seconds and peak RSS (its own, from ``wait4``)."""
     meta = folder / "meta.json"
     if meta.exists() and json.loads(meta.read_text()) == wanted:
         return
     print(f"generating {folder.name} ({wanted}) ...", flush=True)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, *command], check=True)
+    child = subprocess.Popen([sys.executable, *command])
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise subprocess.CalledProcessError(child.returncode, command)
+    seconds = time.perf_counter() - t0
     folder.mkdir(parents=True, exist_ok=True)
     meta.write_text(json.dumps(wanted))
-    print(f"  generated in {time.perf_counter() - t0:.1f} s", flush=True)
+    cost = {"seconds": round(seconds, 1), "peak_mib": round(usage.ru_maxrss / 1024)}
+    (folder / "generated.json").write_text(json.dumps(cost))
+    print(f"  generated in {seconds:.1f} s, peak RSS {cost['peak_mib']:,} MiB", flush=True)
+
+
+def generation_cost(folder: Path) -> dict[str, Any] | None:
+    """What generating ``folder`` cost (``generated.json``), when this bench generated it."""
+    path = folder / "generated.json"
+    return json.loads(path.read_text()) if path.exists() else None

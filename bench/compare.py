@@ -37,6 +37,9 @@ KEYS = {
     ("paths", "transitions"): ["step", "source", "target"],
     ("paths", "top"): ["path"],
     ("insight_features", "features"): ["user_id"],
+    ("brushing", "flags"): ["rule"],
+    ("forecast", "series"): ["k"],
+    ("brushing", "refunds"): ["peer", "orders", "refunds"],
 }
 
 

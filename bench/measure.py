@@ -16,18 +16,31 @@ from typing import Any
 
 from common import DATA, best_of, peak_rss_mib, rss_mib
 from params import RUN
+from steps_brushing import brushing_step
+from steps_forecast import forecast_step
 from steps_opsbook import opsbook_step
 from steps_pandas import pandas_step
+from steps_polars import polars_step
 from steps_sql import sql_step
 
-BUILDERS = {"opsbook": opsbook_step, "sql": sql_step, "pandas": pandas_step}
+# steps written for every method in one file of their own
+SHARED = {"brushing": brushing_step, "forecast": forecast_step}
+BUILDERS = {
+    "opsbook": opsbook_step,
+    "sql": sql_step,
+    "pandas": pandas_step,
+    "polars": polars_step,
+}
 
 
 def child(args: argparse.Namespace) -> None:
     """One measurement: build, run best of ``repeat``, write the result, print time and RSS."""
     p = json.loads(args.params)
     folder = Path(args.data)
-    prepare, run = BUILDERS[args.method](args.step, folder, p, args.memory_limit)
+    if args.step in SHARED:
+        prepare, run = SHARED[args.step](args.method, folder, args.memory_limit)
+    else:
+        prepare, run = BUILDERS[args.method](args.step, folder, p, args.memory_limit)
     base = rss_mib()
     cpu: list[float] = []
 

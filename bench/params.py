@@ -11,9 +11,20 @@ from typing import Any
 
 from common import END, HERE
 
-SCALES = {"small": 100_000, "medium": 1_000_000, "large": 5_000_000}
-STEPS = ("rfm", "retention", "experiment", "campaign", "kpi", "funnel", "paths", "insight_features")
-METHODS = ("opsbook", "sql", "pandas")
+SCALES = {"small": 100_000, "medium": 1_000_000, "large": 5_000_000, "xlarge": 10_000_000}
+STEPS = (
+    "rfm",
+    "retention",
+    "experiment",
+    "campaign",
+    "kpi",
+    "brushing",
+    "forecast",
+    "funnel",
+    "paths",
+    "insight_features",
+)
+METHODS = ("opsbook", "sql", "pandas", "polars")
 SEED = 7
 DAYS = 180
 AS_OF = END + timedelta(days=1)  # local midnight after the last day

@@ -4,6 +4,9 @@ vs plain pandas, at one or more data scales, with each measurement's peak memory
     .venv/bin/python bench/run.py                          # small: 100k users (a few minutes)
     .venv/bin/python bench/run.py --scales small,medium    # and 1M users
     .venv/bin/python bench/run.py --scales large           # 5M users (~300M events on disk)
+    .venv/bin/python bench/run.py --scales xlarge --memory-limit 4GB --methods opsbook,sql \
+        --repeat 1 --suite-scales xlarge                    # 10M users (~600M events)
+    .venv/bin/python bench/run.py --scales medium --rerun  # and the re-run after one more day
     .venv/bin/python bench/run.py --scales large --memory-limit 1GB --methods opsbook,sql \
         --repeat 1 --out bench/results-memory-limit.md     # DuckDB capped: every step and report?
     .venv/bin/python bench/run.py --steps rfm,kpi --no-suite
@@ -13,7 +16,8 @@ generator as ``opsbook sample``) written once per scale to ``bench/data/sample-<
 (gitignored) by a child process, and reused while the size and seed match.
 
 Steps (each: opsbook's engine function / one hand-written DuckDB query set / pandas reading only
-the Parquet columns it needs and grouping):
+the Parquet columns it needs and grouping / polars: one lazy query collected by the streaming
+engine, ``steps_polars.py``):
 
 * ``rfm`` -- :func:`opsbook.segmentation.compute_rfm` (per-customer orders, revenue, recency, the
   exclusion tallies and the customers without a paid order), 365 days to 2026-10-31;
@@ -29,7 +33,11 @@ the Parquet columns it needs and grouping):
   first app_open (unique users per node, transition and top path);
 * ``insight_features`` -- the user insight's churn features
   (:func:`opsbook.insight.queries.features_expression` on the daily activity) at the
-  evaluation cutoff, labelled.
+  evaluation cutoff, labelled;
+* ``brushing`` -- :func:`opsbook.brushing.queries.flagged_orders` with the default rules, the
+  flags counted per rule, and the refund rule's counts (``steps_brushing.py``);
+* ``forecast`` -- the KPI dashboard's weekly history and the forecast of each series
+  (``steps_forecast.py``).
 
 The hand-written SQL is the floor: one query per result, and local days taken by integer
 arithmetic on the epoch (``date_trunc`` / ``CAST(... AS DATE)`` of a TIMESTAMPTZ go through ICU's
@@ -42,9 +50,11 @@ and its RSS after imports. The numbers of the three methods are compared (counts
 to 1e-9 relative); a mismatch is reported and makes the exit status 1.
 
 The report suite: ``opsbook run`` of every report at the smallest chosen scale (or
-``--suite-scales``; with ``--memory-limit``, every report's engine capped), against the floor:
-the same number of empty notebooks executed the same way (papermill, the runner's kernel manager,
-as many in parallel as the runner uses).
+``--suite-scales``; with ``--memory-limit``, every report's engine capped), against its floor:
+one full read of every table in the folder (each column decoded, on DuckDB) plus the same number
+of empty notebooks executed the same way (papermill, the runner's kernel manager, as many in
+parallel as the runner uses). ``--rerun``: the suite again on a copy whose events and orders are
+part-file folders, cold, then after one more day appended as new part files (``rerun.py``).
 
 Results: printed, and written to ``bench/results.md`` with the machine and the versions.
 """
@@ -56,24 +66,32 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from common import DATA, END, HERE, ensure_generated
+from common import DATA, END, HERE, ensure_generated, generation_cost
 from compare import same
 from measure import child, measure
 from params import DAYS, METHODS, SCALES, SEED, STEPS, step_params
-from results import fmt_row, machine, table
+from rerun import rerun
+from results import machine, rerun_lines, suite_lines, table
 from suite import floor, suite
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scales", default="small", help="small,medium,large (100k/1M/5M users)")
+    parser.add_argument(
+        "--scales", default="small", help="small,medium,large,xlarge (100k/1M/5M/10M users)"
+    )
     parser.add_argument("--steps", default=",".join(STEPS))
-    parser.add_argument("--methods", default=",".join(METHODS), help="opsbook,sql,pandas")
+    parser.add_argument("--methods", default=",".join(METHODS), help="opsbook,sql,pandas,polars")
     parser.add_argument("--repeat", type=int, default=2, help="best of N calls per measurement")
     parser.add_argument(
         "--memory-limit", help="DuckDB memory limit (engine.memory_limit), e.g. 1GB"
     )
     parser.add_argument("--no-suite", action="store_true", help="skip the report-suite timing")
+    parser.add_argument(
+        "--rerun",
+        action="store_true",
+        help="at each suite scale also: the suite on a part-file copy, then after one more day",
+    )
     parser.add_argument(
         "--suite-scales", help="scales of the report-suite timing (default: the smallest chosen)"
     )
@@ -141,6 +159,13 @@ def main(argv: list[str] | None = None) -> int:
         }
         params = step_params(folder)
         print(f"\n== {scale}: {sizes} {params}", flush=True)
+        cost = generation_cost(folder)
+        if cost:
+            lines += [
+                f"Data at {scale} generated by `opsbook.sample.generate_sample` (streamed in "
+                f"chunks of users) in {cost['seconds']:,.0f} s, peak RSS {cost['peak_mib']:,} MiB.",
+                "",
+            ]
         rows, bases = [], {}
         for step in steps:
             row: dict[str, Any] = {"step": step}
@@ -160,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {step:11s} {method:8s} {state}", flush=True)
             checks = []
             if row["sql"]["ok"]:
-                for method in ("opsbook", "pandas"):
+                for method in ("opsbook", "pandas", "polars"):
                     if row[method]["ok"]:
                         diff = same(step, row[method]["result"], row["sql"]["result"])
                         checks.append(f"{method}: {diff}" if diff else None)
@@ -190,32 +215,16 @@ def main(argv: list[str] | None = None) -> int:
     for scale in suite_scales.split(",") if suite_scales else []:
         folder = DATA / f"sample-{SCALES[scale]}"
         print(f"\n== report suite at {scale} ...", flush=True)
-        sr = suite(folder, args.workers, args.memory_limit)
-        ratio = sr["wall"] / sr["floor"]
-        lines += [
-            f"### Report suite: `opsbook run` at {scale} ({SCALES[scale]:,} users)"
-            + (f", engine.memory_limit {args.memory_limit}" if args.memory_limit else ""),
-            "",
-            fmt_row(["reports", "opsbook run s", "floor s (empty notebooks)", "ratio", "status"]),
-            fmt_row(["---:", "---:", "---:", "---:", "---"]),
-            fmt_row(
-                [
-                    str(sr["reports"]),
-                    f"{sr['wall']:.1f}",
-                    f"{sr['floor']:.1f}",
-                    f"{ratio:.2f}×",
-                    "ok" if sr["ok"] else "FAILED " + " ".join(sr["stderr"]),
-                ]
-            ),
-            "",
-            "Per report (runner's own duration, s): "
-            + ", ".join(
-                f"{n} {d:.1f}" + ("" if st == "ok" else f" ({st})")
-                for n, (st, d) in sr["statuses"].items()
-                if d is not None
-            ),
-            "",
-        ]
+        rr = None
+        if args.rerun:  # its cold run is the suite's run (the same data, as part files)
+            print(f"\n== re-run after one more day at {scale} ...", flush=True)
+            rr = rerun(folder, args.memory_limit)
+            failed |= not (rr["cold"]["ok"] and rr["warm"]["ok"])
+        sr = suite(folder, args.workers, args.memory_limit, rr["cold"] if rr else None)
+        lines += suite_lines(scale, SCALES[scale], sr, args.memory_limit)
+        if rr:
+            lines += ["The suite's run above is the re-run's cold run below.", ""]
+            lines += rerun_lines(scale, SCALES[scale], rr)
         failed |= not sr["ok"]
     text = "\n".join(lines) + "\n"
     args.out.write_text(text, encoding="utf-8")

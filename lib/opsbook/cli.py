@@ -54,10 +54,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from opsbook.config import load_config
+    from opsbook.progress import terminal_progress
     from opsbook.run import RunError, parse_assignments, run_reports
 
     try:
         lang = args.lang or load_config(args.config).lang
+        # a terminal watches the reports live; a log gets one line per report at the end
+        progress = terminal_progress(lang)
         result = run_reports(
             args.reports,
             config=args.config,
@@ -67,13 +70,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
             lang=args.lang,
             engine=args.engine,
             workers=args.workers,
+            progress=progress,
         )
     except RunError as exc:
         print(f"opsbook run: {exc}", file=sys.stderr)
         return 1
-    for name, entry in result.manifest["reports"].items():
-        line = f"{name}: {entry['status']} ({entry['duration_seconds']:.1f} s)"
-        print(line + (f" - {entry['error']}" if entry["error"] else ""))
+    if progress is None:  # the live table, when shown, stays on the screen with the same facts
+        for name, entry in result.manifest["reports"].items():
+            line = f"{name}: {entry['status']} ({entry['duration_seconds']:.1f} s)"
+            print(line + (f" - {entry['error']}" if entry["error"] else ""))
     print(result.folder / "index.html")
     return 0 if result.ok else 1
 

@@ -49,6 +49,7 @@ from opsbook.errors import InputError, UsageError, first_line
 from opsbook.formats import use_currency
 from opsbook.i18n import catalogue, t
 from opsbook.parameters import ParameterError, check_in_data, check_parameters, suggestion
+from opsbook.progress import RunProgress
 from opsbook.render import history_html, index_html, notebook_html
 from opsbook.report import BATCH_ENV, CHECKS_ENV, METRICS_MIME, RUN_DIR_ENV, dumps
 from opsbook.validation import check_source
@@ -305,6 +306,16 @@ def execute_report(
     return outcome
 
 
+def _watched(progress: RunProgress | None, report: ReportNotebook, *args, **kw) -> ReportOutcome:
+    """:func:`execute_report`, telling ``progress`` when the report starts and ends."""
+    if progress:
+        progress.started(report.name)
+    outcome = execute_report(report, *args, **kw)
+    if progress:
+        progress.finished(outcome)
+    return outcome
+
+
 def _git_version(folder: Path) -> str | None:
     try:
         head = subprocess.run(
@@ -350,11 +361,13 @@ def run_reports(
     lang: str | None = None,
     engine: str | None = None,
     workers: int | None = None,
+    progress: RunProgress | None = None,
 ) -> RunResult:
     """Run ``names`` (default: every report) and return the completed run folder.
 
     ``parameters`` apply to every selected report that declares them; a name no selected report
-    declares is refused before anything runs, with the valid names."""
+    declares is refused before anything runs, with the valid names. ``progress`` is told when
+    each report starts and ends (a terminal's live display)."""
     cfg = load_config(config, data=data, lang=lang, engine=engine)
     settings = cfg.section("run")
     available = discover(cfg.path_of(settings["notebooks"]))
@@ -411,7 +424,17 @@ def run_reports(
     partial.mkdir()
     try:
         return _complete_run(
-            cfg, source, selected, plans, injected, out_dir, run_id, partial, location, workers
+            cfg,
+            source,
+            selected,
+            plans,
+            injected,
+            out_dir,
+            run_id,
+            partial,
+            location,
+            workers,
+            progress,
         )
     except BaseException:  # a failed or interrupted run leaves nothing half-written behind
         shutil.rmtree(partial, ignore_errors=True)
@@ -429,6 +452,7 @@ def _complete_run(
     partial: Path,
     location: str,
     workers: int | None,
+    progress: RunProgress | None = None,
 ) -> RunResult:
     """Execute the planned reports into ``partial`` and rename it to the run folder."""
     settings = cfg.section("run")
@@ -450,11 +474,14 @@ def _complete_run(
     }
     saved = {name: os.environ.get(name) for name in exported}
     os.environ.update(exported)
+    if progress:
+        progress.begin([r.name for r in selected], out_dir)
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(pool, len(selected)))) as executor:
             submitted = {
                 r.name: executor.submit(
-                    execute_report,
+                    _watched,
+                    progress,
                     r,
                     plans[r.name],
                     injected,
@@ -466,6 +493,8 @@ def _complete_run(
             }
             outcomes = {name: future.result() for name, future in submitted.items()}
     finally:
+        if progress:
+            progress.end()
         shutil.rmtree(checks_file.parent, ignore_errors=True)
         for name, value in saved.items():
             if value is None:

@@ -97,7 +97,7 @@ def layer_of(module: str) -> tuple[str, str | None]:
         return "display", None
     if head in ("report", "exports"):
         return "session", None
-    if head in ("run", "render", "cli"):
+    if head in ("run", "render", "cli", "progress"):
         return "app", None
     raise AssertionError(f"{module}: no layer (add it to tests/unit/test_layers.py)")
 

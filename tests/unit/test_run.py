@@ -3,7 +3,9 @@ channels that survive a lost wake-up."""
 
 import asyncio
 import json
+import re
 import time
+from io import StringIO
 from pathlib import Path
 from queue import Empty
 
@@ -15,8 +17,9 @@ import zmq.asyncio
 from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.session import Session
 from nbformat.v4 import new_code_cell, new_notebook
+from rich.console import Console
 
-from opsbook import run
+from opsbook import progress, run
 from opsbook.cli import main
 from opsbook.run import (
     QuietKernelManager,
@@ -128,6 +131,60 @@ def test_runs_are_atomic_and_never_overwrite(workbook):
     assert not list((workbook / "reports").glob(".*"))  # no partial folder left behind
     assert second.manifest["reports"]["alpha"]["parameters"] == {"x": 7, "y": "2026-10-18"}
     assert json.loads((second.folder / "alpha.metrics.json").read_text())["x"] == 7
+
+
+class Recorder:
+    """A progress display that notes what the runner tells it."""
+
+    def __init__(self):
+        self.told = []
+
+    def begin(self, names, out_dir):
+        self.told.append(("begin", tuple(names), out_dir.name))
+
+    def started(self, name):
+        self.told.append(("started", name))
+
+    def finished(self, outcome):
+        self.told.append(("finished", outcome.name, outcome.status))
+
+    def end(self):
+        self.told.append(("end",))
+
+
+def test_progress_is_told_when_each_report_starts_and_ends(workbook):
+    recorder = Recorder()
+    run_reports(["alpha", "boom"], config=workbook / "opsbook.yml", workers=1, progress=recorder)
+    assert recorder.told == [
+        ("begin", ("alpha", "boom"), "reports"),
+        ("started", "alpha"),
+        ("finished", "alpha", "ok"),
+        ("started", "boom"),
+        ("finished", "boom", "failed"),
+        ("end",),
+    ]
+
+
+def test_cli_log_lines_and_terminal_table(workbook, capsys, monkeypatch):
+    config = str(workbook / "opsbook.yml")
+    # not a terminal (captured): one line per report after the run, as before the live display
+    assert main(["run", "alpha", "boom", "--config", config]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r"alpha: ok \(\d+\.\d s\)", lines[0])
+    assert re.fullmatch(r"boom: failed \(\d+\.\d s\) - boom", lines[1])
+    assert lines[2].endswith("index.html") and len(lines) == 3
+    # a terminal: the live table, with the time alpha took in the run above as its estimate
+    before = json.loads((workbook / "reports" / "latest" / "manifest.json").read_text())
+    took = progress.seconds_text(before["reports"]["alpha"]["duration_seconds"])
+    screen = Console(file=StringIO(), force_terminal=True, width=120, color_system=None)
+    monkeypatch.setattr(
+        progress, "terminal_progress", lambda lang: progress.TerminalProgress(screen, lang)
+    )
+    assert main(["run", "alpha", "boom", "--config", config]) == 1
+    assert capsys.readouterr().out.strip().endswith("index.html")  # no log lines
+    shown = screen.file.getvalue()
+    assert f"about {took}" in shown and "done" in shown and "failed - boom" in shown
+    assert "2 of 2 reports finished (1 failed)" in shown
 
 
 def test_cli_exit_codes(workbook, capsys):

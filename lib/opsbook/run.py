@@ -51,6 +51,8 @@ from opsbook.i18n import catalogue, t
 from opsbook.parameters import ParameterError, check_in_data, check_parameters, suggestion
 from opsbook.render import history_html, index_html, notebook_html
 from opsbook.report import BATCH_ENV, CHECKS_ENV, METRICS_MIME, RUN_DIR_ENV, dumps
+from opsbook.rollup import NO_CACHE_ENV
+from opsbook.rollup import prepare as prepare_rollup
 from opsbook.validation import check_source
 
 NOTEBOOK_NAME = re.compile(r"^(\d+)_(\w+)\.ipynb$")
@@ -350,11 +352,14 @@ def run_reports(
     lang: str | None = None,
     engine: str | None = None,
     workers: int | None = None,
+    no_cache: bool = False,
 ) -> RunResult:
     """Run ``names`` (default: every report) and return the completed run folder.
 
     ``parameters`` apply to every selected report that declares them; a name no selected report
-    declares is refused before anything runs, with the valid names."""
+    declares is refused before anything runs, with the valid names. ``no_cache``: the reports
+    compute the activity rollup from the rows, nothing is read from or written to the cache
+    folder (:mod:`opsbook.rollup`)."""
     cfg = load_config(config, data=data, lang=lang, engine=engine)
     settings = cfg.section("run")
     available = discover(cfg.path_of(settings["notebooks"]))
@@ -411,7 +416,17 @@ def run_reports(
     partial.mkdir()
     try:
         return _complete_run(
-            cfg, source, selected, plans, injected, out_dir, run_id, partial, location, workers
+            cfg,
+            source,
+            selected,
+            plans,
+            injected,
+            out_dir,
+            run_id,
+            partial,
+            location,
+            workers,
+            no_cache,
         )
     except BaseException:  # a failed or interrupted run leaves nothing half-written behind
         shutil.rmtree(partial, ignore_errors=True)
@@ -429,6 +444,7 @@ def _complete_run(
     partial: Path,
     location: str,
     workers: int | None,
+    no_cache: bool = False,
 ) -> RunResult:
     """Execute the planned reports into ``partial`` and rename it to the run folder."""
     settings = cfg.section("run")
@@ -437,6 +453,11 @@ def _complete_run(
     checks = check_source(source)
     temporary = tempfile.mkdtemp(prefix=f"{CHECKS_PREFIX}{os.getpid()}-")
     checks_file = checks.save(Path(temporary) / "checks.pickle")
+    # the activity rollup, built or refreshed once in the cache folder: every kernel reads it;
+    # without a usable cache (said once) each kernel computes its own from the rows
+    notice = None if no_cache else prepare_rollup(source, cfg.lang)
+    if notice:
+        print(notice, file=sys.stderr)
     timeout = int(settings["cell_timeout_seconds"])
     pool = workers or settings.get("workers") or os.cpu_count() or 1
     # kernels inherit these: notebooks skip their widgets, write files into the run folder and
@@ -447,7 +468,7 @@ def _complete_run(
         ENGINE_ENV: cfg.engine,
         CHECKS_ENV: str(checks_file),
         SOURCE_ENV: location,
-    }
+    } | ({NO_CACHE_ENV: "1"} if no_cache or notice else {})
     saved = {name: os.environ.get(name) for name in exported}
     os.environ.update(exported)
     try:

@@ -40,6 +40,7 @@ SPARK_TEST_SUBMIT_ARGS = (
 LONGEST_FIRST = (
     "tests/notebooks/test_spark_parity.py",  # every report on Spark (after the shared run)
     "tests/notebooks/test_determinism.py",  # every report twice
+    "tests/notebooks/test_rollup_cache.py",  # every report without the rollup cache
     "tests/notebooks/test_interactive.py",  # every notebook on the default-size sample
 )
 RUN_NOTEBOOKS = ("tests/notebooks/", "tests/browser/")

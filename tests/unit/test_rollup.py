@@ -15,7 +15,7 @@ from opsbook.config import load_config
 from opsbook.data import Source, open_source
 from opsbook.engine import exact_sum
 from opsbook.retention.queries import active_periods
-from opsbook.rollup import RollupCache, active_days, prepare, rolled_rows, user_days
+from opsbook.rollup import NO_CACHE_ENV, RollupCache, active_days, prepare, rolled_rows, user_days
 
 ZONE = "Asia/Shanghai"  # UTC+8: 15:59:59 UTC is 23:59:59 local, 16:00 UTC the next local day
 USERS = pd.DataFrame(
@@ -81,6 +81,12 @@ def open_shop(folder: Path, cache: Path | None, zone: str = ZONE, tables=None) -
 def rows(table) -> pd.DataFrame:
     """A rollup as a frame in a fixed order (money as exact decimals)."""
     return table.execute().sort_values(["user_id", "day"], ignore_index=True)
+
+
+@pytest.fixture(autouse=True)
+def with_the_cache(monkeypatch):
+    """The cache as a run uses it (the other unit tests go without: tests/unit/conftest.py)."""
+    monkeypatch.delenv(NO_CACHE_ENV, raising=False)
 
 
 @pytest.fixture
@@ -292,7 +298,7 @@ def test_two_builders_at_once_leave_a_readable_cache(shop, tmp_path):
 
 
 def test_no_cache_leaves_the_folder_alone(shop, tmp_path, monkeypatch):
-    monkeypatch.setenv("OPSBOOK_NO_CACHE", "1")
+    monkeypatch.setenv(NO_CACHE_ENV, "1")
     source = open_shop(shop, tmp_path / "cache")
     assert prepare(source, "en") is None
     assert len(rows(user_days(source, "events"))) == 5

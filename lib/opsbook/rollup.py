@@ -32,6 +32,7 @@ import json
 import os
 import secrets
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -181,14 +182,31 @@ def cache_disabled(source: Source) -> bool:
 
 
 def _load(source: Source, name: str) -> ir.Table:
+    """The rollup of ``name`` from the cache where there is one, else computed and kept for the
+    session. In a run the runner has said why there is no cache (and its kernels go without);
+    in JupyterLab the first report that finds none says so, once per process."""
     if source.engine == "duckdb" and not cache_disabled(source):
         cache = RollupCache.of(source)
-        if cache is not None:
+        if cache is None:
+            _say_once(t("core.cache_no_files", source.config.lang, source=source.label))
+        else:
             try:
                 return cache.table(source, name)
-            except OSError:
-                pass  # an unwritable folder: the runner says so once; computed in session
+            except OSError as exc:
+                folder, detail = str(cache.folder), first_line(exc)
+                _say_once(
+                    t("core.cache_unwritable", source.config.lang, folder=folder, detail=detail)
+                )
     return keep(rolled_rows(source, name))
+
+
+_SAID: set[str] = set()
+
+
+def _say_once(text: str) -> None:
+    if text not in _SAID:
+        _SAID.add(text)
+        warnings.warn(text, stacklevel=4)
 
 
 def file_entries(path: Path) -> list[list[Any]]:

@@ -39,7 +39,7 @@ SPARK_TEST_SUBMIT_ARGS = (
 # modules with the most tests first, which left Spark's seven tests of four minutes for last).
 LONGEST_FIRST = (
     "tests/notebooks/test_spark_parity.py",  # every report on Spark (after the shared run)
-    "tests/notebooks/test_determinism.py",  # every report twice
+    "tests/notebooks/test_determinism.py",  # every report shuffled, without the rollup cache
     "tests/notebooks/test_interactive.py",  # every notebook on the default-size sample
 )
 RUN_NOTEBOOKS = ("tests/notebooks/", "tests/browser/")

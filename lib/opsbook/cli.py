@@ -71,6 +71,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             engine=args.engine,
             workers=args.workers,
             progress=progress,
+            no_cache=args.no_cache,
         )
     except RunError as exc:
         print(f"opsbook run: {exc}", file=sys.stderr)
@@ -162,6 +163,11 @@ def parser() -> argparse.ArgumentParser:
         help="report parameter (repeatable)",
     )
     p.add_argument("--workers", type=int, help="notebooks at once (default: cores)")
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compute the activity rollup from the rows; read and write no cache folder",
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("reports", help="list the reports and their parameters")

@@ -88,6 +88,13 @@ class Config:
         return dict(self.raw["engine"].get("spark") or {})
 
     @property
+    def cache_folder(self) -> Path | None:
+        """Where kept intermediates (the activity rollup) live between runs, relative to the
+        config's folder; None: nothing is kept between runs."""
+        folder = (self.raw.get("cache") or {}).get("folder")
+        return self.path_of(str(folder)) if folder else None
+
+    @property
     def min_cell(self) -> int:
         return int(self.raw["privacy"]["min_cell"])
 

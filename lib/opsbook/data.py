@@ -109,6 +109,9 @@ class Source:
         self._once: dict[Hashable, Any] = {}
         self._before: datetime | None = None
         self._left_out: dict[str, tuple[ir.Table, str]] = {}
+        # what is computed from the whole tables (the rollups, opsbook.rollup), shared by every
+        # view of this source (before(), without()): each view decides whether it may use it
+        self.shared: dict[Hashable, Any] = {}
 
     def __copy__(self) -> Source:
         # a copy answers for itself (see before()): it shares the engine and the mappings, not
@@ -132,6 +135,27 @@ class Source:
         whole table."""
         view = copy.copy(self)
         view._left_out = self._left_out | {name: (rows.select(key).distinct(), key)}
+        return view
+
+    def restricted(self, name: str) -> bool:
+        """Whether this view leaves rows of table ``name`` out (:meth:`before`, :meth:`without`)."""
+        return self._before is not None or name in self._left_out
+
+    def whole(self) -> Source:
+        """This source without the restrictions of :meth:`before` and :meth:`without`."""
+        if self._before is None and not self._left_out:
+            return self
+        view = copy.copy(self)
+        view._before, view._left_out = None, {}
+        return view
+
+    def reading(self, name: str, raw: ir.Table) -> Source:
+        """The source with table ``name`` read from ``raw`` (e.g. some of its part files only),
+        mapped as the config says; computed intermediates are not carried over."""
+        view = copy.copy(self)
+        view._raw = self._raw | {name: raw}
+        view._materialised = {k: v for k, v in self._materialised.items() if k != name}
+        view.shared = {}
         return view
 
     def once(self, key: Hashable, compute: Callable[[], Any]) -> Any:

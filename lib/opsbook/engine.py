@@ -197,11 +197,19 @@ def exact_sum(value: ir.NumericValue, where: ir.BooleanValue | None = None) -> i
     adds the rows in: a float column is summed as an exact decimal (:data:`SUM_TYPE`) and the
     result is a float64. Integers, booleans and decimals are summed as they are (exactly).
     Portable Ibis: DuckDB, Spark and SQL warehouses all add decimals exactly."""
+    total = exact_total(value, where)
+    return total.cast("float64") if value.type().is_floating() else total
+
+
+def exact_total(value: ir.NumericValue, where: ir.BooleanValue | None = None) -> ir.NumericScalar:
+    """:func:`exact_sum` before its cast to float64: a float column's sum as the exact decimal
+    (:data:`SUM_TYPE`). Partial totals (per user and day, :mod:`opsbook.rollup`) add up to the
+    whole's to the last digit, and :func:`exact_sum` of them gives the float of the whole."""
     if not value.type().is_floating():
         return value.sum(where=where)
     finite = value.between(-SUM_LIMIT, SUM_LIMIT)  # false for NaN and +-inf on every engine
     exact = ibis.ifelse(finite, value, ibis.null()).cast(SUM_TYPE)
-    return exact.sum(where=where).cast("float64")
+    return exact.sum(where=where)
 
 
 def exact_mean(value: ir.NumericValue, where: ir.BooleanValue | None = None) -> ir.FloatingScalar:

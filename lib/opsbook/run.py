@@ -52,6 +52,8 @@ from opsbook.parameters import ParameterError, check_in_data, check_parameters, 
 from opsbook.progress import RunProgress
 from opsbook.render import history_html, index_html, notebook_html
 from opsbook.report import BATCH_ENV, CHECKS_ENV, METRICS_MIME, RUN_DIR_ENV, dumps
+from opsbook.rollup import NO_CACHE_ENV
+from opsbook.rollup import prepare as prepare_rollup
 from opsbook.validation import check_source
 
 NOTEBOOK_NAME = re.compile(r"^(\d+)_(\w+)\.ipynb$")
@@ -362,12 +364,15 @@ def run_reports(
     engine: str | None = None,
     workers: int | None = None,
     progress: RunProgress | None = None,
+    no_cache: bool = False,
 ) -> RunResult:
     """Run ``names`` (default: every report) and return the completed run folder.
 
     ``parameters`` apply to every selected report that declares them; a name no selected report
     declares is refused before anything runs, with the valid names. ``progress`` is told when
-    each report starts and ends (a terminal's live display)."""
+    each report starts and ends (a terminal's live display). ``no_cache``: the reports
+    compute the activity rollup from the rows, nothing is read from or written to the cache
+    folder (:mod:`opsbook.rollup`)."""
     cfg = load_config(config, data=data, lang=lang, engine=engine)
     settings = cfg.section("run")
     available = discover(cfg.path_of(settings["notebooks"]))
@@ -435,6 +440,7 @@ def run_reports(
             location,
             workers,
             progress,
+            no_cache,
         )
     except BaseException:  # a failed or interrupted run leaves nothing half-written behind
         shutil.rmtree(partial, ignore_errors=True)
@@ -453,6 +459,7 @@ def _complete_run(
     location: str,
     workers: int | None,
     progress: RunProgress | None = None,
+    no_cache: bool = False,
 ) -> RunResult:
     """Execute the planned reports into ``partial`` and rename it to the run folder."""
     settings = cfg.section("run")
@@ -461,6 +468,11 @@ def _complete_run(
     checks = check_source(source)
     temporary = tempfile.mkdtemp(prefix=f"{CHECKS_PREFIX}{os.getpid()}-")
     checks_file = checks.save(Path(temporary) / "checks.pickle")
+    # the activity rollup, built or refreshed once in the cache folder: every kernel reads it;
+    # without a usable cache (said once) each kernel computes its own from the rows
+    notice = None if no_cache else prepare_rollup(source, cfg.lang)
+    if notice:
+        print(notice, file=sys.stderr)
     timeout = int(settings["cell_timeout_seconds"])
     pool = workers or settings.get("workers") or os.cpu_count() or 1
     # kernels inherit these: notebooks skip their widgets, write files into the run folder and
@@ -471,7 +483,7 @@ def _complete_run(
         ENGINE_ENV: cfg.engine,
         CHECKS_ENV: str(checks_file),
         SOURCE_ENV: location,
-    }
+    } | ({NO_CACHE_ENV: "1"} if no_cache or notice else {})
     saved = {name: os.environ.get(name) for name in exported}
     os.environ.update(exported)
     if progress:

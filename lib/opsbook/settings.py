@@ -121,6 +121,7 @@ SETTINGS: dict[str, Any] = {
         "spark": _optional_mapping,
     },
     "checks": {"future_tolerance_hours": _number(0)},
+    "cache": {"folder": _optional_text},
     "privacy": {"min_cell": _whole(1), "pseudonym_salt": _optional_text},
     "run": {
         "out": _text,

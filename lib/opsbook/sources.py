@@ -179,7 +179,7 @@ def read_table(con: Any, name: str, path: Path, options: Mapping[str, Any]) -> i
     files = part_files(path) if path.is_dir() else [path]
     if not files:
         raise SourceError("core.bad.empty_folder", table=name, file=str(path))
-    kind = _kind(files[0])
+    kind = file_kind(files[0])
     for file in files:
         _check_file(file, kind)
     if kind == "csv" and con.name == "duckdb" and "skip" not in options:
@@ -192,7 +192,8 @@ def read_table(con: Any, name: str, path: Path, options: Mapping[str, Any]) -> i
         raise _read_error(exc, name, path, kind) from None
 
 
-def _kind(path: Path) -> str:
+def file_kind(path: Path) -> str:
+    """The format of a data file by its name: parquet, csv, tsv or json."""
     suffixes = "".join(path.suffixes[-2:])
     if path.suffix == ".parquet":
         return "parquet"

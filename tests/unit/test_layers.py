@@ -43,6 +43,7 @@ BASE = (
     "targets",
     "parameters",
     "sample",
+    "rollup",
 )
 
 # layer -> the layers it may import (besides itself within the same topic)

@@ -9,6 +9,7 @@ from opsbook.data import Source
 from opsbook.engine import exact_sum
 from opsbook.kpi.queries.periods import Periods, _days_in
 from opsbook.retention.queries import active_periods, paid_orders, period_start
+from opsbook.rollup import total, user_days
 
 
 def daily_counts(
@@ -27,16 +28,7 @@ def daily_counts(
         frames["active_users"] = active[["day", "value"]]
     squares = None
     if source.has("orders"):
-        orders = periods.number(source, paid_orders(source, since=lo, until=hi))
-        daily = (
-            orders.group_by(day=source.local_date(orders.ts))
-            .aggregate(
-                paid_orders=orders.count(),
-                revenue=exact_sum(orders.amount),
-                squares=exact_sum(orders.amount * orders.amount),
-            )
-            .execute()
-        )
+        daily = _daily_orders(source, periods)
         frames["paid_orders"] = daily[["day", "paid_orders"]].rename(
             columns={"paid_orders": "value"}
         )
@@ -51,3 +43,37 @@ def daily_counts(
             .execute()
         )
     return frames, squares
+
+
+def _daily_orders(source: Source, periods: Periods) -> pd.DataFrame:
+    """``day, paid_orders, revenue, squares`` per local day of the periods with a paid order:
+    from the orders rollup where it answers for the source, else from the rows."""
+    rolled = user_days(source, "orders")
+    if rolled is not None and "paid_amount" in rolled.columns:
+        first = periods.end_day - (periods.span().days - 1)
+        paid = rolled.filter(rolled.day.between(first, periods.end_day) & (rolled.paid_orders > 0))
+        daily = (
+            paid.group_by("day")
+            .aggregate(
+                paid_orders=paid.paid_orders.sum(),
+                revenue=total(paid.paid_amount),
+                squares=total(paid.paid_squares),
+            )
+            .execute()
+        )
+        # the local date as the rows' query gives it (datetime64[s])
+        daily["day"] = (pd.Timestamp("1970-01-01") + pd.to_timedelta(daily["day"], "D")).astype(
+            "datetime64[s]"
+        )
+        return daily
+    lo, hi = periods.span().utc_bounds(source)
+    orders = paid_orders(source, since=lo, until=hi)
+    return (
+        orders.group_by(day=source.local_date(orders.ts))
+        .aggregate(
+            paid_orders=orders.count(),
+            revenue=exact_sum(orders.amount),
+            squares=exact_sum(orders.amount * orders.amount),
+        )
+        .execute()
+    )

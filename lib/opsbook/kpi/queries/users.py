@@ -16,6 +16,7 @@ from opsbook.engine import exact_sum
 from opsbook.kpi.queries.periods import Periods, _days_in, _period_of
 from opsbook.kpi.queries.rows import _counts, _key_like, _Part, _ratio, _rows
 from opsbook.retention.queries import activity, check_event, kept_active_days, paid_orders
+from opsbook.rollup import active_days, total, user_days
 
 YEAR_DAYS = 364  # 52 weeks: the same weekdays a year earlier
 
@@ -167,11 +168,19 @@ def activation_rows(
 def revenue_rows(source: Source, periods: Periods) -> list[dict[str, Any]]:
     """Paying rate (paying / active users), ARPU (revenue / active users), ARPPU (revenue /
     paying users) and GMV (paid order amount) per period. Active = any event or paid order."""
-    lo, hi = periods.span().utc_bounds(source)
-    orders = periods.number(source, paid_orders(source, since=lo, until=hi))
-    money = orders.group_by(mk="k").aggregate(
-        revenue=exact_sum(orders.amount), paying=orders.user_id.nunique()
-    )
+    rolled = user_days(source, "orders")
+    if rolled is not None and "paid_amount" in rolled.columns:
+        paid = _days_in(source, periods, rolled.filter(rolled.paid_orders > 0).rename(p="day"))
+        orders = paid.select("user_id", "k")
+        money = paid.group_by(mk="k").aggregate(
+            revenue=total(paid.paid_amount), paying=paid.user_id.nunique()
+        )
+    else:
+        lo, hi = periods.span().utc_bounds(source)
+        orders = periods.number(source, paid_orders(source, since=lo, until=hi))
+        money = orders.group_by(mk="k").aggregate(
+            revenue=exact_sum(orders.amount), paying=orders.user_id.nunique()
+        )
     actors = period_actives(source, periods, orders)
     active = actors.group_by("k").aggregate(active=actors.user_id.nunique())
     # every period with an order has an active user: one query answers both
@@ -200,8 +209,11 @@ def period_actives(source: Source, periods: Periods, orders: ir.Table | None = N
         # the active days when the dashboard keeps them (first); alone, the periods' events
         # are cheaper than every active day of the history
         kept = kept_active_days(source, "any", hi)
+        rolled = active_days(source, "any", hi) if kept is None else None
         if kept is not None:
             days = _days_in(source, periods, kept)
+        elif rolled is not None:
+            days = _days_in(source, periods, rolled.rename(p="day"))
         else:
             days = source.table("events", since=lo, until=hi, local_day=True)
             days = days.filter(days.user_id.notnull())

@@ -4,7 +4,6 @@ never events. Other topics reuse the periods, the activity and the batched count
 
 from opsbook.retention.queries.active import (
     MISSING_GROUP,
-    PAID,
     active_periods,
     activity,
     activity_label,
@@ -51,6 +50,7 @@ from opsbook.retention.queries.rates import (
 )
 from opsbook.retention.queries.revenue import channel_signups, ltv_counts, spend_totals
 from opsbook.retention.queries.survival import churn_counts
+from opsbook.rollup import PAID
 
 __all__ = [
     "CRITERIA",

@@ -15,19 +15,14 @@ from opsbook.errors import InputError
 from opsbook.retention.queries.periods import (
     _local_range,
     _src,
+    month_of_day,
     period_number,
     resolve_as_of,
     week_of_day,
 )
+from opsbook.rollup import active_days, is_paid
 
 MISSING_GROUP = "(missing)"
-PAID = "paid"
-
-
-def _is_paid(orders: ir.Table) -> ir.BooleanValue:
-    if "status" not in orders.columns:
-        return ibis.literal(True)
-    return orders.status.isnull() | (orders.status == PAID)
 
 
 def paid_orders(
@@ -36,7 +31,7 @@ def paid_orders(
     """Orders that count as paid: status ``paid`` or no status at all (every order without a
     status column); ``since``/``until``/``local_day``: see :meth:`Source.table`."""
     orders = source.table("orders", since=since, until=until, local_day=local_day)
-    return orders.filter(_known(orders, since, until) & _is_paid(orders))
+    return orders.filter(_known(orders, since, until) & is_paid(orders))
 
 
 def _known(table: ir.Table, since: Any, until: Any) -> ir.BooleanValue:
@@ -99,6 +94,12 @@ def _kept_as(event: str, period: str, until_utc: Any) -> tuple:
 
 
 def _active(source: Source, event: str, until_utc: Any, period: str) -> ir.Table:
+    rolled = active_days(source, event, inclusive_end(until_utc))
+    if rolled is not None:  # one row per user and day already
+        if period == "day":
+            return rolled.select("user_id", p=rolled.day)
+        grouped = week_of_day if period == "week" else month_of_day
+        return rolled.select("user_id", p=grouped(source, rolled.day)).distinct()
     if period == "month":
         acts = activity(source, event, until=inclusive_end(until_utc))
         return acts.select("user_id", p=period_number(source, acts.ts, period)).distinct()

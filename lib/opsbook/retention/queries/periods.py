@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -55,6 +56,31 @@ def week_of_day(source: Source, day: ir.IntegerValue) -> ir.IntegerValue:
     """The Monday-first week number of a day number (both since 1970-01-01, a Thursday: the
     shift by 3 days makes every week start on a Monday)."""
     return source.floor_divide(day + 3, 7)
+
+
+def month_of_day(source: Source, day: ir.IntegerValue) -> ir.IntegerValue:
+    """The month number (year x 12 + month - 1) of a day number since 1970-01-01, in integer
+    arithmetic: the proleptic Gregorian calendar counted in 400-year eras of 146097 days from
+    0000-03-01 (a year starting in March puts the leap day last)."""
+    shifted = day + 719_468  # days from 0000-03-01
+    era = source.floor_divide(shifted, 146_097)
+    of_era = shifted - era * 146_097  # 0 .. 146096
+    year_of_era = source.floor_divide(
+        of_era
+        - source.floor_divide(of_era, 1_460)
+        + source.floor_divide(of_era, 36_524)
+        - source.floor_divide(of_era, 146_096),
+        365,
+    )
+    of_year = of_era - (
+        365 * year_of_era
+        + source.floor_divide(year_of_era, 4)
+        - source.floor_divide(year_of_era, 100)
+    )
+    march_month = source.floor_divide(5 * of_year + 2, 153)  # 0 = March .. 11 = February
+    year = era * 400 + year_of_era + (march_month >= 10).cast("int64")
+    month = ibis.ifelse(march_month < 10, march_month + 2, march_month - 10)  # 0 = January
+    return year * 12 + month
 
 
 def number_of(moment: pd.Timestamp | date, period: str) -> int:

@@ -45,6 +45,7 @@ from opsbook.config import Config, resolve_reference
 from opsbook.contract import TABLES, TableSpec
 from opsbook.engine import (
     EngineError,
+    backend_name,
     connect,
     epoch_microseconds,
     floor_divide,
@@ -326,7 +327,7 @@ class Source:
                 local_day=self.floor_divide(self._shifted(epoch), DAY_MICROSECONDS)
             )
         table = capped_labels(typed(table, spec), spec)
-        if has_time:
+        if has_time and not (stored_time and self._stored_times_plausible(name)):
             table = table.filter(plausible(table[column]))
         if bound and not stored_time and table[column].type().is_timestamp():
             table = table.filter(between_utc(table[column], since, until))  # text, as typed
@@ -336,6 +337,19 @@ class Source:
             rows, key = self._left_out[name]
             table = table.anti_join(rows, key)
         return table
+
+    def _stored_times_plausible(self, name: str) -> bool:
+        """Whether every stored time of ``name`` lies in :data:`PLAUSIBLE_TIMES` (no row for the
+        filter to drop): asked once on DuckDB, which reads Parquet's oldest and newest value from
+        the files' statistics; elsewhere, a scan per table, the filter runs."""
+        key = ("stored_times_plausible", name)
+        if key not in self.shared:
+            table = self.mapped(name)
+            column = TABLES[name].time_column
+            ends = table.aggregate(first=table[column].min(), last=table[column].max())
+            duckdb = backend_name(table) == "duckdb"
+            self.shared[key] = duckdb and self._plausible_range(*ends.execute().iloc[0])
+        return self.shared[key]
 
     def latest(self, name: str, column: str = "ts") -> pd.Timestamp | None:
         """The newest value (naive UTC) of the timestamp ``column`` of table ``name``; None when it

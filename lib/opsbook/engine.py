@@ -314,6 +314,17 @@ def floor_divide(value: ir.IntegerValue, divisor: int, backend: str | None) -> i
     return (value // divisor).cast("int64")
 
 
+def timestamp_from_epoch_microseconds(
+    us: ir.IntegerValue, backend: str | None
+) -> ir.TimestampValue:
+    """The naive timestamp (UTC wall clock) ``us`` microseconds after 1970-01-01 00:00."""
+    if backend == "duckdb":
+        return _timestamp_from_epoch_us(us)
+    if backend == "pyspark":
+        return _spark_timestamp_micros(us)
+    return us.as_timestamp("us")
+
+
 def utc_wall_clock(value: ir.TimestampValue, backend: str | None) -> ir.TimestampValue:
     """A zoned timestamp as a naive timestamp holding its UTC wall clock."""
     if backend == "duckdb":

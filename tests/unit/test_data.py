@@ -1,6 +1,7 @@
 from datetime import datetime
 
 import duckdb
+import ibis
 import ibis.expr.operations as ops
 import pandas as pd
 import pytest
@@ -288,3 +289,19 @@ def test_a_name_too_long_to_read_is_read_as_its_short_label(tmp_path):
     USERS.head(1).assign(channel=channels[3:]).to_parquet(tmp_path / "users.parquet")
     read = open_source(load_config(data=str(tmp_path))).table("users").channel.execute()
     assert read.tolist() == [short_label(channels[3])]  # characters, not bytes
+
+
+@pytest.mark.parametrize("stored", STORED)
+def test_implausible_times_are_left_out_and_plausible_ones_unfiltered(tmp_path, stored):
+    # the oldest and newest stored time decide whether the plausibility filter runs at all
+    store_users(tmp_path, stored)
+    source = source_of(tmp_path)
+    sql = str(ibis.to_sql(source.table("users")))
+    assert "1900-01-01" not in sql  # read as timestamps (CSV: sniffed), all in range: no filter
+    assert source.table("users").count().execute() == 3
+    placeholder = USERS.assign(signup_ts=USERS.signup_ts.astype("datetime64[us, UTC]"))
+    placeholder.loc[2, "signup_ts"] = pd.Timestamp("0001-01-01", tz="UTC")
+    placeholder.to_parquet(tmp_path / "users.parquet")
+    (tmp_path / "users.csv").unlink(missing_ok=True)
+    frame = source_of(tmp_path).table("users").execute()
+    assert frame.user_id.tolist() == [1, 2]  # the placeholder time's row is left out

@@ -23,7 +23,7 @@ import pandas as pd
 
 from opsbook.behaviour.queries.steps import Funnel, matched_events
 from opsbook.data import Source, between_utc
-from opsbook.engine import backend_name, floor_divide, keep
+from opsbook.engine import backend_name, floor_divide, keep, timestamp_from_epoch_microseconds
 from opsbook.retention.queries.active import _with_group
 from opsbook.retention.queries.periods import period_number
 
@@ -104,13 +104,18 @@ def _chained(
     window = int(funnel.window_seconds) * US
     # only what the levels read: the engine keeps this table for them (the event's name, its
     # flags and parts of the key would be kept for every row too)
-    steps = [f"s{k}" for k in range(n)]
-    keyed = events.select("user_id", "ts", "us", *steps, key=events.us * scale + events.tie)
-    entries = keyed.filter(keyed.s0)
-    if since is not None or until is not None:
-        entries = entries.filter(between_utc(entries.ts, since, until))
-    first = entries.group_by("user_id").aggregate(k0=entries.key.min(), entry_ts=entries.ts.min())
+    # (the engine writes this table once for every level: the user and the key, whose lowest
+    # bits say which steps the row matches -- bit k, step k -- and whose high part is the time)
+    keyed = events.select("user_id", key=events.us * scale + events.tie)
+    entries = keyed.filter((keyed.key & 1) != 0)
+    if since is not None:
+        entries = entries.filter(entries.key >= _microseconds(since) * scale)
+    if until is not None:
+        entries = entries.filter(entries.key < _microseconds(until) * scale)
+    first = entries.group_by("user_id").aggregate(k0=entries.key.min())
     backend = backend_name(events)
+    entry_us = floor_divide(first.k0, scale, backend)
+    first = first.mutate(entry_ts=timestamp_from_epoch_microseconds(entry_us, backend))
     # level k: the users who reached step k, their entry's key and step k's earliest key after
     # step k - 1 within the window (the step's time, the key's high part, <= the entry's +
     # window). Each level joins only the users of the level before, narrow -- user, entry,
@@ -121,7 +126,7 @@ def _chained(
     level = first.select("user_id", "k0")
     levels = []
     for k in range(1, n):
-        step = keyed.filter(keyed[f"s{k}"]).select(sid="user_id", skey="key")
+        step = keyed.filter((keyed.key & 2**k) != 0).select(sid="user_id", skey="key")
         limit = (floor_divide(level.k0, scale, backend) + window + 1) * scale
         hit = level.join(
             step,
@@ -138,6 +143,11 @@ def _chained(
         reached = reached + chain[f"k{k}"].notnull().cast("int64")
     times = {f"t{k}": floor_divide(chain[f"k{k}"], scale, backend) for k in range(n)}
     return chain.select("user_id", "entry_ts", level=reached, **times)
+
+
+def _microseconds(moment: Any) -> int:
+    """Microseconds from 1970-01-01 00:00 to a naive-UTC moment."""
+    return (pd.Timestamp(moment) - pd.Timestamp(0)) // pd.Timedelta(microseconds=1)
 
 
 def _in_order(

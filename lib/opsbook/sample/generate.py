@@ -24,6 +24,17 @@ from opsbook.sample.spend import _spend
 from opsbook.sample.tables import SCHEMAS, _labels, _ts, _write_small, _writer
 from opsbook.sample.truth import _new_stats, _truth
 
+PLANTED_KEYS = ("ring_orders", "ring_users", "ring_devices", "abuser_orders", "abuser_users")
+
+
+def _note_planted(planted: dict[str, list[int]], ids: np.ndarray, orders: dict) -> None:
+    """Add a block's planted orders (their ``ids`` as written), users and ring devices."""
+    for kind, name in ((RING, "ring"), (ABUSER, "abuser")):
+        mine = orders["kind"] == kind
+        planted[f"{name}_orders"] += ids[mine].tolist()
+        planted[f"{name}_users"] += np.unique(orders["user"][mine]).tolist()
+    planted["ring_devices"] += np.unique(orders["device"][orders["kind"] == RING]).tolist()
+
 
 def generate_sample(
     out: str | Path,
@@ -106,18 +117,6 @@ def generate_sample(
     text = json.dumps(truth, sort_keys=True, indent=2, allow_nan=False, ensure_ascii=False)
     (path / "truth.json").write_text(text + "\n", encoding="utf-8")
     return path
-
-
-PLANTED_KEYS = ("ring_orders", "ring_users", "ring_devices", "abuser_orders", "abuser_users")
-
-
-def _note_planted(planted: dict[str, list[int]], ids: np.ndarray, orders: dict) -> None:
-    """Add a block's planted orders (their ``ids`` as written), users and ring devices."""
-    for kind, name in ((RING, "ring"), (ABUSER, "abuser")):
-        mine = orders["kind"] == kind
-        planted[f"{name}_orders"] += ids[mine].tolist()
-        planted[f"{name}_users"] += np.unique(orders["user"][mine]).tolist()
-    planted["ring_devices"] += np.unique(orders["device"][orders["kind"] == RING]).tolist()
 
 
 def main(argv: list[str] | None = None) -> None:

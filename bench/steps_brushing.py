@@ -1,5 +1,5 @@
 """The ``brushing`` step (issue 22): the order-brushing rules on the paid orders -- bursts of a
-user's orders, orders with no browsing before them, campaign orders right after signup, the
+user's orders and of a device's (the sample's orders carry a ``device_id``), orders with no browsing before them, campaign orders right after signup, the
 same amount repeated -- counted per rule (orders, users, amount) and for all rules together,
 and the refund rule's input (users per peer channel and (orders, refunds) pair).
 
@@ -25,6 +25,15 @@ BURST = (5, 60 * MINUTE_US)  # orders, window: opsbook's defaults
 NO_BROWSING_US = 30 * MINUTE_US
 NEW_ACCOUNT_US = 10 * MINUTE_US
 REPEATED = (3, 24 * 60 * MINUTE_US)
+
+
+def burst_keys(folder: Path) -> list[str]:
+    """The burst rule's keys: the user, and the device where the orders carry one (the sample's
+    do: its brushing rings share a device), as opsbook's rule reads them."""
+    import pyarrow.parquet as pq
+
+    columns = pq.read_schema(folder / "orders.parquet").names
+    return ["user_id", *[c for c in ("device_id",) if c in columns]]
 
 
 def brushing_step(method: str, folder: Path, memory_limit: str | None):
@@ -71,6 +80,7 @@ def _sql(folder: Path, memory_limit: str | None) -> dict[str, Any]:
     orders, events, users = (
         f"read_parquet('{folder / f'{t}.parquet'}')" for t in ("orders", "events", "users")
     )
+    keys = burst_keys(folder)
 
     def burst(keys: str, count: int, window: int, rule: str) -> str:
         return f"""
@@ -84,10 +94,10 @@ def _sql(folder: Path, memory_limit: str | None) -> dict[str, Any]:
 
     flags = f"""
         WITH paid AS (
-            SELECT order_id, user_id, amount, campaign_id, epoch_us(ts) AS us FROM {orders}
-            WHERE status IS NULL OR status = 'paid'),
+            SELECT order_id, {", ".join(keys)}, amount, campaign_id, epoch_us(ts) AS us
+            FROM {orders} WHERE status IS NULL OR status = 'paid'),
         flags AS (
-            {burst("user_id", *BURST, "burst")}
+            {" UNION ".join(burst(key, *BURST, "burst") for key in keys)}
             UNION
             {burst("user_id, amount", *REPEATED, "repeated_amount")}
             UNION
@@ -126,7 +136,8 @@ def _pandas(folder: Path, memory_limit: str | None) -> dict[str, Any]:
     def us(col: pd.Series) -> np.ndarray:
         return ((col - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(microseconds=1)).to_numpy()
 
-    o = read("orders", ["order_id", "user_id", "ts", "amount", "status", "campaign_id"])
+    keys = burst_keys(folder)
+    o = read("orders", ["order_id", *keys, "ts", "amount", "status", "campaign_id"])
     o["us"] = us(o["ts"])
     paid = o[o["status"].isna() | (o["status"] == "paid")].drop(columns=["ts", "status"])
 
@@ -148,10 +159,8 @@ def _pandas(folder: Path, memory_limit: str | None) -> dict[str, Any]:
         at = np.maximum(last, 0)
         return d[(last >= 0) & (group[at] == group) & (t - t[at] <= window)]
 
-    parts = [
-        burst(["user_id"], *BURST).assign(rule="burst"),
-        burst(["user_id", "amount"], *REPEATED).assign(rule="repeated_amount"),
-    ]
+    parts = [burst([key], *BURST).assign(rule="burst") for key in keys]
+    parts.append(burst(["user_id", "amount"], *REPEATED).assign(rule="repeated_amount"))
     e = read("events", ["user_id", "ts"])
     seen = pd.DataFrame({"user_id": e["user_id"].to_numpy(), "seen": us(e["ts"])})
     del e
@@ -196,10 +205,11 @@ def _polars(folder: Path, memory_limit: str | None) -> dict[str, Any]:
     def scan(name: str, columns: list[str]) -> pl.LazyFrame:
         return pl.scan_parquet(folder / f"{name}.parquet").select(columns)
 
-    o = scan("orders", ["order_id", "user_id", "ts", "amount", "status", "campaign_id"])
+    keys = burst_keys(folder)
+    o = scan("orders", ["order_id", *keys, "ts", "amount", "status", "campaign_id"])
     o = o.with_columns(us=pl.col("ts").dt.epoch("us"))
     paid = o.filter(pl.col("status").is_null() | (pl.col("status") == "paid"))
-    paid = paid.select("order_id", "user_id", "amount", "campaign_id", "us")
+    paid = paid.select("order_id", *keys, "amount", "campaign_id", "us")
 
     def burst(keys: list[str], count: int, window: int, rule: str) -> pl.LazyFrame:
         idx = pl.int_range(pl.len())
@@ -243,7 +253,7 @@ def _polars(folder: Path, memory_limit: str | None) -> dict[str, Any]:
     columns = ["order_id", "user_id", "amount"]
     flags = pl.concat(
         [
-            burst(["user_id"], *BURST, "burst"),
+            *[burst([key], *BURST, "burst") for key in keys],
             burst(["user_id", "amount"], *REPEATED, "repeated_amount"),
             unbrowsed.select(*columns, rule=pl.lit("no_browsing")),
             quick.select(*columns, rule=pl.lit("new_account")),

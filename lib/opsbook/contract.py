@@ -85,6 +85,10 @@ TABLES: dict[str, TableSpec] = {
                 Column("amount", "number", nonnegative=True),
                 Column("status", "string", required=False, allowed=ORDER_STATUSES),
                 Column("campaign_id", "key", required=False),
+                # who is behind an order besides the account: the brushing rules' burst keys
+                Column("device_id", "key", required=False),
+                Column("address", "string", required=False),
+                Column("ip", "string", required=False),
             ),
             unique=("order_id",),
             references_user=True,

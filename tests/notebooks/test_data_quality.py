@@ -65,11 +65,12 @@ def test_sample_shop_passes_accuracy_and_its_outage_day_is_the_verdict(sample_di
     assert page.count("Verdict:") == 1
 
 
-def test_brushing_section_counts_every_rule_and_lists_no_order(sample_runs):
+def test_brushing_section_counts_every_rule_and_lists_no_order(sample_runs, sample_dir):
     """Section 6 on the sample: a count per rule (the rules themselves are tested against
-    brute force and pandas in tests/unit/brushing), the summary's card, no order id on the
-    page (tests/unit/bad_input plants traceable ids in every report), and no list written unless
-    asked."""
+    brute force and pandas in tests/unit/brushing, their precision and recall on the planted
+    rings in tests/unit/brushing/test_rings.py), the rings and refund abusers the sample plants
+    among them, the summary's card, no order id on the page (tests/unit/bad_input plants
+    traceable ids in every report), and no list written unless asked."""
     from opsbook.brushing import RULES
 
     metrics = metrics_of(sample_runs["en"])
@@ -77,6 +78,13 @@ def test_brushing_section_counts_every_rule_and_lists_no_order(sample_runs):
     assert set(flagged["rules"]) == set(RULES)
     per_rule = [r.get("orders", 0) for r in flagged["rules"].values()]
     assert max(per_rule) <= flagged["flagged_orders"] <= sum(per_rule)  # an order counts once
+    planted = json.loads((sample_dir / "truth.json").read_text())["brushing"]
+    assert flagged["rules"]["burst"]["orders"] >= len(planted["ring_orders"]) > 0
+    refunds = flagged["rules"]["refund_outlier"]
+    assert (refunds["users"], refunds["orders"]) == (
+        len(planted["abuser_users"]),
+        len(planted["abuser_orders"]),
+    )
     assert "Flagged orders" in {h["label"] for h in metrics["headline"]}
     page = (sample_runs["en"].folder / "data_quality.html").read_text()
     assert "Order brushing and abnormal behaviour" in page

@@ -17,6 +17,9 @@ The process, in short (see ``truth.json`` for the numbers):
   lognormal around a user-level mean; some content views are followed by an order within hours.
 * Experiments, campaign windows and the outage day replace the background order process for the
   users and days concerned, so the planted effects are exact.
+* Order brushing: rings of dormant accounts on one device with one amount within minutes and no
+  event, and refund abusers, among users no other truth reads (``brushing``); every order has a
+  ``device_id``.
 
 Generation is vectorised with numpy in blocks of ``BLOCK`` users. Block ``b`` draws its random
 numbers from ``SeedSequence(seed, spawn_key=(0, b))``, so the data do not depend on how blocks

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.stats as sps
 
+from opsbook.sample.brushing import plant_brushing
 from opsbook.sample.draws import (
     _balanced,
     _categorical,
@@ -522,6 +523,15 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
     hit = np.flatnonzero(hit & (age >= KEY_ACTION_DAYS) & ~silent)
     ev.add(r_user[hit], r_sess[hit] + _span(rng, len(hit), 5 * US, SESSION_US), EV["share"])
 
+    # ---- planted brushing: rings and refund abusers, on the block's own stream (brushing)
+    quiet = ~repeat
+    quiet[np.concatenate([*members.values(), *(p[1] for p in m_parts)])] = False
+    orders = (o_user, o_ts, o_amt, o_status, o_camp)
+    o_user, o_ts, o_amt, o_status, o_camp, o_kind, o_device = plant_brushing(
+        _rng(plan.seed, 0, b, 2), plan, b, uid0, quiet, sday, lives.active, ev, orders
+    )
+    paid = o_status == 0
+
     # ---- assemble
     e_user, e_ts, e_code, e_content, e_camp, e_ch = ev.arrays()
     o = np.lexsort((e_code, e_user, e_ts))
@@ -543,13 +553,9 @@ def _block(plan: _Plan, b: int, n: int, uid0: int, stats: dict[str, Any]) -> dic
             "city_tier": _labels(tier, TIERS),
         }
     )
-    orders_t = {
-        "user": o_user + uid0,
-        "ts": o_ts,
-        "amount": o_amt,
-        "status": o_status,
-        "campaign": o_camp,
-    }
+    fields = ("user", "ts", "amount", "status", "campaign", "kind", "device")
+    columns = (o_user + uid0, o_ts, o_amt, o_status, o_camp, o_kind, o_device)
+    orders_t = dict(zip(fields, columns, strict=True))
     a_exp = np.concatenate([p[0] for p in a_parts])
     a_user = np.concatenate([p[1] for p in a_parts])
     a_var = np.concatenate([p[2] for p in a_parts])

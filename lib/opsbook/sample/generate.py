@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from opsbook.sample.block import _block
+from opsbook.sample.brushing import ABUSER, RING, brushing_truth
 from opsbook.sample.campaigns import _campaigns
 from opsbook.sample.journey import _behaviour_truth
 from opsbook.sample.kpi_system import kpi_system_tables
@@ -22,6 +23,17 @@ from opsbook.sample.plan import _plan
 from opsbook.sample.spend import _spend
 from opsbook.sample.tables import SCHEMAS, _labels, _ts, _write_small, _writer
 from opsbook.sample.truth import _new_stats, _truth
+
+PLANTED_KEYS = ("ring_orders", "ring_users", "ring_devices", "abuser_orders", "abuser_users")
+
+
+def _note_planted(planted: dict[str, list[int]], ids: np.ndarray, orders: dict) -> None:
+    """Add a block's planted orders (their ``ids`` as written), users and ring devices."""
+    for kind, name in ((RING, "ring"), (ABUSER, "abuser")):
+        mine = orders["kind"] == kind
+        planted[f"{name}_orders"] += ids[mine].tolist()
+        planted[f"{name}_users"] += np.unique(orders["user"][mine]).tolist()
+    planted["ring_devices"] += np.unique(orders["device"][orders["kind"] == RING]).tolist()
 
 
 def generate_sample(
@@ -49,6 +61,7 @@ def generate_sample(
     streamed = ("users", "events", "orders", "assignments", "campaign_members")
     writers = {name: _writer(path, name) for name in streamed}
     next_order_id = 1
+    planted: dict[str, list[int]] = {key: [] for key in PLANTED_KEYS}
     try:
         for c0 in range(0, n_blocks, per_chunk):
             parts: dict[str, list] = {name: [] for name in streamed}
@@ -66,8 +79,10 @@ def generate_sample(
                         "amount": pa.array(o["amount"]),
                         "status": _labels(o["status"], STATUSES),
                         "campaign_id": pa.array(o["campaign"], mask=o["campaign"] < 0),
+                        "device_id": pa.array(o["device"]),
                     }
                 )
+                _note_planted(planted, ids, o)
                 for name in streamed:
                     parts[name].append(res[name])
             for name in streamed:
@@ -98,6 +113,7 @@ def generate_sample(
     truth["behaviour"] = _behaviour_truth(plan, stats)
     truth["user_insight"] = _user_insight_truth(stats)
     truth["kpi_system"] = kpi_system_tables(path, plan)
+    truth["brushing"] = brushing_truth(plan, planted)
     text = json.dumps(truth, sort_keys=True, indent=2, allow_nan=False, ensure_ascii=False)
     (path / "truth.json").write_text(text + "\n", encoding="utf-8")
     return path

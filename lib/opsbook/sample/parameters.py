@@ -183,3 +183,25 @@ REPEAT_EVERY = 3
 # r = PI_SHAPE: a repeat buyer's lambda (by rank) is their purchase propensity x r / alpha
 BGNBD = {"r": 0.35, "alpha": 8.0, "a": 0.8, "b": 5.0}
 GAMMA_GAMMA = {"p": 3.0, "q": 4.0, "v": 150.0}
+
+# --- order brushing (刷单) and refund abuse (see ``brushing``) --------------------------------
+RING_USER_SHARE = 0.003  # share of the users that brush in rings
+MIN_RINGS = 3  # even on a small sample
+RING_ACCOUNTS = (5, 9)  # accounts per ring (inclusive): at least the burst rule's 5 orders
+RING_MINUTES = 40  # a ring's orders all fall in this many minutes
+RING_AMOUNTS = np.array([88.0, 99.0, 128.0, 188.0, 199.0])  # a ring's one amount
+ABUSER_USER_SHARE = 0.0005
+MIN_ABUSERS = 3
+ABUSER_ORDERS = 8  # in ABUSER_DAYS days, on distinct days, each after an app session
+ABUSER_REFUNDS = 6
+ABUSER_DAYS = 28
+ABUSER_AMOUNT = 120.0  # median amount (lognormal, sd 0.3)
+BRUSHING_TENURE = SETTLED_DAY  # accounts past the retention and funnel windows
+# planted in the weeks between these many days before the end: recent, but before Double 11
+# (the last 12 days) and on no campaign day, whose lifts stay the planted ones; never on the
+# outage day, when nobody can pay
+BRUSHING_SPAN = (55, 13)
+QUIET_MINUTES = 30  # a ring order starts this long after the local midnight (no event before)
+DEVICE_SLOTS = 4  # device_id = user_id x 4 + slot: an honest user's slots 0..2, a ring's 3
+DEVICES_PER_USER = np.array([0.75, 0.2, 0.05])  # honest users with 1, 2, 3 devices
+PRIMARY_DEVICE = 0.75  # share of a multi-device user's orders on the first device

@@ -123,6 +123,7 @@ SCHEMAS = {
             ("amount", pa.float64()),
             ("status", pa.string()),
             ("campaign_id", pa.int64()),
+            ("device_id", pa.int64()),
         ]
     ),
     "assignments": pa.schema(

@@ -31,6 +31,10 @@ class Sample:
     def paid(self) -> pd.DataFrame:
         return self["orders"][self["orders"].status == "paid"]
 
+    def ring_order(self) -> pd.Series:
+        """Per order: placed by a planted brushing ring (a script, not the app: no event)."""
+        return self["orders"].order_id.isin(self.truth["brushing"]["ring_orders"])
+
 
 def local_day(ts: pd.Series) -> pd.Series:
     return ts.dt.tz_convert(TZ).dt.tz_localize(None).dt.normalize()

@@ -126,10 +126,14 @@ def test_amounts_and_statuses(small):
     assert (small["campaigns"].spend >= 0).all()
 
 
-def test_orders_fall_on_active_days(small):
+def test_orders_fall_on_active_days_but_the_rings_orders(small):
     ev_days = set(zip(small["events"].user_id, local_day(small["events"].ts), strict=True))
-    od_days = set(zip(small["orders"].user_id, local_day(small["orders"].ts), strict=True))
-    assert od_days <= ev_days
+    orders, ring = small["orders"], small.ring_order()
+    od_days = set(zip(orders.user_id, local_day(orders.ts), strict=True))
+    ring_days = set(zip(orders.user_id[ring], local_day(orders.ts[ring]), strict=True))
+    # a ring's orders come from a script on a day its accounts do nothing else in the app
+    assert ring.sum() >= 15 and not ring_days & ev_days
+    assert od_days - ring_days <= ev_days
 
 
 def test_one_variant_per_user_and_disjoint_order_experiments(small):
@@ -141,14 +145,20 @@ def test_one_variant_per_user_and_disjoint_order_experiments(small):
 
 
 def test_a_purchase_event_at_each_paid_order_and_a_checkout_before_each_order(small):
-    ev, orders = small["events"], small["orders"]
+    """The app logs every order it takes; the planted rings' orders, placed by a script, have
+    no event at all (the other test: none on their day) -- counted here, not hidden."""
+    ev, ring = small["events"], small.ring_order()
+    orders = small["orders"][~ring]
     purchases = ev[ev.event == "purchase"][["user_id", "ts"]]
-    paid = small.paid()[["user_id", "ts"]]
+    paid = orders[orders.status == "paid"][["user_id", "ts"]]
     key = ["user_id", "ts"]
     pd.testing.assert_frame_equal(
         purchases.sort_values(key).reset_index(drop=True),
         paid.sort_values(key).reset_index(drop=True),
     )
+    unlogged = small.paid().merge(purchases, on=key, how="left", indicator=True)
+    unlogged = unlogged.order_id[unlogged._merge == "left_only"]
+    assert set(unlogged) == set(small.truth["brushing"]["ring_orders"])
     # the latest checkout before each order is on the order's local day
     checkouts = ev[ev.event == "checkout"][key].sort_values("ts")
     joined = pd.merge_asof(

@@ -37,6 +37,7 @@ SCHEMAS = {
         ("amount", pa.float64()),
         ("status", pa.string()),
         ("campaign_id", pa.int64()),
+        ("device_id", pa.int64()),
     ],
     "assignments": [
         ("experiment", pa.string()),

@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/explorer.py                 # data/sample, 3 kernels, best of 3
     .venv/bin/python bench/explorer.py --repeat 5 --data path/to/source
-    .venv/bin/python bench/explorer.py --checkout /tmp/before   # another version's lib/
+    .venv/bin/python bench/explorer.py --checkout /tmp/before --checkout .   # two versions,
+                                                      # their kernels taking turns
 
 Each repeat starts a fresh kernel (the shared venv's ``python3``, with this checkout's
 ``PYTHONPATH``), runs what the retention page runs before its explorer (the page's own weekly
@@ -12,7 +13,9 @@ Each step's CPU seconds are taken inside the kernel with ``time.process_time`` a
 of the control's value (what a comm message from JupyterLab does: the redraw, the query, the
 drawing, the PNG and its display message through the kernel's own channels), so the kernel's
 whole work counts and nothing of this driver. The table gives per step the least CPU and wall
-seconds over the repeats, and the load average before and after. A script, not a test.
+seconds over the repeats (per checkout when several are compared: their kernels take turns, so
+a change in the machine's load falls on both), and the load average before and after. A script,
+not a test.
 """
 
 from __future__ import annotations
@@ -113,20 +116,31 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--data", default=str(ROOT / "data" / "sample"))
     parser.add_argument("--lang", default="en")
-    parser.add_argument("--checkout", type=Path, default=ROOT, help="whose lib/ to measure")
+    parser.add_argument(
+        "--checkout",
+        type=Path,
+        action="append",
+        help="a checkout whose lib/ to measure (repeatable; default: this one)",
+    )
     args = parser.parse_args()
+    checkouts = [c.resolve() for c in args.checkout or [ROOT]]
     load_before = os.getloadavg()
-    sessions = [one_session(args.lang, args.data, args.checkout) for _ in range(args.repeat)]
+    sessions: dict[Path, list[list[dict]]] = {c: [] for c in checkouts}
+    for _ in range(args.repeat):
+        for checkout in checkouts:
+            sessions[checkout].append(one_session(args.lang, args.data, checkout))
     load_after = os.getloadavg()
-    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min)")
-    print(f"{'step':<28} {'CPU s (min)':>11} {'wall s (min)':>12}   CPU s of each repeat")
-    for i, first in enumerate(sessions[0]):
-        runs = [session[i] for session in sessions]
-        each = " ".join(f"{r['cpu']:.2f}" for r in runs)
-        print(
-            f"{first['step']:<28} {min(r['cpu'] for r in runs):>11.2f}"
-            f" {min(r['wall'] for r in runs):>12.2f}   {each}"
-        )
+    print(f"load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f}")
+    for checkout, runs in sessions.items():
+        print(f"\n{checkout}")
+        print(f"{'step':<28} {'CPU s (min)':>11} {'wall s (min)':>12}   CPU s of each repeat")
+        for i, first in enumerate(runs[0]):
+            steps = [run[i] for run in runs]
+            each = " ".join(f"{r['cpu']:.2f}" for r in steps)
+            print(
+                f"{first['step']:<28} {min(r['cpu'] for r in steps):>11.2f}"
+                f" {min(r['wall'] for r in steps):>12.2f}   {each}"
+            )
 
 
 if __name__ == "__main__":

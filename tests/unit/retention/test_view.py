@@ -344,6 +344,7 @@ def test_the_explorer_speaks_the_page_language_and_reuses_its_matrices(sample_di
     assert drawn == [heat, curves] + [heat, curves] * 3  # day/on, day/after, week/after
     breakdown.value = None
     assert drawn[-1] == curves  # the heatmap does not depend on the breakdown: kept
+    assert len(calls) == 2  # no breakdown: the groups of the day's matrix summed, no query
     breakdown.value = "channel"
     assert len(drawn) == 9  # every chart of a setting seen before is kept
     assert box.children[1].value.startswith("重绘用时")

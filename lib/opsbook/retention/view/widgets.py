@@ -29,8 +29,8 @@ def explore(
 
     One engine query per (period, breakdown), for both criteria and for the ``max_periods``
     periods the charts draw, kept (the overall matrix is the grouped one summed, never a second
-    query); ``computed`` seeds that cache with the page's own matrix, keyed (period, criterion,
-    breakdown). Each chart is drawn once per setting it depends on and kept as its image (the
+    query, also when the breakdown is switched off); ``computed`` seeds that cache with the
+    page's own matrix, keyed (period, criterion, breakdown). Each chart is drawn once per setting it depends on and kept as its image (the
     heatmap does not change with the breakdown), each image rendered from one drawing
     (:func:`png_drawn_once`). A switch of criterion repaints the period's heatmap in place
     (:func:`repaint_heatmap`: same cohorts, ticks, title and colour bar, only the cells change)
@@ -71,6 +71,12 @@ def explore(
     heatmaps: dict[str, tuple[tuple, Any, Any]] = {}
 
     def matrix_for(p: str, c: str, b: str | None) -> Any:
+        """The matrix of a setting: kept, or without a breakdown the sum of the groups of one
+        kept by a breakdown (exact: :meth:`RetentionResult.overall`), else one query for both
+        criteria."""
+        grouped = [m for (p_, c_, b_), m in matrices.items() if (p_, c_) == (p, c) and b_]
+        if (p, c, b) not in matrices and b is None and grouped:
+            matrices[(p, c, b)] = grouped[0].overall()
         if (p, c, b) not in matrices:
             found = retention_matrices(
                 report, period=p, breakdown=b, max_period=max_periods, **fixed

@@ -32,7 +32,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # what the page has done when the reader reaches its explorer
 SETUP = """
-import json, time
+import gc, json, time
+collecting = {{"began": 0.0, "spent": 0.0}}  # CPU seconds in the garbage collector's passes
+
+
+def _collector(phase, info):
+    if phase == "start":
+        collecting["began"] = time.process_time()
+    else:
+        collecting["spent"] += time.process_time() - collecting["began"]
+
+
+gc.callbacks.append(_collector)
 from opsbook import retention
 from opsbook.report import start
 report = start("retention", params={{}}, lang={lang!r}, data={data!r})
@@ -48,7 +59,7 @@ began, wall = time.process_time(), time.perf_counter()
 box = retention.explore(report, computed={{("week", "on", group_by): page}}, period="week",
                         criterion="on", breakdown=group_by, **settings)
 print(json.dumps({{"step": "first draw", "cpu": time.process_time() - began,
-                  "wall": time.perf_counter() - wall}}))
+                  "wall": time.perf_counter() - wall, "gc": collecting["spent"]}}))
 controls = dict(zip(("period", "criterion", "breakdown"), box.children[0].children))
 """
 
@@ -71,10 +82,11 @@ STEPS = [
 STEP = """
 control = controls[{control!r}]
 value = {value}
+collecting["spent"] = 0.0
 began, wall = time.process_time(), time.perf_counter()
 control.value = value
 print(json.dumps({{"step": f"{control} -> {{value}}", "cpu": time.process_time() - began,
-                  "wall": time.perf_counter() - wall}}))
+                  "wall": time.perf_counter() - wall, "gc": collecting["spent"]}}))
 """
 
 
@@ -133,10 +145,13 @@ def main() -> None:
     print(f"load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f}")
     for checkout, runs in sessions.items():
         print(f"\n{checkout}")
-        print(f"{'step':<28} {'CPU s (min)':>11} {'wall s (min)':>12}   CPU s of each repeat")
+        print(
+            f"{'step':<28} {'CPU s (min)':>11} {'wall s (min)':>12}"
+            "   CPU s of each repeat (of which garbage collection)"
+        )
         for i, first in enumerate(runs[0]):
             steps = [run[i] for run in runs]
-            each = " ".join(f"{r['cpu']:.2f}" for r in steps)
+            each = " ".join(f"{r['cpu']:.2f} ({r['gc']:.2f})" for r in steps)
             print(
                 f"{first['step']:<28} {min(r['cpu'] for r in steps):>11.2f}"
                 f" {min(r['wall'] for r in steps):>12.2f}   {each}"

@@ -111,22 +111,23 @@ def _png(fig: Figure) -> tuple[bytes, dict[str, Any]]:
     return _saved_png(fig, "tight")
 
 
-def _saved_png(fig: Figure, crop: Any) -> tuple[bytes, dict[str, Any]]:
+def _saved_png(fig: Figure, crop: Any, **pil: Any) -> tuple[bytes, dict[str, Any]]:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches=crop)
+    fig.savefig(buffer, format="png", bbox_inches=crop, pil_kwargs=pil or None)
     return buffer.getvalue(), {"opsbook": {"ticks": tick_labels(fig)}}
 
 
 def png_drawn_once(fig: Figure, crop: Bbox | None = None) -> tuple[bytes, dict[str, Any], Bbox]:
-    """The figure as a notebook shows it (:func:`_png`: the same bytes and metadata), drawn once
-    instead of twice, and its crop, for a figure that places its axes itself (no layout engine)
-    and is drawn again and again (the retention explorer).
+    """The figure as a notebook shows it (:func:`_png`: the same pixels and metadata), drawn
+    once instead of twice and compressed faster, and its crop, for a figure that places its
+    axes itself (no layout engine) and is drawn again and again (the retention explorer).
 
     ``savefig(bbox_inches="tight")`` draws the figure once to find what is drawn and again to
     save it; without a layout engine to run, the crop is measured from the artists as they
     stand. Given ``crop`` (a figure redrawn with new data in an unchanged frame), nothing is
     measured. The figure keeps its own Agg canvas, so a redraw at the same size reuses the
-    renderer and the text extents measured on it."""
+    renderer and the text extents measured on it. zlib level 1 instead of 6: a daily heatmap's
+    file some 10 % larger, its encoding a third of the time."""
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -138,7 +139,7 @@ def png_drawn_once(fig: Figure, crop: Bbox | None = None) -> tuple[bytes, dict[s
     if crop is None:
         measured = fig.get_tightbbox(fig.canvas.get_renderer())
         crop = measured.padded(matplotlib.rcParams["savefig.pad_inches"])
-    png, metadata = _saved_png(fig, crop)
+    png, metadata = _saved_png(fig, crop, compress_level=1)
     return png, metadata, crop
 
 

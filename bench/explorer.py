@@ -7,8 +7,10 @@
 
 Each repeat starts a fresh kernel (the shared venv's ``python3``, with this checkout's
 ``PYTHONPATH``), runs what the retention page runs before its explorer (the page's own weekly
-matrix by channel, its heatmap and curves shown), opens the explorer seeded with that matrix,
-then changes the controls one after another: every new setting first, then settings seen before.
+matrix by channel, its heatmap and curves shown; with ``--page`` the report notebook itself,
+every code cell up to the explorer's, so the kernel holds all the page's results as an
+analyst's does), opens the explorer seeded with that matrix, then changes the controls one
+after another: every new setting first, then settings seen before.
 Each step's CPU seconds are taken inside the kernel with ``time.process_time`` around the change
 of the control's value (what a comm message from JupyterLab does: the redraw, the query, the
 drawing, the PNG and its display message through the kernel's own channels), so the kernel's
@@ -31,9 +33,12 @@ from jupyter_client.manager import start_new_kernel
 ROOT = Path(__file__).resolve().parent.parent
 
 # what the page has done when the reader reaches its explorer
-SETUP = """
+NOTEBOOK = ROOT / "notebooks" / "03_retention.ipynb"
+
+# the garbage collector's CPU seconds, counted apart (a full pass lands on some step)
+COLLECTOR = """
 import gc, json, time
-collecting = {{"began": 0.0, "spent": 0.0}}  # CPU seconds in the garbage collector's passes
+collecting = {"began": 0.0, "spent": 0.0}
 
 
 def _collector(phase, info):
@@ -44,6 +49,9 @@ def _collector(phase, info):
 
 
 gc.callbacks.append(_collector)
+"""
+
+SETUP = """
 from opsbook import retention
 from opsbook.report import start
 report = start("retention", params={{}}, lang={lang!r}, data={data!r})
@@ -55,11 +63,24 @@ page = retention.retention_matrix(report, period="week", criterion="on", breakdo
                                   **settings)
 display(retention.heatmap(report, page.overall()))
 display(retention.curves_chart(report, page))
+collecting["spent"] = 0.0
 began, wall = time.process_time(), time.perf_counter()
 box = retention.explore(report, computed={{("week", "on", group_by): page}}, period="week",
                         criterion="on", breakdown=group_by, **settings)
 print(json.dumps({{"step": "first draw", "cpu": time.process_time() - began,
                   "wall": time.perf_counter() - wall, "gc": collecting["spent"]}}))
+"""
+
+# the page's explorer cell, timed: its value is the explorer
+PAGE_EXPLORER = """
+collecting["spent"] = 0.0
+began, wall = time.process_time(), time.perf_counter()
+box = {cell}
+print(json.dumps({{"step": "first draw", "cpu": time.process_time() - began,
+                  "wall": time.perf_counter() - wall, "gc": collecting["spent"]}}))
+"""
+
+CONTROLS = """
 controls = dict(zip(("period", "criterion", "breakdown"), box.children[0].children))
 """
 
@@ -107,13 +128,31 @@ def run_in_kernel(kc, code: str) -> list[dict]:
     return [json.loads(line) for line in lines if line.startswith("{")]
 
 
-def one_session(lang: str, data: str, checkout: Path) -> list[dict]:
+def run_page(kc, lang: str, data: str) -> list[dict]:
+    """The report notebook's code cells up to its explorer, which is timed and kept as ``box``
+    (the parameters cell as written, then ``lang`` and ``data`` as given)."""
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    run_in_kernel(kc, sources[0] + f"\nlang, data = {lang!r}, {data!r}")
+    for source in sources[1:]:
+        if source.startswith("retention.explore("):
+            return run_in_kernel(kc, PAGE_EXPLORER.format(cell=source))
+        run_in_kernel(kc, source)
+    sys.exit(f"no explorer cell in {NOTEBOOK}")
+
+
+def one_session(lang: str, data: str, checkout: Path, page: bool) -> list[dict]:
     """The first draw and every step's times, in a fresh kernel running ``checkout``'s code."""
     env = dict(os.environ, PYTHONPATH=f"{checkout / 'lib'}:{checkout}")
     env.pop("OPSBOOK_BATCH", None)
     km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=str(ROOT))
     try:
-        found = run_in_kernel(kc, SETUP.format(lang=lang, data=data))
+        run_in_kernel(kc, COLLECTOR)
+        if page:
+            found = run_page(kc, lang, data)
+        else:
+            found = run_in_kernel(kc, SETUP.format(lang=lang, data=data))
+        run_in_kernel(kc, CONTROLS)
         for control, value in STEPS:
             shown = "group_by" if value == "group_by" else repr(value)
             found += run_in_kernel(kc, STEP.format(control=control, value=shown))
@@ -128,6 +167,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--data", default=str(ROOT / "data" / "sample"))
     parser.add_argument("--lang", default="en")
+    parser.add_argument("--page", action="store_true", help="run the report notebook first")
     parser.add_argument(
         "--checkout",
         type=Path,
@@ -140,7 +180,7 @@ def main() -> None:
     sessions: dict[Path, list[list[dict]]] = {c: [] for c in checkouts}
     for _ in range(args.repeat):
         for checkout in checkouts:
-            sessions[checkout].append(one_session(args.lang, args.data, checkout))
+            sessions[checkout].append(one_session(args.lang, args.data, checkout, args.page))
     load_after = os.getloadavg()
     print(f"load average (1 min) before {load_before[0]:.2f}, after {load_after[0]:.2f}")
     for checkout, runs in sessions.items():

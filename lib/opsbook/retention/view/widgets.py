@@ -30,11 +30,12 @@ def explore(
     One engine query per (period, breakdown), for both criteria and for the ``max_periods``
     periods the charts draw, kept (the overall matrix is the grouped one summed, never a second
     query, also when the breakdown is switched off); ``computed`` seeds that cache with the
-    page's own matrix, keyed (period, criterion, breakdown). Each chart is drawn once per setting it depends on and kept as its image (the
-    heatmap does not change with the breakdown), each image rendered from one drawing
-    (:func:`png_drawn_once`). A switch of criterion repaints the period's heatmap in place
-    (:func:`repaint_heatmap`: same cohorts, ticks, title and colour bar, only the cells change)
-    and reuses its crop. Each redraw says how long it took."""
+    page's own matrix, keyed (period, criterion, breakdown). Each chart is drawn once per
+    setting it depends on and kept as its image (the heatmap does not change with the
+    breakdown), each image rendered from one drawing (:func:`png_drawn_once`). A switch of
+    criterion repaints the period's heatmap in place (:func:`repaint_heatmap`: same cohorts,
+    ticks, title and colour bar, only the cells change) and reuses its crop. Each redraw says
+    how long it took."""
     from opsbook.report import is_batch
 
     if is_batch():

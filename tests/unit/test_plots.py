@@ -17,6 +17,7 @@ from opsbook.plots import (
     category_colours,
     figure,
     percent_ticks,
+    png_drawn_once,
     short_label,
     signed_percent_ticks,
     tick_labels,
@@ -95,3 +96,34 @@ def test_a_chart_of_long_names_shows_them_short_and_draws_at_normal_speed():
     legend = [text.get_text() for text in ax.get_legend().get_texts()]
     assert legend == [short_label(LONG_A), short_label(LONG_B)]
     assert len(ax.get_title()) == LABEL_LIMIT
+
+
+def test_a_chart_drawn_once_is_the_chart_the_notebook_shows():
+    """``png_drawn_once`` (the retention explorer's images) saves the same pixels and tick
+    labels as the notebook's PNG (``_png``), from one drawing; its crop, given back for a redraw
+    in the same frame, yields the same image again. A label reaching past the figure's edge
+    stays in the picture. A figure with a layout engine needs its layout drawing: refused."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    def pixels(png):
+        return np.asarray(Image.open(io.BytesIO(png)))
+
+    def chart():
+        fig, ax = figure(4, 3, layout=None)
+        ax.set_position((0.3, 0.2, 0.6, 0.6))
+        ax.plot([0, 1, 2], [0.1, 0.4, 0.3])
+        ax.set_yticks([0.1, 0.3], ["a label longer than the left margin", "short"])
+        ax.set_title("title")
+        return fig
+
+    notebook_png, notebook_meta = _png(chart())
+    fig = chart()
+    png, meta, crop = png_drawn_once(fig)
+    assert np.array_equal(pixels(png), pixels(notebook_png)) and meta == notebook_meta
+    assert crop.x0 < 0  # the long label, left of the figure, is inside the crop
+    assert png_drawn_once(fig, crop)[:2] == (png, meta)
+    with pytest.raises(ValueError, match="layout engine"):
+        png_drawn_once(figure()[0])

@@ -3,7 +3,6 @@ their tables show (or say what they leave out), and one colour per channel acros
 
 import io
 import re
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -12,7 +11,7 @@ import pytest
 from opsbook.config import load_config
 from opsbook.data import open_source
 from opsbook.formats import STATUS_CLASS, fmt
-from opsbook.plots import _png, category_colours, use_theme
+from opsbook.plots import _png, category_colours, png_drawn_once, use_theme
 from opsbook.report import Report
 from opsbook.retention import analysis
 from opsbook.retention.view import matrix as matrix_view
@@ -196,6 +195,33 @@ def test_the_heatmap_title_sits_above_its_period_labels_and_the_image_holds_ever
     assert width >= drawn.width * dpi and height >= drawn.height * dpi
 
 
+def test_a_heatmap_repainted_for_another_criterion_is_the_heatmap_drawn_for_it(sample):
+    """The explorer's switch of criterion keeps the figure (axes, ticks, title, colour bar) and
+    repaints only its cells: the image is pixel for pixel the heatmap drawn anew for that
+    criterion, on daily cohorts (hatched incomplete cells, 30 of more cohorts)."""
+    from PIL import Image
+
+    def pixels(png):
+        return np.asarray(Image.open(io.BytesIO(png)))
+
+    both = analysis.retention_matrices(sample, period="day", max_period=12)
+    on, after = (matrix_view.heatmap_cells(sample, both[c]) for c in ("on", "on_or_after"))
+    assert on.frame == after.frame and not np.array_equal(on.values, after.values, equal_nan=True)
+    fig = matrix_view.draw_heatmap(on)
+    ax, bar = fig.axes
+    image, kept = ax.images[0], [ax.title, *ax.get_yticklabels()]
+    first, _, crop = png_drawn_once(fig)
+    matrix_view.repaint_heatmap(fig, after)
+    repainted, _, _ = png_drawn_once(fig, crop)
+    assert fig.axes == [ax, bar] and list(ax.images) == [image]
+    assert [ax.title, *ax.get_yticklabels()] == kept
+    assert repainted != first
+    drawn_anew = _png(matrix_view.heatmap(sample, both["on_or_after"]))[0]
+    assert np.array_equal(pixels(repainted), pixels(drawn_anew))
+    matrix_view.repaint_heatmap(fig, on)  # and back: the first image again
+    assert png_drawn_once(fig, crop)[0] == first
+
+
 def test_ltv_title_promises_cac_lines_only_when_it_draws_them(sample):
     ltv = analysis.ltv_curves(sample, period="week", breakdown="channel")
     payback = analysis.cac_payback(sample, ltv)
@@ -282,15 +308,14 @@ def test_groups_show_by_their_display_names_in_every_table_legend_and_next_step(
 def test_the_explorer_speaks_the_page_language_and_reuses_its_matrices(sample_dir, monkeypatch):
     monkeypatch.delenv("OPSBOOK_BATCH", raising=False)
     monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
-    drawn = []  # the charts the explorer formats as images, by their titles
+    drawn = []  # the charts the explorer renders as images, by their titles
 
-    def format_figure(fig):
+    def render(fig, crop=None):
         drawn.append(fig.axes[0].get_title().split("\n")[0])
-        return {"image/png": b""}, {}
+        return b"", {}, crop
 
-    use_theme()  # the theme as the page has it before any explorer, set up without this shell
-    shell = SimpleNamespace(display_formatter=SimpleNamespace(format=format_figure))
-    monkeypatch.setattr("IPython.get_ipython", lambda: shell)
+    use_theme()  # the theme as the page has it before any explorer
+    monkeypatch.setattr(widgets_view, "png_drawn_once", render)
     report = report_of(sample_dir, lang="zh")
     page = analysis.retention_matrix(report, period="week", breakdown="channel")
     calls = []
@@ -325,6 +350,7 @@ def test_the_explorer_speaks_the_page_language_and_reuses_its_matrices(sample_di
     assert drawn == [heat, curves] + [heat, curves] * 3  # day/on, day/after, week/after
     breakdown.value = None
     assert drawn[-1] == curves  # the heatmap does not depend on the breakdown: kept
+    assert len(calls) == 2  # no breakdown: the groups of the day's matrix summed, no query
     breakdown.value = "channel"
     assert len(drawn) == 9  # every chart of a setting seen before is kept
     assert box.children[1].value.startswith("重绘用时")
@@ -339,13 +365,12 @@ def test_the_explorer_shows_a_setting_seen_before_from_its_cache(sample_dir, mon
     )
     formatted = []
 
-    def format_figure(fig):
+    def render(fig, crop=None):
         formatted.append(fig)
-        return {"image/png": f"png {len(formatted)}"}, {}
+        return f"png {len(formatted)}", {}, crop
 
     use_theme()
-    shell = SimpleNamespace(display_formatter=SimpleNamespace(format=format_figure))
-    monkeypatch.setattr("IPython.get_ipython", lambda: shell)
+    monkeypatch.setattr(widgets_view, "png_drawn_once", render)
     queries = []
     real = widgets_view.retention_matrices
     monkeypatch.setattr(
@@ -365,3 +390,32 @@ def test_the_explorer_shows_a_setting_seen_before_from_its_cache(sample_dir, mon
     period.value = "month"
     assert len(formatted) == drawn + 2  # every setting seen before: nothing drawn again
     assert [q["period"] for q in queries] == ["week", "month"]  # one query per period
+
+
+def test_the_explorer_repaints_the_heatmap_when_only_the_criterion_changes(sample_dir, monkeypatch):
+    """A switch of criterion (same period, same cohorts) draws the heatmap into the figure shown
+    before, rendered in its crop (nothing measured again); a switch of period draws a new one;
+    back to the first period, its figure is repainted again."""
+    monkeypatch.delenv("OPSBOOK_BATCH", raising=False)
+    monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
+    heatmaps = []  # (figure, crop given) of every heatmap the explorer renders
+    real = widgets_view.png_drawn_once
+
+    def render(fig, crop=None):
+        if fig.axes[0].images:
+            heatmaps.append((fig, crop))
+        return real(fig, crop)
+
+    monkeypatch.setattr(widgets_view, "png_drawn_once", render)
+    box = widgets_view.explore(report_of(sample_dir), period="week")
+    period, criterion, _ = box.children[0].children
+    criterion.value = "on_or_after"
+    period.value = "month"
+    period.value = "week"  # seen: nothing rendered
+    criterion.value = "on"  # seen
+    period.value = "month"
+    criterion.value = "on"
+    (week, none), (week_again, crop), (month, month_crop), (month_again, month_given) = heatmaps
+    assert none is None and week_again is week and crop is not None
+    assert month is not week and month_crop is None
+    assert month_again is month and month_given is not None

@@ -4,7 +4,7 @@ the mean retention curves."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -80,20 +80,26 @@ _LEFT, _RIGHT, _BOTTOM, _TOP = 1.3, 0.8, 0.1, 0.5
 _TITLE_RISE = 26
 
 
-def heatmap(report: Any, matrix: RetentionResult, max_periods: int = 12, max_cohorts: int = 30):
-    """Annotated heatmap of the matrix: every cohort of the table below, or, past
-    ``max_cohorts`` (daily cohorts), the newest ones with the title saying how many it leaves
-    out; incomplete cells hatched grey, never 0; cohorts smaller than the privacy threshold left
-    blank.
+class HeatmapCells(NamedTuple):
+    """What a heatmap draws: the frame (cohort labels, period labels, title) and the rates in it
+    (NaN where a cell is incomplete or its cohort too small to show)."""
 
-    The axes, the colour bar and the title are placed by hand, from the number of cells: a
-    layout engine (and the title's automatic place above the period labels) measured every
-    cohort label three times per draw, most of the time of drawing a daily heatmap in the
-    explorer. The saved image is cropped to what is drawn, so a longer label still shows."""
-    from matplotlib.collections import PatchCollection
-    from matplotlib.colors import LinearSegmentedColormap
-    from matplotlib.patches import Rectangle
+    cohorts: tuple[str, ...]
+    periods: tuple[str, ...]
+    title: str
+    values: np.ndarray
 
+    @property
+    def frame(self) -> tuple:
+        """Everything of the figure but its cells: two settings of one frame share one figure."""
+        return self.cohorts, self.periods, self.title
+
+
+def heatmap_cells(
+    report: Any, matrix: RetentionResult, max_periods: int = 12, max_cohorts: int = 30
+) -> HeatmapCells | None:
+    """The cells :func:`heatmap` draws for ``matrix``: every cohort, or past ``max_cohorts`` the
+    newest ones with the title saying how many it leaves out; None for an empty matrix."""
     if matrix.cells.empty:
         return None
     unit = matrix.settings["period"]
@@ -107,36 +113,48 @@ def heatmap(report: Any, matrix: RetentionResult, max_periods: int = 12, max_coh
     title = report.t("retention.chart.heatmap")
     if len(wide) < len(every):
         title += "\n" + report.t("retention.chart.newest", shown=len(wide), total=len(every))
-    cells_width = min(_CELL_WIDTH * len(periods), 11)
-    cells_height = _CELL_HEIGHT * len(wide)
-    top = _TOP + 0.25 * (title.count("\n") + 1)
+    cohorts = tuple(
+        f"{c} ({report.t('core.suppressed', min_cell=report.min_cell) if s else int(n)})"
+        for c, n, s in zip(wide.index, sizes, small, strict=True)
+    )
+    headers = tuple(_period_header(report, p, unit) for p in periods)
+    return HeatmapCells(cohorts, headers, title, values)
+
+
+def heatmap(report: Any, matrix: RetentionResult, max_periods: int = 12, max_cohorts: int = 30):
+    """Annotated heatmap of the matrix: every cohort of the table below, or, past
+    ``max_cohorts`` (daily cohorts), the newest ones with the title saying how many it leaves
+    out; incomplete cells hatched grey, never 0; cohorts smaller than the privacy threshold left
+    blank."""
+    cells = heatmap_cells(report, matrix, max_periods, max_cohorts)
+    return None if cells is None else draw_heatmap(cells)
+
+
+def draw_heatmap(cells: HeatmapCells):
+    """The heatmap of ``cells`` as a new figure.
+
+    The axes, the colour bar and the title are placed by hand, from the number of cells: a
+    layout engine (and the title's automatic place above the period labels) measured every
+    cohort label three times per draw, most of the time of drawing a daily heatmap in the
+    explorer. The saved image is cropped to what is drawn, so a longer label still shows."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    cells_width = min(_CELL_WIDTH * len(cells.periods), 11)
+    cells_height = _CELL_HEIGHT * len(cells.cohorts)
+    top = _TOP + 0.25 * (cells.title.count("\n") + 1)
     width, height = _LEFT + cells_width + _RIGHT, _BOTTOM + cells_height + top
     fig, ax = figure(width, height, layout=None)
     ax.set_position((_LEFT / width, _BOTTOM / height, cells_width / width, cells_height / height))
     cmap = LinearSegmentedColormap.from_list("ret", ["#f4f8fc", PALETTE[0]]).with_extremes(
         bad="#ececec"
     )
-    image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1, aspect="auto")
+    image = ax.imshow(np.ma.masked_invalid(cells.values), cmap=cmap, vmin=0, vmax=1, aspect="auto")
     ax.grid(False)
-    highest = np.nanmax(values) if np.isfinite(values).any() else 1.0
-    _cell_labels(ax, values, highest)
-    # the incomplete cells, hatched as one collection (one draw, not one per cell)
-    blank = [Rectangle((j - 0.5, i - 0.5), 1, 1) for i, j in np.argwhere(~np.isfinite(values))]
-    if blank:
-        ax.add_collection(
-            PatchCollection(blank, facecolor="none", edgecolor="#c8c8c8", hatch="///", lw=0),
-            autolim=False,
-        )
-    labels = [
-        f"{c} ({report.t('core.suppressed', min_cell=report.min_cell) if s else int(n)})"
-        for c, n, s in zip(wide.index, sizes, small, strict=True)
-    ]
-    ax.set_yticks(range(len(wide)), labels, fontsize=8)
-    ax.set_xticks(
-        range(len(periods)), [_period_header(report, p, unit) for p in periods], fontsize=8
-    )
+    _paint(ax, cells.values)
+    ax.set_yticks(range(len(cells.cohorts)), cells.cohorts, fontsize=8)
+    ax.set_xticks(range(len(cells.periods)), cells.periods, fontsize=8)
     ax.xaxis.tick_top()
-    ax.set_title(title, y=1 + _TITLE_RISE / 72 / cells_height)
+    ax.set_title(cells.title, y=1 + _TITLE_RISE / 72 / cells_height)
     bar_height = min(cells_height / 2, 4)
     bar = fig.add_axes(
         (
@@ -148,6 +166,37 @@ def heatmap(report: Any, matrix: RetentionResult, max_periods: int = 12, max_coh
     )
     fig.colorbar(image, cax=bar, format=percent_ticks(0))
     return fig
+
+
+# the heatmap's collections drawn from its rates: replaced when the explorer repaints a figure
+_PAINT = ("cell labels", "incomplete cells")
+
+
+def repaint_heatmap(fig: Any, cells: HeatmapCells) -> None:
+    """Draw ``cells`` into ``fig``, a :func:`draw_heatmap` figure of the same frame, in place of
+    its own: the image's rates, the cell labels and the hatching change; the axes, ticks, title
+    and colour bar stay (the explorer's switch of criterion: same cohorts, same periods). The
+    figure then draws as a new one of ``cells`` would."""
+    ax = fig.axes[0]
+    ax.images[0].set_data(np.ma.masked_invalid(cells.values))
+    for painted in [c for c in ax.collections if c.get_gid() in _PAINT]:
+        painted.remove()
+    _paint(ax, cells.values)
+
+
+def _paint(ax: Any, values: np.ndarray) -> None:
+    """The rates written in the cells and the incomplete cells hatched, over the image."""
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Rectangle
+
+    highest = np.nanmax(values) if np.isfinite(values).any() else 1.0
+    _cell_labels(ax, values, highest)
+    # the incomplete cells, hatched as one collection (one draw, not one per cell)
+    blank = [Rectangle((j - 0.5, i - 0.5), 1, 1) for i, j in np.argwhere(~np.isfinite(values))]
+    if blank:
+        hatched = PatchCollection(blank, facecolor="none", edgecolor="#c8c8c8", hatch="///", lw=0)
+        hatched.set_gid(_PAINT[1])
+        ax.add_collection(hatched, autolim=False)
 
 
 def _cell_labels(ax: Any, values: np.ndarray, top: float) -> None:
@@ -189,6 +238,7 @@ def _cell_labels(ax: Any, values: np.ndarray, top: float) -> None:
         linewidths=0,
     )
     labels.set_in_layout(False)
+    labels.set_gid(_PAINT[0])
     ax.add_collection(labels, autolim=False)
 
 

@@ -39,7 +39,7 @@ SPARK_TEST_SUBMIT_ARGS = (
 # modules with the most tests first, which left Spark's seven tests of four minutes for last).
 LONGEST_FIRST = (
     "tests/notebooks/test_spark_parity.py",  # every report on Spark (after the shared run)
-    "tests/notebooks/test_determinism.py",  # every report shuffled, without the rollup cache
+    "tests/notebooks/test_determinism.py",  # every report in Chinese, shuffled, without the cache
     "tests/notebooks/test_interactive.py",  # every notebook on the default-size sample
 )
 RUN_NOTEBOOKS = ("tests/notebooks/", "tests/browser/")
@@ -117,19 +117,56 @@ def sample_project(folder: Path, **settings: Any) -> Path:
     return config
 
 
+# the Chinese run reads the sample rewritten in another row order and in small Parquet row groups,
+# on another number of DuckDB threads than the English run (one per core), without the rollup's
+# cache folder: tests/notebooks/test_determinism.py compares the two runs' numbers
+PIECES = 32  # row groups per table
+THREADS = 3
+
+
+def sample_in_pieces(sample_dir: Path, factory: pytest.TempPathFactory) -> Path:
+    """The sample shop with each Parquet file's rows shuffled and cut into :data:`PIECES` row
+    groups, so that DuckDB reads every table in many pieces on all its threads. The first row
+    stays first: the A/B report's default experiment is, by its rule, the one of the source's
+    first row."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    def shuffle(out: Path) -> None:
+        rng = np.random.default_rng(5)
+        for path in sorted(sample_dir.iterdir()):
+            if path.suffix == ".parquet":
+                table = pq.read_table(path)
+                table = table.take(np.concatenate([[0], 1 + rng.permutation(table.num_rows - 1)]))
+                size = max(16, -(-table.num_rows // PIECES))
+                pq.write_table(table, out / path.name, row_group_size=size)
+            elif path.is_file():
+                shutil.copy(path, out / path.name)
+
+    return built_once(factory, "sample_in_pieces", shuffle)
+
+
 def every_report(sample_dir: Path, factory: pytest.TempPathFactory, lang: str):
     """Every report on the sample shop in ``lang``, on DuckDB, with :func:`sample_project`'s
-    config: one run per language and test session, shared by the xdist workers. The result is
-    not asserted here: each reader asserts its own report's."""
+    config: one run per language and test session, shared by the xdist workers. English reads
+    the sample as generated with the rollup's cache folder; Chinese the same shop in pieces
+    (:func:`sample_in_pieces`) on :data:`THREADS` threads with no cache. The result is not
+    asserted here: each reader asserts its own report's."""
     from opsbook.run import RunResult, run_reports
 
     def run_every_report(folder: Path) -> None:
+        if lang == "en":
+            data, settings, no_cache = sample_dir, {}, False
+        else:
+            data = sample_in_pieces(sample_dir, factory)
+            settings, no_cache = {"engine": {"threads": THREADS}}, True
         run_reports(
-            config=sample_project(folder),
-            data=str(sample_dir),
+            config=sample_project(folder, **settings),
+            data=str(data),
             out=folder / "reports",
             lang=lang,
             engine="duckdb",
+            no_cache=no_cache,
         )
 
     name = "sample_run" if lang == "en" else f"sample_run_{lang}"
@@ -146,7 +183,8 @@ def sample_run(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def sample_run_zh(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    """Every report on the sample in Chinese (:func:`every_report`): the browser tests."""
+    """Every report on the sample in Chinese (:func:`every_report`): the browser tests, and the
+    determinism test's second run."""
     return every_report(sample_dir, tmp_path_factory, "zh")
 
 

@@ -209,9 +209,18 @@ def with_refund_outliers(
     """``flags`` and every order of the users whose (peer, orders, refunds) is one of ``pairs``
     (the few the analysis flagged), kept for the session."""
     if len(pairs):
-        wanted = ibis.memtable(pairs[["peer", "orders", "refunds"]].astype({"peer": str}))
         profile = _refund_profile(source)
-        users = profile.semi_join(wanted, ["peer", "orders", "refunds"])
+        # the pairs as a condition, not an in-memory table: Spark loses a memtable that a kept
+        # (cached) expression reads
+        wanted = ibis.or_(
+            *(
+                (profile.peer == str(peer))
+                & (profile.orders == int(n))
+                & (profile.refunds == int(r))
+                for peer, n, r in pairs[["peer", "orders", "refunds"]].itertuples(index=False)
+            )
+        )
+        users = profile.filter(wanted)
         orders = source.table("orders").view()  # the profile reads the same table
         outliers = _flag(orders.semi_join(users, "user_id"), "refund_outlier")
         flags = outliers if flags is None else flags.union(outliers, distinct=True)

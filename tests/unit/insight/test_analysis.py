@@ -18,6 +18,13 @@ from sklearn.metrics import (
 from opsbook import insight
 from opsbook.insight.analysis import evaluation as ev
 from opsbook.insight.analysis.churn import named
+from opsbook.insight.analysis.model import (
+    Encoding,
+    contributions,
+    fit_model,
+    reference_row,
+    risk_of,
+)
 from opsbook.insight.analysis.settings import stage_actions
 from opsbook.insight.queries import LABEL, day_number, features_expression, report_activity
 from tests.unit.insight.shop import simulated_shop
@@ -273,3 +280,29 @@ def test_rules_and_actions_reject_bad_values():
     assert actions["new"] == "insight.action.new"
     with pytest.raises(ValueError, match="risk tiers"):
         insight.RiskTiers(medium=0.7, high=0.5)
+
+
+def test_boosting_reasons_equal_substituting_every_user():
+    """Users already at the reference are skipped per feature; the figures must equal setting
+    the feature to the reference for every user and predicting all of them."""
+    rng = np.random.default_rng(3)
+    n = 3000
+    frame = pd.DataFrame(
+        {
+            "orders_7d": rng.poisson(0.3, n).astype(float),  # mostly 0: at the median
+            "events_30d": rng.poisson(4.0, n).astype(float),
+            "channel": rng.choice(["ads", "organic", "referral"], n, p=[0.6, 0.3, 0.1]),
+        }
+    )
+    churned = (rng.random(n) < 1 / (1 + np.exp(frame["events_30d"] - 3))).astype(int)
+    encoding = Encoding.learn(frame, ["channel"])
+    x = encoding.matrix(frame)
+    model = fit_model("gradient_boosting", x, churned, seed=0, c=1.0)
+    reference = reference_row(encoding, x)
+    effect = contributions("gradient_boosting", model, encoding, x, reference)
+    base = risk_of(model, x)
+    for j, block in enumerate(encoding.groups()):
+        changed = x.copy()
+        changed[:, block] = reference[block]
+        np.testing.assert_array_equal(effect[:, j], base - risk_of(model, changed))
+    assert (effect[:, 0] == 0).mean() > 0.5  # the skipped users do occur here

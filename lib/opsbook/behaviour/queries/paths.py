@@ -107,6 +107,16 @@ def path_events(
     )
 
 
+def kept_path_events(
+    source: Source, rules: PathRules, *, since: Any = None, until: Any = None
+) -> ir.Table:
+    """:func:`path_events` computed once per open source and kept on the engine: the drop-off
+    paths, the anchored paths and the explorer's redraws all read the same sessionised rows
+    (each computation is a full pass over the events with two window functions)."""
+    key = ("behaviour.path_events", rules, since, until)
+    return source.once(key, lambda: keep(path_events(source, rules, since=since, until=until)))
+
+
 _RANK_BITS = 12  # names an int64 key can rank beside microseconds since 1970 (51 bits to 2041)
 
 
@@ -203,11 +213,10 @@ def path_counts(
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}; got {direction!r}")
     if int(steps) < 1:
         raise ValueError("steps must be >= 1")
-    rows = path_events(source, rules, since=since, until=until)
+    rows = kept_path_events(source, rules, since=since, until=until)
     if funnel is not None:
         if dropoff_step is None:
             raise ValueError("a funnel's paths need the drop-off step")
-        rows = keep(rows)
         anchors = dropoff_anchors(source, rows, funnel, dropoff_step, since=since, until=until)
         direction = "after"
     else:

@@ -11,7 +11,8 @@
   sum over its one-hot columns); for gradient boosting, single-feature substitution: the drop
   in predicted risk when that one feature is set to the training sample's median (a user
   column: to its most frequent value) -- one prediction per feature and user, so it is done
-  for the users on the contact list only.
+  for the users on the contact list only, and per feature only for the users whose value
+  differs from the reference (for the others the substitution changes nothing: exactly 0).
 """
 
 from __future__ import annotations
@@ -140,9 +141,13 @@ def contributions(
         return out
     base = risk_of(model, x)
     for j, block in enumerate(groups):
-        changed = x.copy()
-        changed[:, block] = reference[block]
-        out[:, j] = base - risk_of(model, changed)
+        # a user already at the reference keeps the same risk: only the others are predicted
+        # (a prediction is per row, so the figures equal predicting every row)
+        moved = (x[:, block] != reference[block]).any(axis=1)
+        if moved.any():
+            changed = x[moved]
+            changed[:, block] = reference[block]
+            out[moved, j] = base[moved] - risk_of(model, changed)
     return out
 
 

@@ -17,7 +17,7 @@ from sklearn.metrics import (
 
 from opsbook import insight
 from opsbook.insight.analysis import evaluation as ev
-from opsbook.insight.analysis.churn import named
+from opsbook.insight.analysis.churn import features_at, named
 from opsbook.insight.analysis.model import (
     Encoding,
     contributions,
@@ -26,7 +26,7 @@ from opsbook.insight.analysis.model import (
     risk_of,
 )
 from opsbook.insight.analysis.settings import stage_actions
-from opsbook.insight.queries import LABEL, day_number, features_expression, report_activity
+from opsbook.insight.queries import LABEL, day_number, report_activity
 from tests.unit.insight.shop import simulated_shop
 
 FAST = insight.ChurnSettings(bootstrap=40, seed=7)
@@ -110,23 +110,7 @@ def test_the_time_split_trains_two_horizons_and_evaluates_one_before_the_end(mod
 
 
 def test_reported_metrics_are_sklearns_on_the_evaluation_cutoff(shop, model):
-    s = model.settings
-    daily, types = report_activity(shop, day_number(model.as_of), s.event_types)
-    frame = (
-        features_expression(
-            shop,
-            daily,
-            day_number(model.cutoffs["evaluate"]),
-            windows=s.windows,
-            active_days=s.active_days,
-            type_window=s.type_window,
-            types=len(types),
-            horizon_days=s.horizon_days,
-        )
-        .execute()
-        .sort_values("user_id")
-    )
-    frame = named(frame, types, s.type_window)
+    frame = _frame_at(shop, model, "evaluate")
     risk = model.estimator.predict_proba(model.encoding.matrix(frame))[:, 1]
     y = frame[LABEL].to_numpy(dtype=int)
     e = model.evaluation
@@ -156,16 +140,7 @@ def test_training_never_reads_the_evaluation_period(shop, model, tmp_path):
 def _frame_at(src, model, which):
     s = model.settings
     daily, types = report_activity(src, day_number(model.as_of), s.event_types)
-    expr = features_expression(
-        src,
-        daily,
-        day_number(model.cutoffs[which]),
-        windows=s.windows,
-        active_days=s.active_days,
-        type_window=s.type_window,
-        types=len(types),
-        horizon_days=s.horizon_days,
-    )
+    expr = features_at(src, daily, day_number(model.cutoffs[which]), s, types, label=True)
     frame = expr.execute().sort_values("user_id").reset_index(drop=True)
     return named(frame, types, s.type_window)
 

@@ -15,13 +15,12 @@ from opsbook import insight
 from opsbook.config import load_config
 from opsbook.data import open_source
 from opsbook.insight.analysis import evaluation as ev
-from opsbook.insight.analysis.churn import named
+from opsbook.insight.analysis.churn import features_at, named
 from opsbook.insight.analysis.value import fit_value
 from opsbook.insight.queries import (
     LABEL,
     day_number,
     default_as_of,
-    features_expression,
     pooled_summary,
     report_activity,
 )
@@ -51,16 +50,8 @@ def scored(sample_dir, source, model):
     buyers, whose leaving is not the hazard's) and the outcome."""
     s = model.settings
     daily, types = report_activity(source, day_number(model.as_of), s.event_types)
-    frame = features_expression(
-        source,
-        daily,
-        day_number(model.cutoffs["evaluate"]),
-        windows=s.windows,
-        active_days=s.active_days,
-        type_window=s.type_window,
-        types=len(types),
-        horizon_days=s.horizon_days,
-    ).execute()
+    evaluate = day_number(model.cutoffs["evaluate"])
+    frame = features_at(source, daily, evaluate, s, types, label=True).execute()
     frame = named(frame, types, s.type_window).sort_values("user_id", ignore_index=True)
     frame["risk"] = model.estimator.predict_proba(model.encoding.matrix(frame))[:, 1]
     users, risk = true_churn_risk(

@@ -130,10 +130,12 @@ class ChurnModel:
         }
 
 
-def _frame(
+def features_at(
     source: Any, daily: Any, day: int, s: ChurnSettings, types: tuple[str, ...], label: bool
-) -> tuple[pd.DataFrame, dict[str, int]]:
-    features = features_expression(
+) -> Any:
+    """The engine's features of the users active at local day ``day`` with the model's
+    settings ``s``, and the label ``churned`` when ``label``."""
+    return features_expression(
         source,
         daily,
         day,
@@ -143,6 +145,12 @@ def _frame(
         types=len(types),
         horizon_days=s.horizon_days if label else None,
     )
+
+
+def _frame(
+    source: Any, daily: Any, day: int, s: ChurnSettings, types: tuple[str, ...], label: bool
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    features = features_at(source, daily, day, s, types, label)
     sample, sizes = bounded_sample(features, s.max_users, s.seed)
     return named(sample, types, s.type_window), sizes
 

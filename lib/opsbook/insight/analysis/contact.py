@@ -19,14 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from opsbook.insight.analysis.churn import ChurnModel, named
+from opsbook.insight.analysis.churn import ChurnModel, features_at, named
 from opsbook.insight.analysis.model import REASONS, contributions, risk_of, top_reasons
 from opsbook.insight.analysis.value import VALUE_TIERS, PredictedValue
 from opsbook.insight.queries import (
     batches,
     customer_summary_expression,
     day_number,
-    features_expression,
     report_activity,
     source_of,
 )
@@ -38,16 +37,7 @@ def _scoring_table(source: Any, model: ChurnModel) -> Any:
     s = model.settings
     e = day_number(model.as_of)
     daily, types = report_activity(source, e, s.event_types)
-    features = features_expression(
-        source,
-        daily,
-        e,
-        windows=s.windows,
-        active_days=s.active_days,
-        type_window=s.type_window,
-        types=len(types),
-        horizon_days=None,
-    )
+    features = features_at(source, daily, e, s, types, label=False)
     summary = customer_summary_expression(daily, e).rename(uid="user_id")
     joined = features.left_join(summary, features.user_id == summary.uid)
     return joined.drop("uid"), types

@@ -50,9 +50,9 @@ Conventions (each is printed in the report):
   (computed in the engine from the timestamps); the other models come from
   :func:`opsbook.stats.attribution.attribution` on the aggregated journeys.
 * **Anomalous days**: site-wide paid orders per local day, divided by the usual weekday
-  pattern, flagged by :func:`opsbook.stats.timeseries.flag_anomalies` (robust z against a 7-day
-  rolling median) with campaign days left out of the baseline; on campaign days only a gap or
-  a drop counts. A zero day where fewer than 5 orders are normal is not a gap.
+  pattern, flagged by :func:`opsbook.stats.timeseries.flag_anomalies` (robust z against the
+  median of the neighbouring days in a 7-day window) with campaign days left out of the
+  baseline; on campaign days only a gap or a drop counts. A zero day where fewer than 5 orders are normal is not a gap.
 * **Targets**: the campaigns table's ``target_*`` columns, else the config's
   ``reports.campaign_review.targets``, else the KPI system's defaults (DOMAIN.md). Status: green
   when the target is met, amber within ``amber_band`` (10 %) of it, red otherwise.

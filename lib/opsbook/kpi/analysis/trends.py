@@ -26,7 +26,8 @@ def flag_trend(
     units: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Per KPI, periods whose value is far from the series' robust baseline: robust z-score
-    against a centred rolling median (:func:`opsbook.stats.timeseries.flag_anomalies`, window 5) with
+    against the median of its neighbours in a centred window of 5
+    (:func:`opsbook.stats.timeseries.flag_anomalies`) with
     |z| > ``threshold``, at least ``min_change`` relative distance from the baseline, and beyond
     sampling noise where it is known: for a rate with its denominator n, ``threshold`` binomial
     standard errors sqrt(b(1 - b)/n) of the baseline b; for a count (``units[kpi] == "count"``
@@ -68,8 +69,8 @@ def flag_trend(
 
 def daily_pulse(source: Source, periods: Periods, threshold: float = 4.0) -> pd.DataFrame:
     """Daily active users, paid orders, revenue and new users over the trend's days, each day
-    flagged by :func:`opsbook.stats.timeseries.flag_daily` (weekday-adjusted rolling median and sampling noise; gaps: a
-    zero day in a busy series)."""
+    flagged by :func:`opsbook.stats.timeseries.flag_daily` (weekday-adjusted median of the
+    neighbouring days and sampling noise; gaps: a zero day in a busy series)."""
     span = periods.span()
     frames, squares = daily_counts(source, periods)
     revenue_sd = None

@@ -27,13 +27,15 @@ kept, the reports read the rows as before.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import secrets
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -289,11 +291,26 @@ class RollupCache:
             temp.unlink(missing_ok=True)
 
     # -- serving a table -----------------------------------------------------------------------
+    @contextmanager
+    def locked(self, name: str) -> Iterator[None]:
+        """Hold the table's lock file (POSIX ``flock``): one process or thread at a time decides
+        whether the rollup of ``name`` is current and builds it if not; the others wait and
+        then read what it wrote. Raises OSError when the folder cannot be written."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / f".{name}.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+            yield
+
     def table(self, source: Source, name: str) -> ir.Table:
         """The rollup of ``name`` for ``source``: read from the parts when they are of the
         table's files now; the new part files' rollup added when the only change is part files
-        added; rebuilt otherwise (or when a part is corrupt). Raises OSError when the folder
-        cannot be written."""
+        added; rebuilt otherwise (or when a part is corrupt). The first reader builds, under
+        the table's lock: reports started together build it once. Raises OSError when the
+        folder cannot be written."""
+        with self.locked(name):
+            return self._served(source, name)
+
+    def _served(self, source: Source, name: str) -> ir.Table:
         now = file_entries(Path(source.files[name]))
         manifest = self.manifest()
         entry = manifest["tables"].get(name)
@@ -392,9 +409,11 @@ class RollupCache:
 
 
 def prepare(source: Source, lang: str) -> str | None:
-    """Build or refresh the cached rollups of ``source`` before a run's kernels start (each
-    kernel then reads them). Returns the sentence to show once when the run goes without the
-    cache (a source without files, an unwritable folder), else None."""
+    """Before a run's kernels start: whether they can share the cached rollups of ``source``.
+    Nothing is built here: the first report that reads a rollup builds it (under its lock, the
+    others wait for it), so a run of reports that read none builds none. Returns the sentence
+    to show once when the run goes without the cache (a source without files, an unwritable
+    folder), else None."""
     if cache_disabled(source):
         return None
     if not source.files:
@@ -405,7 +424,8 @@ def prepare(source: Source, lang: str) -> str | None:
     try:
         for name in ROLLED:
             if source.has(name):
-                cache.table(source, name)
+                with cache.locked(name):  # the folder and its lock files can be written
+                    pass
     except OSError as exc:
         return t("core.cache_unwritable", lang, folder=str(cache.folder), detail=first_line(exc))
     return None

@@ -468,8 +468,9 @@ def _complete_run(
     checks = check_source(source)
     temporary = tempfile.mkdtemp(prefix=f"{CHECKS_PREFIX}{os.getpid()}-")
     checks_file = checks.save(Path(temporary) / "checks.pickle")
-    # the activity rollup, built or refreshed once in the cache folder: every kernel reads it;
-    # without a usable cache (said once) each kernel computes its own from the rows
+    # the activity rollup's cache folder: the first kernel that reads a rollup builds or
+    # refreshes it there, the others wait for it; without a usable cache (said once) each
+    # kernel computes its own from the rows
     notice = None if no_cache else prepare_rollup(source, cfg.lang)
     if notice:
         print(notice, file=sys.stderr)

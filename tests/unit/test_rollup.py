@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import warnings
 from decimal import Decimal
 from pathlib import Path
@@ -280,9 +281,16 @@ def test_a_source_without_files_goes_without_the_cache(shop, tmp_path):
     assert len(rows(user_days(source, "orders"))) == 4  # kept on the engine for the session
 
 
-def test_two_builders_at_once_leave_a_readable_cache(shop, tmp_path):
+def test_two_builders_at_once_leave_a_readable_cache(shop, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     errors: list[BaseException] = []
+    write_part = RollupCache._write_part
+
+    def slow_write(self, name, rows):  # every builder finds no rollup before one is written
+        time.sleep(0.3)
+        return write_part(self, name, rows)
+
+    monkeypatch.setattr(RollupCache, "_write_part", slow_write)
 
     def build() -> None:
         try:
@@ -300,7 +308,19 @@ def test_two_builders_at_once_leave_a_readable_cache(shop, tmp_path):
         thread.join()
     assert errors == []
     assert not [p for p in cache.rglob("*") if p.name.endswith(".tmp")]
+    # the first builder of each table held its lock: the others read what it wrote
+    assert sorted(p.name.split("-")[0] for p in cache.rglob("*.parquet")) == ["events", "orders"]
     assert served(shop, cache)[0] == {"events": "read", "orders": "read"}
+
+
+def test_a_run_builds_only_what_its_reports_read(shop, tmp_path):
+    cache = tmp_path / "cache"
+    source = open_shop(shop, cache)
+    assert prepare(source, "en") is None  # the folder can be used: nothing built yet
+    assert not list(cache.rglob("*.parquet"))
+    rows(user_days(source, "orders"))  # the first reader builds the orders rollup alone
+    assert [p.name.split("-")[0] for p in cache.rglob("*.parquet")] == ["orders"]
+    assert served(shop, cache)[0] == {"events": "rebuilt", "orders": "read"}
 
 
 def test_no_cache_leaves_the_folder_alone(shop, tmp_path, monkeypatch):

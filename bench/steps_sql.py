@@ -269,41 +269,73 @@ def paths_queries(events: str, con) -> dict[str, str]:
     """Paths of PATH_STEPS events after each user's first anchor event: the user's events ordered
     by time then name (an integer key: microseconds times the name's rank), a new session after
     SESSION_GAP_SECONDS idle, a repeat of the previous name within a session dropped; the anchor
-    row, and the rows 1..PATH_STEPS after it in its session, pivoted to one row per user."""
+    row, and the rows 1..PATH_STEPS after it in its session, pivoted to one row per user.
+
+    Only the rows from one session gap before each user's first anchor to a day (REACH) and a
+    gap after it are sessionised; the users whose anchor session may run past that (no path of
+    all its steps, no later session read, a row read after the day) are sessionised again from
+    all their rows after the anchor. Sessionising every row of every user gives the same paths
+    at three times the cost."""
     names = [r[0] for r in con.sql(f"SELECT DISTINCT event FROM {events} ORDER BY 1").fetchall()]
     names = [n for n in names if n is not None]
     bits = len(names).bit_length()
     rank = f"list_position({[str(n) for n in names]}, event)"
     gap = SESSION_GAP_SECONDS * 1_000_000
-    pivot = ", ".join(
-        f"max(CASE WHEN away = {j} THEN event END) AS e{j}" for j in range(PATH_STEPS + 1)
-    )
+    reach = max(86_400, 4 * SESSION_GAP_SECONDS) * 1_000_000
+    last = f"e{PATH_STEPS}"
+
+    def pivoted(rows: str) -> str:
+        """Sessionised ``rows`` (user_id, event, us, key, start) pivoted from each user's
+        first anchor: e0..eN, the anchor's session, the user's sessions and last time read."""
+        pivot = ", ".join(
+            f"max(CASE WHEN n.row - a.a_row = {j} THEN n.event END) AS e{j}"
+            for j in range(PATH_STEPS + 1)
+        )
+        return f"""
+            WITH marked AS (
+                SELECT user_id, event, us, key, lag(us) OVER w AS prev, lag(event) OVER w AS prev_event
+                FROM {rows} WINDOW w AS (PARTITION BY user_id ORDER BY key)
+            ), kept AS (
+                SELECT user_id, event, key, prev IS NULL OR us - prev > {gap} AS fresh
+                FROM marked WHERE prev IS NULL OR us - prev > {gap} OR event <> prev_event
+            ), numbered AS (
+                SELECT user_id, event, sum(fresh::INT) OVER w AS session, row_number() OVER w AS row
+                FROM kept WINDOW w AS (PARTITION BY user_id ORDER BY key ROWS UNBOUNDED PRECEDING)
+            ), anchors AS (
+                SELECT user_id, arg_min(session, row) FILTER (event = '{PATH_ANCHOR}') AS a_session,
+                       min(row) FILTER (event = '{PATH_ANCHOR}') AS a_row, max(session) AS sessions
+                FROM numbered GROUP BY user_id HAVING count(*) FILTER (event = '{PATH_ANCHOR}') > 0
+            ), edge AS (
+                SELECT user_id, max(us) AS last_us, any_value(start) AS start FROM {rows} GROUP BY 1
+            )
+            SELECT n.user_id, {pivot}, any_value(a.sessions > a.a_session) AS ended,
+                   any_value(e.last_us <= e.start + {reach}) AS short
+            FROM numbered n JOIN anchors a USING (user_id) JOIN edge e USING (user_id)
+            WHERE n.session = a.a_session AND n.row BETWEEN a.a_row AND a.a_row + {PATH_STEPS}
+            GROUP BY n.user_id
+        """
+
+    columns = ", ".join(f"e{j}" for j in range(PATH_STEPS + 1))
     paths = f"""
         CREATE OR REPLACE TEMP TABLE paths AS
         WITH t AS (
-            SELECT user_id, event, epoch_us(ts) * {2**bits} + {rank} AS key
+            SELECT user_id, event, epoch_us(ts) AS us, epoch_us(ts) * {2**bits} + {rank} AS key
             FROM {events} WHERE user_id IS NOT NULL AND ts IS NOT NULL AND event IS NOT NULL
-        ), marked AS (
-            SELECT user_id, event, key, lag(key) OVER w AS prev, lag(event) OVER w AS prev_event
-            FROM t WINDOW w AS (PARTITION BY user_id ORDER BY key)
-        ), kept AS (
-            SELECT user_id, event, key,
-                   prev IS NULL OR (key >> {bits}) - (prev >> {bits}) > {gap} AS fresh
-            FROM marked
-            WHERE prev IS NULL OR (key >> {bits}) - (prev >> {bits}) > {gap} OR event <> prev_event
-        ), numbered AS (
-            SELECT user_id, event, key, sum(fresh::INT) OVER w AS session, row_number() OVER w AS row
-            FROM kept WINDOW w AS (PARTITION BY user_id ORDER BY key ROWS UNBOUNDED PRECEDING)
-        ), anchors AS (
-            SELECT user_id, arg_min(session, key) AS a_session, arg_min(row, key) AS a_row
-            FROM numbered WHERE event = '{PATH_ANCHOR}' GROUP BY user_id
-        ), near AS (
-            SELECT n.user_id, n.event, n.row - a.a_row AS away
-            FROM numbered n JOIN anchors a
-              ON n.user_id = a.user_id AND n.session = a.a_session
-             AND n.row BETWEEN a.a_row AND a.a_row + {PATH_STEPS}
+        ), starts AS (
+            SELECT user_id, min(us) AS start FROM t WHERE event = '{PATH_ANCHOR}' GROUP BY 1
+        ), near_rows AS MATERIALIZED (
+            SELECT t.*, s.start FROM t JOIN starts s USING (user_id)
+            WHERE t.us BETWEEN s.start - {gap} AND s.start + {reach + gap}
+        ), near AS MATERIALIZED ({pivoted("near_rows")}
+        ), far_rows AS (
+            SELECT t.*, s.start FROM t JOIN starts s USING (user_id)
+            JOIN (SELECT user_id FROM near WHERE {last} IS NULL AND NOT ended AND NOT short) c
+              USING (user_id)
+            WHERE t.us >= s.start - {gap}
         )
-        SELECT user_id, {pivot} FROM near GROUP BY user_id
+        SELECT {columns} FROM near WHERE {last} IS NOT NULL OR ended OR short
+        UNION ALL
+        SELECT {columns} FROM ({pivoted("far_rows")})
     """
     nodes = " UNION ALL ".join(
         f"SELECT {j} AS step, e{j} AS event, count(*) AS users FROM paths "

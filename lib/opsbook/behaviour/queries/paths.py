@@ -13,7 +13,7 @@ runs in the engine (window functions); only the per-step counts come back.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -69,12 +69,8 @@ class PathRules:
         return event
 
 
-def path_events(
-    source: Source, rules: PathRules, *, since: Any = None, until: Any = None
-) -> ir.Table:
-    """``user_id, us, event, name, session, row``: each user's events in [since, until) with
-    their cleaned ``name``, repeats collapsed, ``session`` number and ``row`` (the user's kept
-    rows numbered 1, 2, ...: within a session, consecutive), ordered by time then name."""
+def _events(source: Source, *, since: Any = None, until: Any = None) -> ir.Table:
+    """``user_id, event, us``: the events in [since, until) with a user, a time and a name."""
     if not source.has("events"):
         raise ValueError("paths need an events table; the source has none")
     events = source.table("events")
@@ -82,13 +78,13 @@ def path_events(
     if since is not None or until is not None:
         events = events.filter(between_utc(events.ts, since, until))
     backend = getattr(source.con, "name", None)
-    t = events.select(
-        "user_id",
-        "event",
-        us=epoch_microseconds(events.ts, backend),
-        name=rules.clean(events.event),
-    )
-    t, order = _ordered(source, t, rules)
+    return events.select("user_id", "event", us=epoch_microseconds(events.ts, backend))
+
+
+def sessionised(t: ir.Table, order: tuple[str, ...], rules: PathRules) -> ir.Table:
+    """``user_id, us, event, name, session, row`` of the rows ``t``: repeats collapsed, the
+    ``session`` number (a new one after ``session_gap_seconds`` idle) and ``row`` (the user's
+    kept rows numbered 1, 2, ...: within a session, consecutive), in the order of ``order``."""
     w = ibis.window(group_by=t.user_id, order_by=[t[c] for c in order])
     gap = int(rules.session_gap_seconds) * 1_000_000
     prev_us, prev_name = t.us.lag().over(w), t.name.lag().over(w)
@@ -107,23 +103,15 @@ def path_events(
     )
 
 
-def kept_path_events(
-    source: Source, rules: PathRules, *, since: Any = None, until: Any = None
-) -> ir.Table:
-    """:func:`path_events` computed once per open source and kept on the engine: the drop-off
-    paths, the anchored paths and the explorer's redraws all read the same sessionised rows
-    (each computation is a full pass over the events with two window functions)."""
-    key = ("behaviour.path_events", rules, since, until)
-    return source.once(key, lambda: keep(path_events(source, rules, since=since, until=until)))
-
-
 _RANK_BITS = 12  # names an int64 key can rank beside microseconds since 1970 (51 bits to 2041)
 
 
 def _ordered(source: Source, t: ir.Table, rules: PathRules) -> tuple[ir.Table, tuple[str, ...]]:
-    """``t`` and the columns that order a user's rows by time then cleaned name: one integer
-    ``key`` (microseconds * 2^b + the name's rank among all cleaned names) where the names fit
-    in b bits -- sorting a string per row costs several times an integer's -- else (us, name)."""
+    """``t`` with the cleaned ``name``, and the columns that order a user's rows by time then
+    cleaned name: one integer ``key`` (microseconds * 2^b + the name's rank among all cleaned
+    names) where the names fit in b bits -- sorting a string per row costs several times an
+    integer's -- else (us, name)."""
+    t = t.mutate(name=rules.clean(t.event))
     raw = event_names(source)
     cleaned = sorted({rules.clean_name(n) for n in raw})
     bits = len(cleaned).bit_length()
@@ -137,7 +125,8 @@ def _ordered(source: Source, t: ir.Table, rules: PathRules) -> tuple[ir.Table, t
 
 def _pivot(rows: ir.Table, anchors: ir.Table, direction: str, steps: int) -> ir.Table:
     """One row per anchored user: ``e0`` (the anchor's name) .. ``e{steps}`` (the names one,
-    two, ... events away in ``direction`` within the anchor's session; null past its edge)."""
+    two, ... events away in ``direction`` within the anchor's session; null past its edge), and
+    the anchor's session ``asession``."""
     a = anchors.select(aid="user_id", asession="session", arow="row")
     near = (
         (rows.row >= a.arow) & (rows.row <= a.arow + int(steps))
@@ -151,34 +140,118 @@ def _pivot(rows: ir.Table, anchors: ir.Table, direction: str, steps: int) -> ir.
         f"e{j}": ibis.ifelse(joined.away == j, joined.name, ibis.null("string")).max()
         for j in range(int(steps) + 1)
     }
-    return joined.group_by("user_id").aggregate(**named)
+    return joined.group_by("user_id").aggregate(**named, asession=joined.asession.max())
 
 
-def event_anchors(rows: ir.Table, anchor: str) -> ir.Table:
-    """Each user's first row whose cleaned name is ``anchor`` (its row number is the least:
-    rows are numbered in time order)."""
-    hits = rows.filter(rows.name == anchor)
-    return hits.group_by("user_id").aggregate(
-        session=hits.session.argmin(hits.row), row=hits.row.min()
-    )
+Locate = Callable[[ir.Table], ir.Table]
 
 
-def dropoff_anchors(
-    source: Source, rows: ir.Table, funnel: Funnel, step: int, **period: Any
-) -> ir.Table:
+def event_anchor(
+    source: Source, anchor: str, rules: PathRules
+) -> tuple[Callable[[ir.Table], ir.Table], Locate]:
+    """Each user's first event whose cleaned name is ``anchor``: its instant among the events
+    (``user_id, start``), and its row among the sessionised rows (the least row number: rows
+    are numbered in time order)."""
+    raw = [n for n in event_names(source) if rules.clean_name(n) == anchor]
+
+    def starts(t: ir.Table) -> ir.Table:
+        hits = t.filter(t.event.isin(raw))  # the raw names it cleans from: no expression run
+        return hits.group_by("user_id").aggregate(start=hits.us.min())
+
+    def locate(rows: ir.Table) -> ir.Table:
+        hits = rows.filter(rows.name == anchor)
+        return hits.group_by("user_id").aggregate(
+            session=hits.session.argmin(hits.row), row=hits.row.min()
+        )
+
+    return starts, locate
+
+
+def dropoff_anchor(
+    source: Source, funnel: Funnel, step: int, **period: Any
+) -> tuple[Callable[[ir.Table], ir.Table], Locate]:
     """The users who reached step ``step - 1`` of ``funnel`` but not step ``step``, anchored at
-    their event of step ``step - 1`` (its time; the first such row at that time)."""
+    their event of step ``step - 1``: its instant (``user_id, start``), and its row among the
+    sessionised rows (the first row of that event at that instant)."""
     if not 1 <= int(step) < len(funnel.steps):
         raise ValueError(f"drop-off step must lie in 1..{len(funnel.steps) - 1}; got {step}")
     users = kept_funnel_users(source, funnel, **period)
     dropped = users.filter(users.level == int(step))
-    dropped = dropped.select(did="user_id", dus=dropped[f"t{int(step) - 1}"])
+    dropped = dropped.select("user_id", start=dropped[f"t{int(step) - 1}"])
     event = funnel.steps[int(step) - 1].event
-    hits = rows.join(dropped, (rows.user_id == dropped.did) & (rows.us == dropped.dus))
-    hits = hits.filter(hits.event == event)
-    w = ibis.window(group_by=hits.user_id, order_by=[hits.session, hits.row])
-    hits = hits.mutate(first=ibis.row_number().over(w))
-    return hits.filter(hits.first == 0).select("user_id", "session", "row")
+
+    def locate(rows: ir.Table) -> ir.Table:
+        d = dropped.rename(did="user_id", dus="start")
+        hits = rows.join(d, (rows.user_id == d.did) & (rows.us == d.dus))
+        hits = hits.filter(hits.event == event)
+        w = ibis.window(group_by=hits.user_id, order_by=[hits.session, hits.row])
+        hits = hits.mutate(first=ibis.row_number().over(w))
+        return hits.filter(hits.first == 0).select("user_id", "session", "row")
+
+    return (lambda _: dropped), locate
+
+
+# How far from each user's anchor the rows are read first (at least this, and four session
+# gaps): the paths whose session may run past it are read again without a bound
+REACH_SECONDS = 86_400
+
+
+def reach_of(rules: PathRules) -> int:
+    """How far from the anchor (microseconds) :func:`path_counts` reads the rows first."""
+    return max(REACH_SECONDS, 4 * int(rules.session_gap_seconds)) * 1_000_000
+
+
+def _around(
+    source: Source,
+    t: ir.Table,
+    starts: ir.Table,
+    locate: Locate,
+    direction: str,
+    steps: int,
+    rules: PathRules,
+    reach: int | None,
+) -> tuple[ir.Table, ir.Table | None]:
+    """The pivoted paths (:func:`_pivot`) of the users of ``starts`` (``user_id, start``: the
+    anchor's instant) from their rows within ``reach`` microseconds of the start in
+    ``direction`` (None: all their rows on that side), and one session gap beyond it: each
+    row's predecessor is read with it, so its session and repeat flags are the full log's.
+
+    With a reach, also the users whose path may go on past what was read (None without one):
+    after the anchor, a path is whole when it has all its steps, its session ended inside the
+    rows read, or the user's last row read lies within the reach (nothing follows it within a
+    session gap). Before the anchor, symmetrically, with the first row read: its predecessor
+    was not read, so it starts a session (perhaps wrongly: the path is whole only when it has
+    all its steps, or a later row starts the anchor's session) and is kept (perhaps a repeat:
+    then the row it repeats has its name, and the path's names are the same)."""
+    gap = int(rules.session_gap_seconds) * 1_000_000
+    s = starts.select(sid="user_id", start="start")
+    j = t.join(s, t.user_id == s.sid)
+    if direction == "after":
+        inside = j.us >= j.start - gap
+        if reach is not None:
+            inside &= j.us <= j.start + reach + gap
+    else:
+        inside = j.us <= j.start
+        if reach is not None:
+            inside &= j.us >= j.start - reach - gap
+    # cleaned and ordered once read: the name's expressions run on these rows only
+    read, order = _ordered(source, j.filter(inside).select(*t.columns, "start"), rules)
+    read = keep(read)
+    rows = keep(sessionised(read, order, rules))
+    paths = _pivot(rows, locate(rows), direction, steps)
+    if reach is None:
+        return keep(paths.mutate(whole=ibis.literal(True)))
+    edge = read.group_by("user_id").aggregate(
+        first=read.us.min(), last=read.us.max(), start=read.start.max()
+    )
+    sessions = rows.group_by("user_id").aggregate(sessions=rows.session.max())
+    p = paths.join(edge, "user_id").join(sessions, "user_id")
+    n = int(steps)
+    if direction == "after":
+        whole = p[f"e{n}"].notnull() | (p.sessions > p.asession) | (p.last <= p.start + reach)
+    else:
+        whole = p[f"e{n}"].notnull() | (p.asession > 1) | (p.first >= p.start - reach)
+    return keep(p.select(*paths.columns, whole=whole))
 
 
 @dataclass(frozen=True)
@@ -207,24 +280,36 @@ def path_counts(
 ) -> PathCounts:
     """Paths ``steps`` events away from the anchor: an event name (``anchor``, after cleaning)
     in ``direction``, or -- with ``funnel`` and ``dropoff_step`` -- after the users' last step
-    before they dropped off. Unique users per node and per transition; the ``top`` paths."""
+    before they dropped off. Unique users per node and per transition; the ``top`` paths.
+
+    Only the rows near each user's anchor are sessionised (:func:`_around`: a day, or four
+    session gaps, on its side), then, for the few users whose session may run on, all their
+    rows on that side: the same paths as sessionising every user's whole log."""
     rules = rules or PathRules()
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}; got {direction!r}")
     if int(steps) < 1:
         raise ValueError("steps must be >= 1")
-    rows = kept_path_events(source, rules, since=since, until=until)
     if funnel is not None:
         if dropoff_step is None:
             raise ValueError("a funnel's paths need the drop-off step")
-        anchors = dropoff_anchors(source, rows, funnel, dropoff_step, since=since, until=until)
+        starts_of, locate = dropoff_anchor(source, funnel, dropoff_step, since=since, until=until)
         direction = "after"
     else:
         if anchor is None:
             raise ValueError("paths need an anchor event or a funnel drop-off step")
         _check_anchor(source, anchor, rules)
-        anchors = event_anchors(rows, anchor)
-    paths = keep(_pivot(rows, anchors, direction, int(steps)))
+        starts_of, locate = event_anchor(source, anchor, rules)
+    t = _events(source, since=since, until=until)
+    starts = keep(starts_of(t))  # read by both passes
+    near = _around(source, t, starts, locate, direction, int(steps), rules, reach_of(rules))
+    names = [f"e{j}" for j in range(int(steps) + 1)]
+    paths = near.filter(near.whole).select("user_id", *names)
+    cut = near.filter(~near.whole).select(cut="user_id")
+    if int(cut.count().execute()):
+        again = starts.join(cut, starts.user_id == cut.cut).select("user_id", "start")
+        rest = _around(source, t, again, locate, direction, int(steps), rules, None)
+        paths = keep(ibis.union(paths, rest.select("user_id", *names), distinct=False))
     return _counts(paths, int(steps), direction, int(top))
 
 

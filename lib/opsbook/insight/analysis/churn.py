@@ -206,17 +206,17 @@ def churn_model(
     encoding = Encoding.learn(train.drop(columns=["user_id", LABEL]), categorical)
     x_train, y_train = encoding.matrix(train), train[LABEL].to_numpy(dtype=int)
     x_test, y_test = encoding.matrix(test), test[LABEL].to_numpy(dtype=int)
-    fitted, rows = {}, []
+    fitted, risks, rows = {}, {}, []
     for kind in MODEL_KINDS:
         fitted[kind] = fit_model(kind, x_train, y_train, seed=s.seed, c=s.logistic_c)
-        risk = risk_of(fitted[kind], x_test)
+        risks[kind] = risk = risk_of(fitted[kind], x_test)
         rows.append(
             {"kind": kind, "auc": auc(risk, y_test), "pr_auc": average_precision(risk, y_test)}
         )
     candidates = pd.DataFrame(rows)
     best = candidates.sort_values(s.choose_by, ascending=False, kind="stable").iloc[0]
     kind = str(best["kind"])
-    risk = risk_of(fitted[kind], x_test)
+    risk = risks[kind]
     return ChurnModel(
         **common,
         candidates=candidates,

@@ -73,7 +73,7 @@ def scored_users(report: Any, model: ChurnModel, value: PredictedValue) -> Itera
         high = tier == "high"
         if high.any():
             effect = contributions(
-                model.kind, model.estimator, model.encoding, x[high], model.reference
+                model.kind, model.estimator, model.encoding, x[high], model.reference, risk[high]
             )
             reasons[high] = top_reasons(effect, model.encoding.features)
         for j in range(REASONS):

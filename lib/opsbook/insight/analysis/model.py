@@ -124,10 +124,16 @@ def reference_row(encoding: Encoding, x_train: np.ndarray) -> np.ndarray:
 
 
 def contributions(
-    kind: ModelKind, model: Any, encoding: Encoding, x: np.ndarray, reference: np.ndarray
+    kind: ModelKind,
+    model: Any,
+    encoding: Encoding,
+    x: np.ndarray,
+    reference: np.ndarray,
+    risk: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per user and feature (:attr:`Encoding.features`) how much it raises the risk (see the
-    module): log-odds contributions for the logistic model, risk drops for boosting."""
+    module): log-odds contributions for the logistic model, risk drops for boosting (``risk``:
+    the rows' predicted risk where the caller has it)."""
     groups = encoding.groups()
     out = np.zeros((len(x), len(groups)))
     if len(x) == 0:
@@ -139,7 +145,7 @@ def contributions(
         for j, block in enumerate(groups):
             out[:, j] = scaled[:, block].sum(axis=1)
         return out
-    base = risk_of(model, x)
+    base = risk_of(model, x) if risk is None else risk
     for j, block in enumerate(groups):
         # a user already at the reference keeps the same risk: only the others are predicted
         # (a prediction is per row, so the figures equal predicting every row)

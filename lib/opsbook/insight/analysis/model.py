@@ -78,14 +78,10 @@ class Encoding:
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
         parts = [frame[list(self.numeric)].to_numpy(dtype=float)]
         for column, values in self.categories:
-            text = frame[column].astype("string").fillna(OTHER).to_numpy(dtype=object)
+            # a value's position among the kept ones; any other (and a missing one): the last
+            codes = pd.Categorical(frame[column].astype("string"), categories=list(values)).codes
             block = np.zeros((len(frame), len(values) + 1))
-            known = np.zeros(len(frame), dtype=bool)
-            for j, value in enumerate(values):
-                hit = text == value
-                block[hit, j] = 1.0
-                known |= hit
-            block[~known, -1] = 1.0
+            block[np.arange(len(frame)), np.where(codes < 0, len(values), codes)] = 1.0
             parts.append(block)
         return np.hstack(parts) if parts else np.zeros((len(frame), 0))
 

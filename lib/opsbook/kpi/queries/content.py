@@ -43,7 +43,10 @@ def content_performance(
     per_item = (
         events.group_by("k", "content_id")
         .aggregate(
-            **{column: (events.event == name).sum() for name, column in CONTENT_EVENTS.items()},
+            **{
+                column: events.count(where=events.event == name)
+                for name, column in CONTENT_EVENTS.items()
+            },
             viewers=events.user_id.nunique(where=events.event == "content_view"),
         )
         .execute()

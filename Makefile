@@ -58,7 +58,7 @@ format: env
 test: system lint sample
 	@# loadscope: all tests of a module on one worker, so a module fixture (a report run) runs once;
 	@# tests/conftest.py shares one sample run between the workers and sends the longest modules first
-	$(BIN)/python -m pytest -n 2 --dist loadscope $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadscope --durations=15 $(PYTEST_ARGS)
 
 lab: env sample
 	$(BIN)/jupyter lab --notebook-dir=notebooks

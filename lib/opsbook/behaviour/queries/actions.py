@@ -13,6 +13,7 @@ import pandas as pd
 
 from opsbook.behaviour.queries.steps import check_events
 from opsbook.data import Source
+from opsbook.engine import keep
 from opsbook.retention.queries.active import _signups, active_periods
 from opsbook.retention.queries.periods import period_number, resolve_as_of
 
@@ -59,6 +60,7 @@ def key_action_counts(
         hit = active.filter(active.p >= 0).select(rid="user_id", rday=active.p)
         joined = people.left_join(hit, (people.user_id == hit.rid) & (hit.rday == people.sday + n))
         people = joined.mutate(**{f"d{n}": joined.rid.notnull().cast("int64")}).drop("rid", "rday")
+    people = keep(people)  # read twice: the early events' join and the totals
     ev = source.table("events", local_day=True)
     ev = ev.filter(ev.user_id.notnull() & ev.event.notnull())
     if events:
@@ -70,11 +72,13 @@ def key_action_counts(
     )
     per_user = early.group_by("eid", "event", *[f"d{n}" for n in days]).aggregate(c=early.count())
     aggs: dict[str, Any] = {}
-    for t in thresholds:
-        above = (per_user.c >= t).cast("int64")
-        aggs[f"above_{t}"] = above.sum()
+    for t in thresholds:  # filtered counts: DuckDB sums integers into 128-bit totals
+        above = per_user.c >= t
+        aggs[f"above_{t}"] = per_user.count(where=above)
         for n in days:
-            aggs[f"retained_d{n}_above_{t}"] = (above * per_user[f"d{n}"]).sum()
+            aggs[f"retained_d{n}_above_{t}"] = per_user.count(
+                where=above & (per_user[f"d{n}"] == 1)
+            )
     wide = per_user.group_by("event").aggregate(**aggs).execute()
     totals = people.aggregate(
         users=people.count(), **{f"retained_d{n}": people[f"d{n}"].sum() for n in days}

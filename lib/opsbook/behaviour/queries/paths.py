@@ -143,12 +143,12 @@ def _pivot(rows: ir.Table, anchors: ir.Table, direction: str, steps: int) -> ir.
     return joined.group_by("user_id").aggregate(**named, asession=joined.asession.max())
 
 
-Locate = Callable[[ir.Table], ir.Table]
+# a query over a table: the anchors' instants from the events, their rows from the
+# sessionised rows
+Query = Callable[[ir.Table], ir.Table]
 
 
-def event_anchor(
-    source: Source, anchor: str, rules: PathRules
-) -> tuple[Callable[[ir.Table], ir.Table], Locate]:
+def event_anchor(source: Source, anchor: str, rules: PathRules) -> tuple[Query, Query]:
     """Each user's first event whose cleaned name is ``anchor``: its instant among the events
     (``user_id, start``), and its row among the sessionised rows (the least row number: rows
     are numbered in time order)."""
@@ -167,9 +167,7 @@ def event_anchor(
     return starts, locate
 
 
-def dropoff_anchor(
-    source: Source, funnel: Funnel, step: int, **period: Any
-) -> tuple[Callable[[ir.Table], ir.Table], Locate]:
+def dropoff_anchor(source: Source, funnel: Funnel, step: int, **period: Any) -> tuple[Query, Query]:
     """The users who reached step ``step - 1`` of ``funnel`` but not step ``step``, anchored at
     their event of step ``step - 1``: its instant (``user_id, start``), and its row among the
     sessionised rows (the first row of that event at that instant)."""
@@ -205,19 +203,19 @@ def _around(
     source: Source,
     t: ir.Table,
     starts: ir.Table,
-    locate: Locate,
+    locate: Query,
     direction: str,
     steps: int,
     rules: PathRules,
     reach: int | None,
-) -> tuple[ir.Table, ir.Table | None]:
+) -> ir.Table:
     """The pivoted paths (:func:`_pivot`) of the users of ``starts`` (``user_id, start``: the
     anchor's instant) from their rows within ``reach`` microseconds of the start in
     ``direction`` (None: all their rows on that side), and one session gap beyond it: each
     row's predecessor is read with it, so its session and repeat flags are the full log's.
 
-    With a reach, also the users whose path may go on past what was read (None without one):
-    after the anchor, a path is whole when it has all its steps, its session ended inside the
+    With a reach, kept with a column ``whole``: false for the paths that may go on past what
+    was read. After the anchor, a path is whole when it has all its steps, its session ended inside the
     rows read, or the user's last row read lies within the reach (nothing follows it within a
     session gap). Before the anchor, symmetrically, with the first row read: its predecessor
     was not read, so it starts a session (perhaps wrongly: the path is whole only when it has
@@ -240,7 +238,7 @@ def _around(
     rows = keep(sessionised(read, order, rules))
     paths = _pivot(rows, locate(rows), direction, steps)
     if reach is None:
-        return keep(paths.mutate(whole=ibis.literal(True)))
+        return paths
     edge = read.group_by("user_id").aggregate(
         first=read.us.min(), last=read.us.max(), start=read.start.max()
     )

@@ -192,6 +192,29 @@ def test_contact_matrix_covers_every_active_user_once(shop, model):
     assert len(insight.headline(insight.lifecycle(shop), model, value, contact)) == 6
 
 
+def test_the_pages_reasons_are_those_of_a_random_sample_of_high_risk_users(shop, model):
+    value = insight.predicted_value(shop)
+    size = 7
+    small = replace(model, settings=replace(model.settings, reason_users=size, chunk_rows=50))
+    contact = insight.contact_matrix(shop, small, value)
+    assert contact.reason_sample == size < contact.at_risk_users
+    # the users with the 7 smallest keyed hashes of their ids among the high-risk ones, whatever
+    # the chunks: their first reasons as the activation lists give them
+    rows = pd.concat(insight.scored_users(shop, small, value))
+    high = rows[rows["risk_tier"] == "high"]
+    key = f"{small.settings.seed:016d}"
+    hashes = pd.util.hash_array(high["user_id"].astype(str).to_numpy(dtype=object), hash_key=key)
+    chosen = high.iloc[np.argsort(hashes)[:size]]
+    expected = chosen["reason_1"].dropna().value_counts()
+    got = contact.top_reasons.set_index("reason")["users"]
+    assert got.sort_index().to_dict() == expected.sort_index().to_dict()
+    whole = insight.contact_matrix(
+        shop, replace(small, settings=replace(small.settings, chunk_rows=10_000)), value
+    )
+    pd.testing.assert_frame_equal(whole.top_reasons, contact.top_reasons)
+    pd.testing.assert_frame_equal(whole.cells, contact.cells)
+
+
 # -- bad input --------------------------------------------------------------------------------
 def test_too_little_history_names_the_days_needed(shop):
     with pytest.raises(ValueError, match=r"needs 240 days of history .* hold 1\d\d days"):

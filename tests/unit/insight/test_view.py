@@ -3,6 +3,7 @@ sentence and cards, small cells suppressed in the matrices, the no-model and no-
 display names in both languages, and the widget (off in batch runs)."""
 
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -170,7 +171,9 @@ def contact_of(clv: bool = True) -> ContactMatrix:
             "users": [400, 90, 10, 3],
         }
     )
-    return ContactMatrix(cells=cells, top_reasons=reasons, scored=2020, clv_available=clv)
+    return ContactMatrix(
+        cells=cells, top_reasons=reasons, reason_sample=505, scored=2020, clv_available=clv
+    )
 
 
 def result_of(**kw) -> UserInsight:
@@ -245,6 +248,20 @@ def test_small_cells_are_suppressed_one_by_one(en, monkeypatch):
     assert "<td>¥100.00</td>" not in worth and "<td>¥60,000.00</td>" in worth
     lifecycle.show_transitions(en, stages_of())
     assert "<td>&lt;10</td>" in html[-1] and "<td>150</td>" in html[-1]  # 3 silent -> churned
+
+
+def test_reasons_counted_on_a_sample_say_on_how_many_and_how_close(en, monkeypatch):
+    html = captured(monkeypatch)
+    churn.show_reasons(en, contact_of())  # all 505 high-risk users counted: nothing to say
+    assert not any("drawn at random" in h for h in html)
+    reasons = pd.DataFrame({"reason": ["recency_days", "channel"], "users": [150, 50]})
+    sampled = replace(contact_of(), top_reasons=reasons, reason_sample=200)
+    churn.show_reasons(en, sampled)
+    said = next(h for h in html if "drawn at random" in h)
+    # 1.96 x 0.5 / sqrt(200) = 6.93 points: the widest 95 % interval of a share
+    assert "Counted on 200 high-risk users drawn at random from 505" in said
+    assert "±6.9 percentage points" in said
+    assert "<td>75.0%</td>" in html[-1] and "<td>150</td>" in html[-1]
 
 
 def test_every_section_renders_in_both_languages(tmp_path, monkeypatch):

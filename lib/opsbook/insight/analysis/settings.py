@@ -112,7 +112,8 @@ class ChurnSettings:
     counts of the ``event_types`` most frequent events over the middle window; at most
     ``max_users`` users per cutoff reach pandas (a hash sample with ``seed``); ``bootstrap``
     resamples for the intervals; the better model by ``choose_by`` on the evaluation cutoff;
-    ``logistic_c``: the inverse L2 strength of the logistic regression."""
+    ``logistic_c``: the inverse L2 strength of the logistic regression; the page counts the
+    high-risk users' first reasons on a random sample of at most ``reason_users`` of them."""
 
     horizon_days: int = 30
     active_days: int = 30
@@ -125,9 +126,10 @@ class ChurnSettings:
     logistic_c: float = 1.0
     tiers: RiskTiers = field(default_factory=RiskTiers)
     chunk_rows: int = 100_000
+    reason_users: int = 20_000
 
     def __post_init__(self) -> None:
-        for name in ("horizon_days", "active_days", "max_users", "chunk_rows"):
+        for name in ("horizon_days", "active_days", "max_users", "chunk_rows", "reason_users"):
             _positive(name, getattr(self, name))
         if not self.windows or any(int(w) < 1 for w in self.windows):
             raise ValueError(f"windows must be whole numbers of days >= 1, got {self.windows}")

@@ -4,6 +4,7 @@ that put users at high risk -- counted, never per user."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -162,7 +163,8 @@ def calibration_chart(report: Report, model: ChurnModel) -> Any:
 
 
 def show_reasons(report: Report, contact: ContactMatrix | None) -> None:
-    """How often each feature is the first reason of a high-risk user (counts only)."""
+    """How often each feature is the first reason of a high-risk user (counts only), and on how
+    many of them when a sample was counted."""
     if contact is None:
         return
     report.say("insight.reasons.intro")
@@ -170,8 +172,17 @@ def show_reasons(report: Report, contact: ContactMatrix | None) -> None:
     if reasons.empty:
         report.say("insight.reasons.none")
         return
-    tr = report.t
     total = reasons["users"].sum()
+    if contact.reason_sample < contact.at_risk_users:
+        # the widest 95 % interval of a share estimated on `total` users
+        margin = 1.96 * 0.5 / math.sqrt(total)
+        report.say(
+            "insight.reasons.sampled",
+            sample=fmt(contact.reason_sample, "int"),
+            users=fmt(contact.at_risk_users, "int"),
+            margin=fmt(100 * margin, "dec1"),
+        )
+    tr = report.t
     frame = pd.DataFrame(
         {
             tr("insight.col.reason"): [feature_name(report, r) for r in reasons["reason"]],

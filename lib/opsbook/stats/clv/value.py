@@ -49,13 +49,21 @@ def predicted_clv(
     t_x = np.asarray(recency, dtype=float)
     age = np.asarray(T, dtype=float)
     ends = step_length * np.arange(0, int(steps) + 1)
+    # the purchases once per distinct (frequency, recency, T): customers share them by the
+    # thousand (whole days), and each row's figure is its own whatever else is computed
+    x, t_x, age = np.broadcast_arrays(x, t_x, age)
+    distinct, row = np.unique(
+        np.column_stack([x.ravel(), t_x.ravel(), age.ravel()]), axis=0, return_inverse=True
+    )
     # cumulative expectations at every step boundary, one column per boundary
     cumulative = expected_purchases(
-        purchases, ends[None, :], x[:, None], t_x[:, None], age[:, None]
+        purchases, ends[None, :], distinct[:, :1], distinct[:, 1:2], distinct[:, 2:3]
     )
     per_step = np.diff(cumulative, axis=1)
     discount = (1 + discount_rate) ** -np.arange(1, int(steps) + 1)
-    return margin * expected_spend(spend, x, mean_spend) * (per_step @ discount)
+    # a row's own sum (a matrix product's last digits depend on the rows around it)
+    purchases_ahead = (per_step * discount).sum(axis=1)[row.reshape(-1)].reshape(x.shape)
+    return margin * expected_spend(spend, x, mean_spend) * purchases_ahead
 
 
 def holdout_check(

@@ -6,6 +6,8 @@ same output folder where it succeeded (``manifest.json``'s ``duration_seconds``)
 (CI, cron, ``| tee``) nothing is shown while the reports run: the command prints one line per
 report when the run ends, as logs and scripts expect (:func:`terminal_progress` returns None).
 
+The same durations order the run (:func:`start_order`: the longest reports first).
+
 The runner calls :meth:`TerminalProgress.begin` once, then ``started`` / ``finished`` from its
 worker threads (reports run in parallel), then ``end``.
 """
@@ -17,7 +19,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -27,7 +29,7 @@ from opsbook.i18n import t
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-    from opsbook.run import ReportOutcome
+    from opsbook.run import ReportNotebook, ReportOutcome
 
 State = Literal["waiting", "running", "ok", "failed"]
 # earlier runs read for estimates: the newest first, enough to find each report once
@@ -72,6 +74,18 @@ def previous_durations(out_dir: Path, names: Sequence[str]) -> dict[str, float]:
         if wanted <= set(found):
             break
     return found
+
+
+def start_order(
+    reports: Sequence[ReportNotebook], durations: Mapping[str, float]
+) -> list[ReportNotebook]:
+    """The order in which a run starts ``reports``: those without an earlier duration first (in
+    their own order: they may be long), then the others by their duration in the last run,
+    longest first -- with fewer workers than reports, the longest then do not start last and
+    run on alone at the end while the other cores idle."""
+    new = [r for r in reports if r.name not in durations]
+    timed = sorted((r for r in reports if r.name in durations), key=lambda r: -durations[r.name])
+    return new + timed
 
 
 @dataclass

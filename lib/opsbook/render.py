@@ -188,6 +188,9 @@ def read_runs(out: Path) -> list[dict[str, Any]]:
         try:
             manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
+            manifest = None
+        # a manifest the runner did not finish (or another tool wrote) is listed, not read
+        if not isinstance(manifest, dict) or manifest.get("status") not in ("ok", "failed"):
             runs.append(
                 {"run_id": folder.name, "status": "unreadable", "reports": {}, "metrics": {}}
             )

@@ -49,7 +49,7 @@ from opsbook.errors import InputError, UsageError, first_line
 from opsbook.formats import use_currency
 from opsbook.i18n import catalogue, t
 from opsbook.parameters import ParameterError, check_in_data, check_parameters, suggestion
-from opsbook.progress import RunProgress
+from opsbook.progress import RunProgress, previous_durations, start_order
 from opsbook.render import history_html, index_html, notebook_html
 from opsbook.report import BATCH_ENV, CHECKS_ENV, METRICS_MIME, RUN_DIR_ENV, dumps
 from opsbook.rollup import NO_CACHE_ENV
@@ -489,8 +489,10 @@ def _complete_run(
     os.environ.update(exported)
     if progress:
         progress.begin([r.name for r in selected], out_dir)
+    order = start_order(selected, previous_durations(out_dir, [r.name for r in selected]))
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(pool, len(selected)))) as executor:
+            # started in this order (the pool takes them first come, first served)
             submitted = {
                 r.name: executor.submit(
                     _watched,
@@ -502,9 +504,9 @@ def _complete_run(
                     lang=cfg.lang,
                     timeout=timeout,
                 )
-                for r in selected
+                for r in order
             }
-            outcomes = {name: future.result() for name, future in submitted.items()}
+            outcomes = {r.name: submitted[r.name].result() for r in selected}
     finally:
         if progress:
             progress.end()

@@ -165,6 +165,21 @@ def test_progress_is_told_when_each_report_starts_and_ends(workbook):
     ]
 
 
+def test_the_longest_reports_by_the_last_run_start_first(workbook):
+    earlier = workbook / "reports" / "20260101T000000Z-aaaa"
+    earlier.mkdir(parents=True)
+    reports = {"alpha": 5.0, "beta": 50.0}  # boom never ran: it may be long, it starts first
+    manifest = {n: {"status": "ok", "duration_seconds": d} for n, d in reports.items()}
+    (earlier / "manifest.json").write_text(json.dumps({"reports": manifest}))
+    recorder = Recorder()
+    result = run_reports(
+        ["alpha", "beta", "boom"], config=workbook / "opsbook.yml", workers=1, progress=recorder
+    )
+    started = [told[1] for told in recorder.told if told[0] == "started"]
+    assert started == ["boom", "beta", "alpha"]
+    assert list(result.manifest["reports"]) == ["alpha", "beta", "boom"]  # listed as asked
+
+
 def test_cli_log_lines_and_terminal_table(workbook, capsys, monkeypatch):
     config = str(workbook / "opsbook.yml")
     # not a terminal (captured): one line per report after the run, as before the live display
@@ -212,10 +227,16 @@ def test_run_history_lists_every_run_and_survives_broken_folders(workbook):
     config = workbook / "opsbook.yml"
     first = run_reports(["alpha", "boom"], config=config, parameters={"x": 4})
     (workbook / "reports" / "20000101T000000Z-dead").mkdir()  # a folder without a manifest
+    for name, text in (
+        ("20000102T000000Z-half", '{"reports": {}}'),
+        ("20000103T000000Z-list", "[]"),
+    ):
+        (workbook / "reports" / name).mkdir()  # manifests another hand wrote, half or wrong
+        (workbook / "reports" / name / "manifest.json").write_text(text)
     (workbook / "reports" / ".20990101T000000Z-beef.partial").mkdir()  # a run being written
     second = run_reports(["alpha"], config=config, parameters={"x": 9})
     page = (workbook / "reports" / "index.html").read_text()
-    runs = [second.folder.name, first.folder.name, "20000101T000000Z-dead"]
+    runs = [second.folder.name, first.folder.name, "20000103T000000Z-list", "20000101T000000Z-dead"]
     positions = [page.index(r) for r in runs]
     assert positions == sorted(positions)  # newest first
     assert "beef" not in page

@@ -21,8 +21,8 @@ Where it is kept: on DuckDB over a folder of files, as Parquet in the cache fold
 the mapping, the zone and :data:`ROLLUP_VERSION`; rows added as new part files are rolled up
 alone and added as another part (readers re-aggregate by user and day). Otherwise (``--no-cache``,
 a database or URL source, an unwritable folder) it is computed once per open source and kept on
-the engine (a temporary table, Spark's cache); on a warehouse reached by URL, where nothing is
-kept, the reports read the rows as before.
+the engine (:func:`opsbook.engine.keep`); on a warehouse reached by URL, where nothing is kept,
+the reports read the rows as before.
 """
 
 from __future__ import annotations
@@ -45,9 +45,10 @@ import pyarrow.parquet as pq
 
 from opsbook import __version__
 from opsbook.data import Source
-from opsbook.engine import KEEPING_ENGINES, exact_total, keep, read_file
+from opsbook.engine import KEEPING_ENGINES, exact_total, keep, keep_parts, read_file
 from opsbook.errors import first_line
 from opsbook.i18n import t
+from opsbook.parts import Within, user_ranges
 from opsbook.sources import file_kind, part_files
 
 ROLLUP_VERSION = 1  # raise when what a rollup holds or how it is computed changes
@@ -71,6 +72,10 @@ MANIFEST = "manifest.json"
 STALE_PART_SECONDS = 3600  # a part no manifest names is removed after this (a run may read it)
 
 
+def _every(table: ir.Table) -> ir.Table:
+    return table
+
+
 def is_paid(orders: ir.Table) -> ir.BooleanValue:
     """Orders that count as paid: status ``paid`` or no status (every order of a source without
     a status column)."""
@@ -80,19 +85,21 @@ def is_paid(orders: ir.Table) -> ir.BooleanValue:
 
 
 # -- the rollup over rows ----------------------------------------------------------------------
-def event_days(source: Source) -> ir.Table:
-    """The events rollup (module docstring) over ``source``'s event rows."""
+def event_days(source: Source, within: Within = _every) -> ir.Table:
+    """The events rollup (module docstring) over ``source``'s event rows (``within``: of one
+    range of users, :mod:`opsbook.parts`)."""
     events = source.table("events", local_day=True)
-    events = events.filter(events.user_id.notnull() & events.ts.notnull())
+    events = within(events.filter(events.user_id.notnull() & events.ts.notnull()))
     return events.group_by("user_id", day=events.local_day).aggregate(
         events=events.count(), first_ts=events.ts.min()
     )
 
 
-def order_days(source: Source) -> ir.Table:
-    """The orders rollup (module docstring) over ``source``'s order rows."""
+def order_days(source: Source, within: Within = _every) -> ir.Table:
+    """The orders rollup (module docstring) over ``source``'s order rows (``within``: of one
+    range of users)."""
     orders = source.table("orders", local_day=True)
-    orders = orders.filter(orders.user_id.notnull() & orders.ts.notnull())
+    orders = within(orders.filter(orders.user_id.notnull() & orders.ts.notnull()))
     paid = is_paid(orders)
     sums: dict[str, ir.Value] = {
         "orders": orders.count(),
@@ -113,12 +120,20 @@ def order_days(source: Source) -> ir.Table:
     return orders.group_by("user_id", day=orders.local_day).aggregate(**sums)
 
 
-ROLLUPS: dict[str, Callable[[Source], ir.Table]] = {"events": event_days, "orders": order_days}
+ROLLUPS: dict[str, Callable[..., ir.Table]] = {"events": event_days, "orders": order_days}
 
 
-def rolled_rows(source: Source, name: str) -> ir.Table:
-    """The rollup of table ``name`` as an expression over the raw rows of the whole source."""
-    return ROLLUPS[name](source.whole())
+def rolled_rows(source: Source, name: str, within: Within = _every) -> ir.Table:
+    """The rollup of table ``name`` as an expression over the raw rows of the whole source
+    (``within``: of one range of users)."""
+    return ROLLUPS[name](source.whole(), within)
+
+
+def rolled_in_parts(source: Source, name: str) -> list[ir.Table]:
+    """The rollup of ``name`` as expressions over ranges of users that each fit the engine's
+    memory (:mod:`opsbook.parts`; one at 1M users, nine at 10M under a 4 GB limit)."""
+    rows = int(source.mapped(name).count().execute())
+    return [rolled_rows(source, name, within) for within in user_ranges(source, rows)]
 
 
 def merged(parts: ir.Table) -> ir.Table:
@@ -199,7 +214,7 @@ def _load(source: Source, name: str) -> ir.Table:
                 _say_once(
                     t("core.cache_unwritable", source.config.lang, folder=folder, detail=detail)
                 )
-    return keep(rolled_rows(source, name))
+    return keep_parts(rolled_in_parts(source, name))
 
 
 _SAID: set[str] = set()
@@ -321,10 +336,10 @@ class RollupCache:
         elif entry is not None and self._appended(source, name, entry["files"], now):
             added = [f for f in now if f not in entry["files"]]
             part = self._write_part(name, self._rows_of(source, name, added))
-            entry = {"files": now, "parts": [*entry["parts"], part]}
+            entry = {"files": now, "parts": [*entry["parts"], part]}  # may share user-days
             self.paths[name] = "incremental"
         else:
-            entry = {"files": now, "parts": [self._write_part(name, rolled_rows(source, name))]}
+            entry = self._built(source, name, now)
             self.paths[name] = "rebuilt"
         if self.paths[name] != "read":
             manifest = self.manifest()  # another run may have written another table meanwhile
@@ -336,12 +351,18 @@ class RollupCache:
         except Exception:  # a part that passed the checks but cannot be read: rebuilt
             if self.paths[name] == "rebuilt":
                 raise
-            entry = {"files": now, "parts": [self._write_part(name, rolled_rows(source, name))]}
+            entry = self._built(source, name, now)
             self.paths[name] = "rebuilt"
             manifest = self.manifest()
             manifest["tables"][name] = entry
             self._write_manifest(manifest)
             return self._read(source, name, entry)
+
+    def _built(self, source: Source, name: str, files: list[list[Any]]) -> dict[str, Any]:
+        """The manifest entry of the rollup of ``name`` computed from all its ``files``: a part
+        per range of users (:func:`rolled_in_parts`), which hold no user in common."""
+        parts = [self._write_part(name, rows) for rows in rolled_in_parts(source, name)]
+        return {"files": files, "parts": parts, "by_user": True}
 
     def _intact(self, entry: dict[str, Any]) -> bool:
         """Every part of a manifest entry is there with its recorded size and digest."""
@@ -391,7 +412,7 @@ class RollupCache:
         for path in paths:
             pq.read_metadata(path)  # a footer that does not parse: not read
         table = source.con.read_parquet(paths, table_name=f"rollup_{name}_{secrets.token_hex(4)}")
-        return table if len(paths) == 1 else keep(merged(table))
+        return table if len(paths) == 1 or entry.get("by_user") else keep(merged(table))
 
     def _remove_stale(self, manifest: dict[str, Any]) -> None:
         """Remove the parts no table of ``manifest`` names that are older than

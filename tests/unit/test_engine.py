@@ -5,11 +5,14 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import ibis
+import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
 from opsbook.config import ENGINE_ENV, load_config
-from opsbook.engine import EngineError, connect, spark_settings
+from opsbook.engine import EngineError, connect, keep, spark_settings
 
 
 def test_engine_from_config_argument_and_environment(tmp_path, monkeypatch):
@@ -124,6 +127,41 @@ def test_duckdb_connections_spill_into_folders_of_their_own(tmp_path, monkeypatc
     assert results == {0: (n, n * (n - 1) // 2), 1: (n, n * (n - 1) // 2)}
     assert any(Path(f).exists() for f in folders)
     assert not (tmp_path / ".tmp").exists()
+
+
+def test_kept_tables_are_compressed_files_in_the_connections_own_folder(tmp_path, monkeypatch):
+    """A kept table is computed once into a zstd Parquet file in the connection's folder (a
+    quote in its name included) and read from there: the same rows and types, and no table held
+    in DuckDB's memory; a connection opened elsewhere keeps a temporary table as before."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "opsbook.yml").write_text(yaml.safe_dump({"engine": {"temp_directory": "o'k"}}))
+    con = connect(load_config())
+    folder = Path(con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0])
+    assert folder.parent == tmp_path / "o'k"
+    n = 200_000
+    query = (
+        f"SELECT i AS user_id, (i % 7)::INT AS day, i * 0.25 AS revenue, "
+        f"TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(i) AS ts, "
+        f"CASE WHEN i % 5 = 0 THEN NULL ELSE 'x''' || (i % 3) END AS name FROM range({n}) t(i)"
+    )
+    kept = keep(con.sql(query))
+    assert kept.schema() == con.sql(query).schema()
+    files = list(folder.glob("kept-*.parquet"))
+    assert len(files) == 1
+    meta = pq.read_metadata(files[0])
+    assert meta.num_rows == n
+    assert meta.row_group(0).column(0).compression == "ZSTD"
+    expected = con.sql(query).execute().sort_values("user_id", ignore_index=True)
+    got = kept.execute().sort_values("user_id", ignore_index=True)
+    pd.testing.assert_frame_equal(got, expected)
+    assert (got["name"] == "x'1").sum() == expected["name"].eq("x'1").sum() > 0
+    in_memory = "SELECT count(*) FROM duckdb_tables() WHERE temporary"
+    assert con.raw_sql(in_memory).fetchone()[0] == 0
+
+    elsewhere = ibis.duckdb.connect()
+    cached = keep(elsewhere.sql("SELECT 1 AS a"))
+    assert cached.execute()["a"].tolist() == [1]
+    assert elsewhere.raw_sql(in_memory).fetchone()[0] == 1
 
 
 def test_float_sums_are_exact_and_the_same_in_any_order_of_the_rows():

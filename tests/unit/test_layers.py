@@ -44,6 +44,7 @@ BASE = (
     "parameters",
     "sample",
     "rollup",
+    "parts",
 )
 
 # layer -> the layers it may import (besides itself within the same topic)

@@ -4,6 +4,7 @@ when part files were added, rebuilt on any other change, never read when corrupt
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from opsbook import parts
 from opsbook.config import load_config
 from opsbook.data import Source, open_source
 from opsbook.engine import exact_sum
@@ -205,6 +207,26 @@ def test_an_appended_part_file_is_rolled_up_alone(shop, tmp_path):
     # two events of the first parts and one of the new part (10:00 local), merged in one row
     assert user2["events"].tolist() == [3]
     assert served(shop, cache)[0] == {"events": "read", "orders": "read"}
+
+
+def test_a_large_rollup_is_built_in_ranges_of_users(shop, tmp_path, monkeypatch):
+    """Forced into three ranges of users (users 1, 2 and 3 alone), each table's rollup is three
+    parts read as they are (no user in two), equal to the rollup of the rows; a part file
+    appended afterwards is rolled up alone and merged with them."""
+    monkeypatch.setattr(parts, "part_count", lambda rows, limit: 3)
+    cache = tmp_path / "cache"
+    assert served(shop, cache)[0] == {"events": "rebuilt", "orders": "rebuilt"}
+    entries = json.loads(next(cache.glob("*/manifest.json")).read_text())["tables"]
+    assert {name: len(e["parts"]) for name, e in entries.items()} == {"events": 3, "orders": 3}
+    assert all(e["by_user"] for e in entries.values())
+    events_part("2026-01-02", [2, 9], ["02:00:00"]).to_parquet(shop / "events" / "part-2.parquet")
+    paths, tables = served(shop, cache)  # user 9, in no users row, lies in the last range
+    assert paths == {"events": "incremental", "orders": "read"}
+    assert set(tables["events"]["user_id"]) == {1, 2, 3, 9}
+    source = open_shop(shop, None)
+    kept = {name: rows(user_days(source, name)) for name in ("events", "orders")}
+    for name, table in kept.items():  # computed in session in the same three ranges
+        pd.testing.assert_frame_equal(table, rows(rolled_rows(source, name)), check_dtype=False)
 
 
 def change_a_file(shop: Path) -> None:

@@ -11,6 +11,7 @@ start of as_of).
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import ibis
@@ -18,8 +19,9 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from opsbook.data import Source
-from opsbook.engine import exact_sum, keep
+from opsbook.engine import exact_sum
 from opsbook.errors import InputError
+from opsbook.parts import Within, kept_by_user
 from opsbook.retention.queries import data_end, paid_orders
 
 # event types counted per user by default: the daily table is kept once for both the stages and
@@ -102,12 +104,21 @@ def daily_activity(source: Source, until_day: int, event_types: tuple[str, ...])
 
     Kept on the engine once per open source and (until_day, event types): every cutoff of the
     churn model, the lifecycle stages at two dates and the value summaries read it instead of
-    the events."""
+    the events. Computed range of users by range when the events outgrow the engine's memory
+    (:func:`opsbook.parts.kept_by_user`)."""
     key = ("insight_daily", until_day, event_types)
-    return source.once(key, lambda: keep(_daily(source, until_day, event_types)))
+    return source.once(key, lambda: _kept_daily(source, until_day, event_types))
 
 
-def _daily(source: Source, until_day: int, event_types: tuple[str, ...]) -> ir.Table:
+def _kept_daily(source: Source, until_day: int, event_types: tuple[str, ...]) -> ir.Table:
+    tables = [t for t in ("events", "orders") if source.has(t)]
+    rows = sum(int(source.mapped(t).count().execute()) for t in tables)
+    return kept_by_user(source, rows, partial(_daily, source, until_day, event_types))
+
+
+def _daily(
+    source: Source, until_day: int, event_types: tuple[str, ...], within: Within
+) -> ir.Table:
     until = _utc_of_day(source, until_day)
     types = [type_column(i) for i in range(len(event_types))]
     active = None
@@ -115,7 +126,7 @@ def _daily(source: Source, until_day: int, event_types: tuple[str, ...]) -> ir.T
         events = source.table("events", until=until, local_day=True)
         # a table bounded in time holds no null time: asking the converted time again would
         # convert every row (a second per 69M rows)
-        events = events.filter(events.user_id.notnull())
+        events = within(events.filter(events.user_id.notnull()))
         # counted with a filter: DuckDB sums integers into 128-bit totals, twice the time here
         by_type = {
             type_column(i): events.count(where=events.event == name)
@@ -127,7 +138,7 @@ def _daily(source: Source, until_day: int, event_types: tuple[str, ...]) -> ir.T
     bought = None
     if source.has("orders"):
         orders = paid_orders(source, until=until, local_day=True)
-        orders = orders.filter(orders.amount > 0)
+        orders = within(orders.filter(orders.amount > 0))
         bought = orders.group_by("user_id", day=orders.local_day).aggregate(
             orders=orders.count(), revenue=exact_sum(orders.amount)
         )

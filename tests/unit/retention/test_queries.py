@@ -2,6 +2,8 @@
 as_of, the active days kept once per report, and the batched counts the KPI dashboard reuses
 against plain pandas on the sample shop."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -52,10 +54,9 @@ def test_weeks_derived_from_kept_active_days_equal_weeks_from_the_events(sample_
     question keeps nothing but the source's activity rollup (computed once per open source when
     there is no cache folder, as in the unit tests: :mod:`opsbook.rollup`)."""
 
-    def kept_tables(source) -> int:
-        return source.con.raw_sql(
-            "SELECT count(*) FROM duckdb_tables() WHERE temporary"
-        ).fetchone()[0]
+    def kept_tables(source) -> int:  # kept as Parquet files in the connection's own folder
+        folder = source.con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0]
+        return len(list(Path(folder).glob("kept-*.parquet")))
 
     def matrix(keep_days: bool):
         source = open_source(load_config(data=str(sample_dir), lang="en"))

@@ -45,10 +45,10 @@ import pyarrow.parquet as pq
 
 from opsbook import __version__
 from opsbook.data import Source
-from opsbook.engine import KEEPING_ENGINES, exact_total, keep, keep_parts, read_file
+from opsbook.engine import KEEPING_ENGINES, exact_total, keep_parts, read_file
 from opsbook.errors import first_line
 from opsbook.i18n import t
-from opsbook.parts import Within, user_ranges
+from opsbook.parts import Within, kept_by_user, user_ranges
 from opsbook.sources import file_kind, part_files
 
 ROLLUP_VERSION = 1  # raise when what a rollup holds or how it is computed changes
@@ -412,7 +412,10 @@ class RollupCache:
         for path in paths:
             pq.read_metadata(path)  # a footer that does not parse: not read
         table = source.con.read_parquet(paths, table_name=f"rollup_{name}_{secrets.token_hex(4)}")
-        return table if len(paths) == 1 or entry.get("by_user") else keep(merged(table))
+        if len(paths) == 1 or entry.get("by_user"):
+            return table
+        rows = sum(pq.read_metadata(path).num_rows for path in paths)
+        return kept_by_user(source, rows, lambda within: merged(within(table)))
 
     def _remove_stale(self, manifest: dict[str, Any]) -> None:
         """Remove the parts no table of ``manifest`` names that are older than

@@ -188,38 +188,31 @@ def keep(table: ir.Table) -> ir.Table:
     activity took 1.6 GB at 1M users, 16 GB at 10M, which a 4 GB limit spilled and read back
     block by block for every question. The same rows as zstd Parquet take 49 MB and are read as
     fast (columns and row groups in parallel, cached by DuckDB's file cache)."""
-    backend = backend_name(table)
-    if backend == "duckdb":
-        con = table._find_backend()
-        folder = _KEPT.get(con)
-        if folder is not None:
-            path = Path(folder) / f"kept-{next(_KEPT_COUNT)}.parquet"
-            con.to_parquet(table, path, compression="zstd")
-            return con.read_parquet(path)
-    return table.cache() if backend in KEEPING_ENGINES else table
+    return keep_parts([table])
 
 
 def keep_parts(parts: Sequence[ir.Table]) -> ir.Table:
-    """Tables of the same columns computed one after another and kept as one, their union: on
-    DuckDB each part into a Parquet file of its own (one part's work in memory at a time) and
-    the files read as one table; elsewhere the union kept by :func:`keep`."""
+    """Tables of the same columns computed one after another and kept as one, their union (see
+    :func:`keep`): on DuckDB each part into a Parquet file of its own, so that one part's work
+    is in memory at a time, and the files read as one table."""
     first = parts[0]
-    if len(parts) > 1 and backend_name(first) == "duckdb":
-        con = first._find_backend()
-        folder = _KEPT.get(con)
-        if folder is not None:
-            paths = [Path(folder) / f"kept-{next(_KEPT_COUNT)}.parquet" for _ in parts]
-            for part, path in zip(parts, paths, strict=True):
-                con.to_parquet(part, path, compression="zstd")
-            return con.read_parquet([str(path) for path in paths])
-    return keep(ibis.union(*parts, distinct=False) if len(parts) > 1 else first)
+    backend = backend_name(first)
+    con = first._find_backend() if backend == "duckdb" else None
+    folder = _KEPT.get(con) if con is not None else None
+    if folder is not None:
+        paths = [str(Path(folder) / f"kept-{next(_KEPT_COUNT)}.parquet") for _ in parts]
+        for part, path in zip(parts, paths, strict=True):
+            con.to_parquet(part, path, compression="zstd")
+        return con.read_parquet(paths)
+    whole = ibis.union(*parts, distinct=False) if len(parts) > 1 else first
+    return whole.cache() if backend in KEEPING_ENGINES else whole
 
 
-def memory_limit_bytes(table: ir.Table) -> int | None:
+def memory_limit_bytes(con: Any) -> int | None:
     """The memory limit of a DuckDB connection in bytes (None: another engine)."""
-    if backend_name(table) != "duckdb":
+    if getattr(con, "name", None) != "duckdb":
         return None
-    setting = table._find_backend().raw_sql("SELECT current_setting('memory_limit')").fetchone()
+    setting = con.raw_sql("SELECT current_setting('memory_limit')").fetchone()
     number, _, unit = str(setting[0]).partition(" ")
     scale = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
     scale |= {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}

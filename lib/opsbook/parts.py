@@ -53,7 +53,7 @@ def user_bounds(source: Source, parts: int) -> list[Any]:
     # each range starts at the id of rank 1 + k * step (ranks from 0: k * step)
     ranked = ids.mutate(rank=ibis.row_number().over(order_by="user_id"))
     cut = ranked.filter((ranked["rank"] % step == 0) & (ranked["rank"] > 0)).order_by("rank")
-    return list(dict.fromkeys(cut.user_id.to_pyarrow().to_pylist()))
+    return cut.user_id.to_pyarrow().to_pylist()
 
 
 def _within(table: ir.Table, low: Any, high: Any) -> ir.Table:
@@ -68,9 +68,7 @@ def _within(table: ir.Table, low: Any, high: Any) -> ir.Table:
 def user_ranges(source: Source, rows: int) -> list[Within]:
     """The ranges of users an aggregate over ``rows`` input rows of ``source`` is computed in
     under the engine's memory limit (:func:`part_count`), each as a :data:`Within`."""
-    probe = source.mapped("users") if source.has("users") else None
-    limit = memory_limit_bytes(probe) if probe is not None else None
-    bounds = user_bounds(source, part_count(rows, limit))
+    bounds = user_bounds(source, part_count(rows, memory_limit_bytes(source.con)))
     return [partial(_within, low=low, high=high) for low, high in pairwise([None, *bounds, None])]
 
 

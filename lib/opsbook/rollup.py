@@ -409,12 +409,11 @@ class RollupCache:
 
     def _read(self, source: Source, name: str, entry: dict[str, Any]) -> ir.Table:
         paths = [str(self.folder / part["file"]) for part in entry["parts"]]
-        for path in paths:
-            pq.read_metadata(path)  # a footer that does not parse: not read
+        # a footer that does not parse: not read
+        rows = sum(pq.read_metadata(path).num_rows for path in paths)
         table = source.con.read_parquet(paths, table_name=f"rollup_{name}_{secrets.token_hex(4)}")
         if len(paths) == 1 or entry.get("by_user"):
             return table
-        rows = sum(pq.read_metadata(path).num_rows for path in paths)
         return kept_by_user(source, rows, lambda within: merged(within(table)))
 
     def _remove_stale(self, manifest: dict[str, Any]) -> None:

@@ -48,7 +48,7 @@ def _opsbook(folder: Path, memory_limit: str | None):
     from steps_opsbook import _source
 
     from opsbook.brushing.queries import BrushingRules, flag_counts, flagged_orders, refund_counts
-    from opsbook.engine import keep
+    from opsbook.engine import keep_parts
 
     rules = BrushingRules(
         burst_orders=BURST[0],
@@ -60,9 +60,9 @@ def _opsbook(folder: Path, memory_limit: str | None):
     )
 
     def run(source):
-        flags, _ = flagged_orders(source, rules)
+        parts, _ = flagged_orders(source, rules)
         # kept, as the report keeps them (brushing.analysis): counted twice (per rule, all)
-        counts = flag_counts(keep(flags))[["rule", "orders", "users", "amount"]]
+        counts = flag_counts(keep_parts(parts))[["rule", "orders", "users", "amount"]]
         return {
             "flags": counts.astype({"amount": float}),
             "refunds": refund_counts(source).execute(),

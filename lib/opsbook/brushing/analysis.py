@@ -100,12 +100,12 @@ def brushing(source: Source, rules: BrushingRules | None = None) -> Brushing:
         empty = _with_shares({}, nothing)
         skipped = dict.fromkeys(RULES, "brushing.skip.no_orders")
         return Brushing(rules, dict.fromkeys(RULES, empty), empty, nothing, skipped)
-    flags, skipped = q.flagged_orders(source, rules)
+    parts, skipped = q.flagged_orders(source, rules)
     counts = q.refund_counts(source) if rules.refund_min_refunds else None
     if counts is None and "refund_outlier" not in skipped:
         skipped["refund_outlier"] = "brushing.skip.no_status"
     pairs = refund_outlier_pairs(None if counts is None else counts.execute(), rules)
-    flags = q.with_refund_outliers(source, flags, pairs)
+    flags = q.with_refund_outliers(source, parts, pairs)
     paid = q.paid_totals(source)
     found = q.flag_counts(flags) if flags is not None else pd.DataFrame(columns=["rule"])
     rows = {r["rule"]: r for r in found.to_dict("records")}

@@ -31,7 +31,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from opsbook.data import Source
-from opsbook.engine import backend_name, epoch_microseconds, exact_sum, floor_divide, keep
+from opsbook.engine import backend_name, epoch_microseconds, exact_sum, floor_divide, keep_parts
 from opsbook.errors import InputError, did_you_mean
 
 MINUTE_US = 60_000_000
@@ -116,19 +116,21 @@ def no_browsing_orders(source: Source, orders: ir.Table, window_us: int) -> ir.T
     an event at the order's own instant is its record, not browsing).
 
     An equi-join, not a window over every event: time is cut into buckets of ``window_us``;
-    an event can only count for an order of its own bucket or the next, so each event is
-    joined on (user, bucket) twice -- as itself and one bucket later -- and the exact
-    interval is checked on the few pairs that meet."""
+    an order can only be preceded by an event of its own bucket or the one before, so each
+    order is joined on (user, bucket) twice -- as itself and one bucket earlier -- and the exact
+    interval is checked on the few pairs that meet. The orders are doubled, not the events:
+    the events are read once, as they stream (doubling them made the engine hold every event's
+    three columns at once: 16 GB at 10M users)."""
     backend = backend_name(orders)
     events = source.table("events")
     us = epoch_microseconds(events.ts, backend)
     seen = events.select(
         user_id=events.user_id, seen_us=us, bucket=floor_divide(us, window_us, backend)
     )
-    seen = seen.union(seen.mutate(bucket=seen.bucket + 1), distinct=False)
     wanted = orders.select(
         "order_id", "user_id", "us", bucket=floor_divide(orders.us, window_us, backend)
     )
+    wanted = wanted.union(wanted.mutate(bucket=wanted.bucket - 1), distinct=False)
     pairs = wanted.join(seen, ["user_id", "bucket"])
     browsed = pairs.filter((pairs.seen_us < pairs.us) & (pairs.seen_us >= pairs.us - window_us))
     return orders.anti_join(browsed.select("order_id").distinct(), "order_id")
@@ -145,10 +147,11 @@ def new_account_orders(source: Source, orders: ir.Table, window_us: int) -> ir.T
     return joined.filter(quick)
 
 
-def flagged_orders(source: Source, rules: BrushingRules) -> tuple[ir.Table | None, dict[str, str]]:
-    """The flags of the rules on orders alone as one engine table (order_id, user_id, amount,
-    rule), and the rules that did not run with the reason (an i18n key). The refund rule's come
-    from :func:`refund_counts`, the analysis's test and :func:`with_refund_outliers`."""
+def flagged_orders(source: Source, rules: BrushingRules) -> tuple[list[ir.Table], dict[str, str]]:
+    """The flags of the rules on orders alone, an engine table (order_id, user_id, amount, rule)
+    per rule and key -- an order may be flagged by several, and twice by one rule of two keys --
+    and the rules that did not run with the reason (an i18n key). The refund rule's come from
+    :func:`refund_counts`, the analysis's test and :func:`with_refund_outliers`."""
     orders = _orders(source)
     parts: list[ir.Table] = []
     skipped = {rule: "brushing.skip.off" for rule, on in rules.switches().items() if not on}
@@ -174,7 +177,7 @@ def flagged_orders(source: Source, rules: BrushingRules) -> tuple[ir.Table | Non
         window = rules.repeated_hours * 60 * MINUTE_US
         repeated = burst_orders(orders, ["user_id", "amount"], rules.repeated_orders, window)
         parts.append(_flag(repeated, "repeated_amount"))
-    return (ibis.union(*parts, distinct=True) if parts else None), skipped
+    return parts, skipped
 
 
 def _refund_profile(source: Source) -> ir.Table:
@@ -204,10 +207,13 @@ def refund_counts(source: Source) -> ir.Table | None:
 
 
 def with_refund_outliers(
-    source: Source, flags: ir.Table | None, pairs: pd.DataFrame
+    source: Source, parts: list[ir.Table], pairs: pd.DataFrame
 ) -> ir.Table | None:
-    """``flags`` and every order of the users whose (peer, orders, refunds) is one of ``pairs``
-    (the few the analysis flagged), kept for the session."""
+    """The flags of ``parts`` and every order of the users whose (peer, orders, refunds) is one
+    of ``pairs`` (the few the analysis flagged), kept for the session: one part after another,
+    so that the engine holds one rule's work at a time (at 10M users the rules together, in one
+    query, spilled to disk and took three times as long)."""
+    parts = list(parts)
     if len(pairs):
         profile = _refund_profile(source)
         # the pairs as a condition, not an in-memory table: Spark loses a memtable that a kept
@@ -222,19 +228,20 @@ def with_refund_outliers(
         )
         users = profile.filter(wanted)
         orders = source.table("orders").view()  # the profile reads the same table
-        outliers = _flag(orders.semi_join(users, "user_id"), "refund_outlier")
-        flags = outliers if flags is None else flags.union(outliers, distinct=True)
-    return None if flags is None else keep(flags)
+        parts.append(_flag(orders.semi_join(users, "user_id"), "refund_outlier"))
+    return keep_parts(parts) if parts else None
 
 
 def flag_counts(flags: ir.Table) -> pd.DataFrame:
-    """Per rule and for all rules together ("all"): flagged orders, their users and amount."""
-    distinct = flags.select("order_id", "user_id", "amount").distinct()
-    per_rule = flags.group_by("rule").aggregate(
-        orders=flags.order_id.nunique(),
-        users=flags.user_id.nunique(),
-        amount=exact_sum(flags.amount),
+    """Per rule and for all rules together ("all"): flagged orders, their users and amount
+    (an order flagged twice by a rule, or by several rules, counts once)."""
+    once = flags.distinct()
+    per_rule = once.group_by("rule").aggregate(
+        orders=once.order_id.count(),
+        users=once.user_id.nunique(),
+        amount=exact_sum(once.amount),
     )
+    distinct = flags.select("order_id", "user_id", "amount").distinct()
     every = distinct.aggregate(
         rule=ibis.literal("all"),
         orders=distinct.order_id.count(),

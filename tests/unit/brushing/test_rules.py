@@ -60,6 +60,20 @@ def test_burst_by_device_catches_many_accounts_on_one_phone(tmp_path):
     assert result.per_rule["burst"]["users"] == 5
 
 
+def test_an_order_flagged_by_two_keys_of_a_rule_counts_once(tmp_path):
+    # one account's five orders from one phone within the hour: a burst of the user and of the
+    # device -- the rule flags each order twice, the counts and amount take it once
+    orders = [order(f"d{i}", 1, 5 * i, amount=10.0 + i, device_id="phone-x") for i in range(5)]
+    orders += [order("e1", 2, 0, device_id="phone-y")]
+    rules = BrushingRules(**OFF | {"burst_orders": 5, "burst_minutes": 60})
+    result = brushing(shop(tmp_path, orders), rules)
+    assert len(result.flags.filter(result.flags.rule == "burst").execute()) == 10
+    for counted in (result.per_rule["burst"], result.all):
+        assert (counted["orders"], counted["users"]) == (5, 1)
+        assert counted["amount"] == pytest.approx(60.0)
+        assert counted["share_amount"] == pytest.approx(60.0 / 70.0)
+
+
 def brute_force_bursts(times: dict[str, list[tuple[float, str]]], count: int, window: float):
     out = set()
     for seq in times.values():

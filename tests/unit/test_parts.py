@@ -8,6 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from opsbook import parts
+from opsbook.behaviour import behaviour
+from opsbook.config import load_config
+from opsbook.data import open_source
 from opsbook.insight import queries as q
 from tests.unit.insight.shop import simulated_shop
 from tests.unit.retention.sources import source_of, users_of
@@ -57,3 +60,22 @@ def _kept_files(source):
     con = source.con
     folder = con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0]
     return Path(folder).glob("kept-*.parquet")
+
+
+def test_the_behaviour_page_in_parts_is_the_whole(sample_dir, tmp_path, monkeypatch):
+    """Forced into five ranges of users, the funnel's users (and so its counts, weeks, times
+    and drop-off) and the paths are those computed at once: each user's row depends on their
+    own events alone."""
+
+    def page(ranges):
+        monkeypatch.setattr(parts, "part_count", lambda rows, limit: ranges)
+        config = load_config(data=str(sample_dir), overrides={"timezone": "Asia/Shanghai"})
+        source = open_source(config)
+        result = behaviour(source, breakdown="channel")
+        return result.metrics(), len(list(_kept_files(source)))
+
+    whole, whole_files = page(1)
+    split, split_files = page(5)
+    assert split_files >= whole_files + 4  # the funnel's users in five files, not one
+    assert whole["funnels"]["purchase"]["steps"][1]["users"] > 1000
+    assert split == whole

@@ -23,7 +23,8 @@ import pandas as pd
 
 from opsbook.behaviour.queries.steps import Funnel, matched_events
 from opsbook.data import Source, between_utc
-from opsbook.engine import backend_name, floor_divide, keep, timestamp_from_epoch_microseconds
+from opsbook.engine import backend_name, floor_divide, timestamp_from_epoch_microseconds
+from opsbook.parts import Within, kept_by_user
 from opsbook.retention.queries.active import _with_group
 from opsbook.retention.queries.periods import period_number
 
@@ -32,16 +33,24 @@ QUANTILES = (0.25, 0.5, 0.75, 0.9)
 
 
 def funnel_users(
-    source: Source, funnel: Funnel, *, since: Any = None, until: Any = None
+    source: Source,
+    funnel: Funnel,
+    *,
+    since: Any = None,
+    until: Any = None,
+    within: Within | None = None,
 ) -> ir.Table:
     """One row per user who entered ``funnel`` in [since, until) (naive UTC; None: open):
     ``user_id``, ``entry_ts`` (the attempt's entry), ``level`` (how many positions it reached,
     1..n) and ``t0``..``t{n-1}``: microseconds since the epoch at which each step was reached
     (null: not reached within the window). In an ``any`` funnel ``t{i}`` is step ``i``'s time
-    and positions are the distinct steps in the order they happened."""
+    and positions are the distinct steps in the order they happened. ``within``: only the users
+    of one range (:mod:`opsbook.parts`; a user's row depends on their own events alone)."""
     n = len(funnel.steps)
     strict = funnel.order == "strict"
     events, order = matched_events(source, funnel, every_event=strict)
+    if within is not None:
+        events = within(events)
     chained = _chained(events, order, funnel, since, until)
     if chained is not None:
         return chained
@@ -74,9 +83,17 @@ def kept_funnel_users(
     source: Source, funnel: Funnel, *, since: Any = None, until: Any = None
 ) -> ir.Table:
     """:func:`funnel_users` computed once per open source and kept on the engine: the counts,
-    the entry weeks, the times to convert and the drop-off paths all read it."""
-    key = ("behaviour.funnel_users", funnel, since, until)
-    return source.once(key, lambda: keep(funnel_users(source, funnel, since=since, until=until)))
+    the entry weeks, the times to convert and the drop-off paths all read it. Computed one range
+    of users at a time when the events outgrow the engine's memory (:mod:`opsbook.parts`: at
+    10M users under 4 GB the steps' keys of every event, held at once, spilled to disk)."""
+
+    def build(within: Within) -> ir.Table:
+        return funnel_users(source, funnel, since=since, until=until, within=within)
+
+    def kept() -> ir.Table:
+        return kept_by_user(source, int(source.mapped("events").count().execute()), build)
+
+    return source.once(("behaviour.funnel_users", funnel, since, until), kept)
 
 
 # bits of the composite key (time, tie) an int64 can spare: microseconds since 1970 need 51

@@ -267,3 +267,16 @@ def test_holdout_summary_counts_purchase_days_after_calibration(shop):
     assert got["customers"].sum() == len(buyers)
     purchases = later.assign(d=days).drop_duplicates(["user_id", "d"]).shape[0]
     assert (got["holdout"] * got["customers"]).sum() == purchases
+
+
+def test_chunks_come_in_the_expressions_types_ordered_by_user():
+    # DuckDB sums integers into 128-bit ones: the chunks hold them as int64, not as objects
+    con = ibis.duckdb.connect()
+    rows = con.create_table("t", pd.DataFrame({"user_id": [3, 1, 2, 1, 3], "n": [1, 2, 3, 4, 5]}))
+    table = rows.group_by("user_id").aggregate(n=rows.n.sum(), m=rows.n.mean())
+    chunks = list(q.batches(table, 2))
+    whole = pd.concat(chunks, ignore_index=True)
+    assert [len(c) for c in chunks] == [2, 1]
+    assert whole.user_id.tolist() == [1, 2, 3]
+    assert whole.n.tolist() == [6, 3, 6]
+    assert whole.dtypes.to_dict() == {"user_id": "int64", "n": "int64", "m": "float64"}

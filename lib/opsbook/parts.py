@@ -65,6 +65,11 @@ def _within(table: ir.Table, low: Any, high: Any) -> ir.Table:
     return table.filter(keep)
 
 
+def input_rows(source: Source, *names: str) -> int:
+    """Rows of the tables ``names`` the source has: what a per-user question over them reads."""
+    return sum(int(source.mapped(name).count().execute()) for name in names if source.has(name))
+
+
 def user_ranges(source: Source, rows: int) -> list[Within]:
     """The ranges of users an aggregate over ``rows`` input rows of ``source`` is computed in
     under the engine's memory limit (:func:`part_count`), each as a :data:`Within`."""

@@ -48,7 +48,7 @@ from opsbook.data import Source
 from opsbook.engine import KEEPING_ENGINES, exact_total, keep_parts, read_file
 from opsbook.errors import first_line
 from opsbook.i18n import t
-from opsbook.parts import Within, kept_by_user, user_ranges
+from opsbook.parts import Within, input_rows, kept_by_user, user_ranges
 from opsbook.sources import file_kind, part_files
 
 ROLLUP_VERSION = 1  # raise when what a rollup holds or how it is computed changes
@@ -132,8 +132,10 @@ def rolled_rows(source: Source, name: str, within: Within = _every) -> ir.Table:
 def rolled_in_parts(source: Source, name: str) -> list[ir.Table]:
     """The rollup of ``name`` as expressions over ranges of users that each fit the engine's
     memory (:mod:`opsbook.parts`; one at 1M users, nine at 10M under a 4 GB limit)."""
-    rows = int(source.mapped(name).count().execute())
-    return [rolled_rows(source, name, within) for within in user_ranges(source, rows)]
+    return [
+        rolled_rows(source, name, within)
+        for within in user_ranges(source, input_rows(source, name))
+    ]
 
 
 def merged(parts: ir.Table) -> ir.Table:

@@ -24,7 +24,7 @@ import pandas as pd
 from opsbook.behaviour.queries.steps import Funnel, matched_events
 from opsbook.data import Source, between_utc
 from opsbook.engine import backend_name, floor_divide, timestamp_from_epoch_microseconds
-from opsbook.parts import Within, kept_by_user
+from opsbook.parts import Within, input_rows, kept_by_user
 from opsbook.retention.queries.active import _with_group
 from opsbook.retention.queries.periods import period_number
 
@@ -91,7 +91,7 @@ def kept_funnel_users(
         return funnel_users(source, funnel, since=since, until=until, within=within)
 
     def kept() -> ir.Table:
-        return kept_by_user(source, int(source.mapped("events").count().execute()), build)
+        return kept_by_user(source, input_rows(source, "events"), build)
 
     return source.once(("behaviour.funnel_users", funnel, since, until), kept)
 

@@ -25,7 +25,7 @@ from opsbook.behaviour.queries.funnel import kept_funnel_users
 from opsbook.behaviour.queries.steps import Funnel, check_events, event_names
 from opsbook.data import Source, between_utc
 from opsbook.engine import epoch_microseconds, keep
-from opsbook.parts import Within, kept_by_user
+from opsbook.parts import Within, input_rows, kept_by_user
 
 Direction = Literal["after", "before"]
 DIRECTIONS = ("after", "before")
@@ -300,40 +300,29 @@ def path_counts(
         _check_anchor(source, anchor, rules)
         starts_of, locate = event_anchor(source, anchor, rules)
     t = _events(source, since=since, until=until)
+    n = int(steps)
+    names = [f"e{j}" for j in range(n + 1)]
 
     def build(within: Within) -> ir.Table:
+        """``user_id, e0 .. e{steps}`` of one range of users: first from their rows near the
+        anchor, then, for the users whose path may run past them, from all their rows on that
+        side."""
         rows = within(t)  # and the starts within too: a drop-off's come from the funnel's users
-        return _paths(source, rows, within(starts_of(rows)), locate, direction, int(steps), rules)
+        starts = keep(within(starts_of(rows)))  # read by both passes
+        near = _around(source, rows, starts, locate, direction, n, rules, reach_of(rules))
+        paths = near.filter(near.whole).select("user_id", *names)
+        cut = near.filter(~near.whole).select(cut="user_id")
+        if not int(cut.count().execute()):
+            return paths
+        again = starts.join(cut, starts.user_id == cut.cut).select("user_id", "start")
+        rest = _around(source, rows, again, locate, direction, n, rules, None)
+        return ibis.union(paths, rest.select("user_id", *names), distinct=False)
 
     # one range of users at a time when the events outgrow the engine's memory: a user's path
     # depends on their own rows alone (at 10M users the rows near every anchor, sorted at once,
     # spilled to disk)
-    paths = kept_by_user(source, int(source.mapped("events").count().execute()), build)
-    return _counts(paths, int(steps), direction, int(top))
-
-
-def _paths(
-    source: Source,
-    t: ir.Table,
-    starts: ir.Table,
-    locate: Query,
-    direction: str,
-    steps: int,
-    rules: PathRules,
-) -> ir.Table:
-    """``user_id, e0 .. e{steps}`` of the users of ``starts`` from their rows ``t``: first from
-    the rows near the anchor, then, for the users whose path may run past them, from all their
-    rows on that side."""
-    starts = keep(starts)  # read by both passes
-    near = _around(source, t, starts, locate, direction, steps, rules, reach_of(rules))
-    names = [f"e{j}" for j in range(steps + 1)]
-    paths = near.filter(near.whole).select("user_id", *names)
-    cut = near.filter(~near.whole).select(cut="user_id")
-    if not int(cut.count().execute()):
-        return paths
-    again = starts.join(cut, starts.user_id == cut.cut).select("user_id", "start")
-    rest = _around(source, t, again, locate, direction, steps, rules, None)
-    return ibis.union(paths, rest.select("user_id", *names), distinct=False)
+    paths = kept_by_user(source, input_rows(source, "events"), build)
+    return _counts(paths, n, direction, int(top))
 
 
 def _check_anchor(source: Source, anchor: str, rules: PathRules) -> None:

@@ -21,7 +21,7 @@ import pandas as pd
 from opsbook.data import Source
 from opsbook.engine import exact_sum
 from opsbook.errors import InputError
-from opsbook.parts import Within, kept_by_user
+from opsbook.parts import Within, input_rows, kept_by_user
 from opsbook.retention.queries import data_end, paid_orders
 
 # event types counted per user by default: the daily table is kept once for both the stages and
@@ -111,8 +111,7 @@ def daily_activity(source: Source, until_day: int, event_types: tuple[str, ...])
 
 
 def _kept_daily(source: Source, until_day: int, event_types: tuple[str, ...]) -> ir.Table:
-    tables = [t for t in ("events", "orders") if source.has(t)]
-    rows = sum(int(source.mapped(t).count().execute()) for t in tables)
+    rows = input_rows(source, "events", "orders")
     return kept_by_user(source, rows, partial(_daily, source, until_day, event_types))
 
 

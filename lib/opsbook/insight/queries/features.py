@@ -26,7 +26,6 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from opsbook.data import Source
 from opsbook.engine import exact_sum, keep
@@ -154,4 +153,4 @@ def batches(table: ir.Table, chunk_rows: int) -> Iterator[Any]:
     schema = table.schema().to_pyarrow()
     for batch in reader:
         if batch.num_rows:
-            yield pa.Table.from_batches([batch]).cast(schema).to_pandas()
+            yield batch.cast(schema).to_pandas()

@@ -452,10 +452,12 @@ class Source:
         return self.local(ts).date()
 
     def utc_from_local(self, local: datetime | str) -> datetime:
-        """The naive-UTC instant of a wall-clock time in the configured zone (for filters)."""
+        """The naive-UTC instant of a wall-clock time in the configured zone (for filters): where
+        the clocks skip it (a midnight a DST change jumps over) the first instant after, where
+        they show it twice the first (a day starts at its first instant)."""
         stamp = pd.Timestamp(local)
         if stamp.tzinfo is None:
-            stamp = stamp.tz_localize(self.timezone)
+            stamp = stamp.tz_localize(self.timezone, ambiguous=True, nonexistent="shift_forward")
         return stamp.tz_convert("UTC").tz_localize(None).to_pydatetime()
 
     def now_local(self) -> pd.Timestamp:

@@ -11,6 +11,7 @@ others. Earlier runs are never touched.
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import re
 import secrets
@@ -468,12 +469,10 @@ def _complete_run(
     checks = check_source(source)
     temporary = tempfile.mkdtemp(prefix=f"{CHECKS_PREFIX}{os.getpid()}-")
     checks_file = checks.save(Path(temporary) / "checks.pickle")
-    # the activity rollup's cache folder: the first kernel that reads a rollup builds or
-    # refreshes it there, the others wait for it; without a usable cache (said once) each
-    # kernel computes its own from the rows
-    notice = None if no_cache else prepare_rollup(source, cfg.lang)
-    if notice:
-        print(notice, file=sys.stderr)
+    # the activity rollups, built or refreshed in the cache folder for every kernel; without a
+    # usable cache (said once) each kernel computes its own from the rows
+    say = functools.partial(print, file=sys.stderr)
+    shared = not no_cache and prepare_rollup(source, cfg.lang, [r.name for r in selected], say)
     timeout = int(settings["cell_timeout_seconds"])
     pool = workers or settings.get("workers") or os.cpu_count() or 1
     # kernels inherit these: notebooks skip their widgets, write files into the run folder and
@@ -484,7 +483,7 @@ def _complete_run(
         ENGINE_ENV: cfg.engine,
         CHECKS_ENV: str(checks_file),
         SOURCE_ENV: location,
-    } | ({NO_CACHE_ENV: "1"} if no_cache or notice else {})
+    } | ({} if shared else {NO_CACHE_ENV: "1"})
     saved = {name: os.environ.get(name) for name in exported}
     os.environ.update(exported)
     if progress:

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import duckdb
 import ibis
@@ -256,6 +256,25 @@ def test_utc_from_local():
     config = load_config(data="x")
     source = open_source.__globals__["Source"](None, {}, config, "x")
     assert source.utc_from_local("2026-01-02") == datetime(2026, 1, 1, 16, 0)
+
+
+@pytest.mark.parametrize(
+    "zone, day, first_instant",
+    [
+        # the clocks jump from 24:00 to 01:00 (UTC-4 to UTC-3): the day starts at 01:00 local
+        ("America/Santiago", "2026-09-06", datetime(2026, 9, 6, 4, 0)),
+        # they fall back from 01:00 to 00:00 (UTC-4 to UTC-5): the first of the two midnights
+        ("America/Havana", "2026-11-01", datetime(2026, 11, 1, 4, 0)),
+        # they jump from 00:00 to 01:00 (UTC-5 to UTC-4)
+        ("America/Havana", "2026-03-08", datetime(2026, 3, 8, 5, 0)),
+    ],
+)
+def test_a_day_starts_at_its_first_instant_across_a_dst_change(zone, day, first_instant):
+    config = load_config(data="x", overrides={"timezone": zone})
+    source = open_source.__globals__["Source"](None, {}, config, "x")
+    assert source.utc_from_local(day) == first_instant
+    before = pd.Timestamp(first_instant - timedelta(microseconds=1)).tz_localize("UTC")
+    assert str(before.tz_convert(zone).date()) < day  # the instant before is the day before
 
 
 def test_credentials_in_a_url_are_never_printed():

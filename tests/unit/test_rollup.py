@@ -15,12 +15,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from opsbook import parts
+from opsbook import parts, rollup
 from opsbook.config import load_config
 from opsbook.data import Source, open_source
 from opsbook.engine import exact_sum
 from opsbook.retention.queries import active_periods
-from opsbook.rollup import NO_CACHE_ENV, RollupCache, active_days, prepare, rolled_rows, user_days
+from opsbook.rollup import (
+    NO_CACHE_ENV,
+    READERS,
+    RollupCache,
+    active_days,
+    event_counts,
+    prepare,
+    rolled_rows,
+    user_days,
+)
 
 ZONE = "Asia/Shanghai"  # UTC+8: 15:59:59 UTC is 23:59:59 local, 16:00 UTC the next local day
 USERS = pd.DataFrame(
@@ -139,6 +148,39 @@ def test_sums_over_the_rollup_equal_sums_over_the_rows(shop):
     assert int(events["events"].sum()) == int(source.table("events").count().execute())
 
 
+def test_events_rollup_counts_each_event_name_per_local_day(shop):
+    source = open_shop(shop, None)
+    days, columns = event_counts(source)
+    assert columns == {"app_open": "type_0", "view_item": "type_1"}  # sorted names
+    got = rows(days)[["user_id", "day", "events", "type_0", "type_1"]]
+    day = (pd.Timestamp("2026-01-01") - pd.Timestamp("1970-01-01")).days
+    # each part's rows alternate view_item, app_open: part-0 users 1 and 2 at 15:59:59 (local
+    # 01-01, view_item) and 16:00 (local 01-02, app_open); part-1 users 2 (view_item) and 3
+    # (app_open) at 01:00 (01-02)
+    assert got.values.tolist() == [
+        [1, day, 1, 0, 1],
+        [1, day + 1, 1, 1, 0],
+        [2, day, 1, 0, 1],
+        [2, day + 1, 2, 1, 1],
+        [3, day + 1, 1, 1, 0],
+    ]
+    by_rows = source.table("events").group_by("event").aggregate(n=lambda t: t.count()).execute()
+    by_rollup = {name: int(got[c].sum()) for name, c in columns.items()}
+    assert by_rollup == dict(zip(by_rows["event"], by_rows["n"], strict=True))
+
+
+def test_too_many_event_names_are_not_counted_one_by_one(shop, monkeypatch):
+    monkeypatch.setattr(rollup, "MAX_EVENT_TYPES", 1)
+    source = open_shop(shop, None)
+    assert event_counts(source) is None
+    assert rows(user_days(source, "events")).columns.tolist() == [
+        "user_id",
+        "day",
+        "events",
+        "first_ts",
+    ]
+
+
 def test_active_days_are_the_local_days_with_activity_before_the_instant(shop):
     source = open_shop(shop, None)
     day = (pd.Timestamp("2026-01-01") - pd.Timestamp("1970-01-01")).days
@@ -207,6 +249,21 @@ def test_an_appended_part_file_is_rolled_up_alone(shop, tmp_path):
     # two events of the first parts and one of the new part (10:00 local), merged in one row
     assert user2["events"].tolist() == [3]
     assert served(shop, cache)[0] == {"events": "read", "orders": "read"}
+
+
+def test_an_appended_part_with_a_new_event_name_rebuilds(shop, tmp_path):
+    cache = tmp_path / "cache"
+    served(shop, cache)
+    known = events_part("2026-01-03", [1], ["02:00:00"])
+    known.to_parquet(shop / "events" / "part-2.parquet")
+    assert served(shop, cache)[0] == {"events": "incremental", "orders": "read"}
+    new = known.assign(event="share")
+    new.to_parquet(shop / "events" / "part-3.parquet")
+    paths, tables = served(shop, cache)  # compared with the rows' rollup there
+    assert paths == {"events": "rebuilt", "orders": "read"}
+    entry = json.loads(next(cache.glob("*/manifest.json")).read_text())["tables"]["events"]
+    assert entry["types"] == ["app_open", "share", "view_item"]
+    assert tables["events"]["type_1"].sum() == 1
 
 
 def test_a_large_rollup_is_built_in_ranges_of_users(shop, tmp_path, monkeypatch):
@@ -279,7 +336,10 @@ def test_an_unwritable_folder_is_said_once_and_the_rollup_computed_in_session(sh
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     source = open_shop(shop, blocker / "cache")
-    said = prepare(source, "en")
+    said = []
+    assert prepare(source, "en", ["retention"], said.append) is False
+    assert len(said) == 1
+    said = said[0]
     assert said.startswith(f"The cache folder {blocker / 'cache'}") and "cannot be written" in said
     # without a runner (JupyterLab) the first report says it, once
     with pytest.warns(UserWarning, match=re.escape(str(blocker / "cache"))):
@@ -298,7 +358,9 @@ def test_a_source_without_files_goes_without_the_cache(shop, tmp_path):
         for name in ("users", "orders"):
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM '{shop / name}.parquet'")
     source = open_shop(database, tmp_path / "cache")
-    assert "no files to fingerprint" in prepare(source, "en")
+    said = []
+    assert prepare(source, "en", ["retention"], said.append) is False
+    assert len(said) == 1 and "no files to fingerprint" in said[0]
     assert not (tmp_path / "cache").exists()
     assert len(rows(user_days(source, "orders"))) == 4  # kept on the engine for the session
 
@@ -335,19 +397,44 @@ def test_two_builders_at_once_leave_a_readable_cache(shop, tmp_path, monkeypatch
     assert served(shop, cache)[0] == {"events": "read", "orders": "read"}
 
 
-def test_a_run_builds_only_what_its_reports_read(shop, tmp_path):
+def test_a_run_of_readers_builds_the_rollups_before_its_reports(shop, tmp_path):
+    cache = tmp_path / "cache"
+    said = []
+    assert prepare(open_shop(shop, cache), "en", ["ab_test", "kpi_dashboard"], said.append)
+    assert sorted(p.name.split("-")[0] for p in cache.rglob("*.parquet")) == ["events", "orders"]
+    assert len(said) == 1
+    assert re.fullmatch(
+        r"Activity rollup ready \(events: computed, orders: computed\) in [\d.]+ s\.", said[0]
+    )
+    # the reports read what the runner built
+    assert served(shop, cache)[0] == {"events": "read", "orders": "read"}
+    said = []
+    assert prepare(open_shop(shop, cache), "zh", ["retention"], said.append)
+    assert said[0].startswith("活动汇总已就绪（events: 从缓存读取, orders: 从缓存读取）")
+
+
+def test_a_run_of_reports_that_read_no_rollup_builds_none(shop, tmp_path):
     cache = tmp_path / "cache"
     source = open_shop(shop, cache)
-    assert prepare(source, "en") is None  # the folder can be used: nothing built yet
-    assert not list(cache.rglob("*.parquet"))
-    rows(user_days(source, "orders"))  # the first reader builds the orders rollup alone
+    said = []
+    assert prepare(source, "en", ["ab_test", "segmentation"], said.append)
+    assert said == [] and not list(cache.rglob("*.parquet"))
+    rows(user_days(source, "orders"))  # a reader not in READERS builds the orders rollup alone
     assert [p.name.split("-")[0] for p in cache.rglob("*.parquet")] == ["orders"]
     assert served(shop, cache)[0] == {"events": "rebuilt", "orders": "read"}
+
+
+def test_every_reader_is_a_report():
+    from opsbook.run import discover
+
+    assert set(discover(Path(__file__).parents[2] / "notebooks")) >= READERS
 
 
 def test_no_cache_leaves_the_folder_alone(shop, tmp_path, monkeypatch):
     monkeypatch.setenv(NO_CACHE_ENV, "1")
     source = open_shop(shop, tmp_path / "cache")
-    assert prepare(source, "en") is None
+    said = []
+    assert prepare(source, "en", ["retention"], said.append) is False
+    assert said == []
     assert len(rows(user_days(source, "events"))) == 5
     assert not (tmp_path / "cache").exists()

@@ -1,5 +1,6 @@
 """The user-insight engine steps on hand-made data with known answers."""
 
+import copy
 from datetime import date
 
 import ibis
@@ -8,6 +9,7 @@ import pandas as pd
 import pytest
 
 from opsbook.insight import queries as q
+from opsbook.insight.queries import activity
 from opsbook.segmentation.analysis.segments import quantile_scores
 from opsbook.stats.clv import customer_summary
 from tests.unit.insight.shop import simulated_shop
@@ -280,3 +282,34 @@ def test_chunks_come_in_the_expressions_types_ordered_by_user():
     assert whole.user_id.tolist() == [1, 2, 3]
     assert whole.n.tolist() == [6, 3, 6]
     assert whole.dtypes.to_dict() == {"user_id": "int64", "n": "int64", "m": "float64"}
+
+
+def test_the_daily_activity_from_the_rollup_is_the_one_from_the_rows(tmp_path, monkeypatch):
+    """In Santiago the clocks jump from 24:00 to 01:00 on 2026-09-06 (that local midnight does
+    not exist) and fall back at 24:00 on 2026-04-04: the rollup's local days before each cutoff
+    hold exactly the events before the cutoff's first instant."""
+    rng = np.random.default_rng(3)
+    moments = [
+        pd.Timestamp(f"2026-{month}-{day:02d} 00:00") + pd.Timedelta(minutes=int(m))
+        for month, first in (("04", 2), ("09", 4))
+        for day in range(first, first + 4)
+        for m in rng.integers(0, 24 * 60, 12)
+    ]
+    names = ["view", "cart", "share"]
+    events = events_of(*[(i % 5, str(t), names[i % 3]) for i, t in enumerate(moments)])
+    src = source_of(
+        tmp_path / "shop", users_of((0, "2026-01-01 00:00")), events, timezone="America/Santiago"
+    )
+    cutoffs = [
+        q.day_number(date(2026, m, d)) for m, d in ((4, 3), (4, 4), (4, 5), (9, 5), (9, 6), (9, 7))
+    ]
+    key = ["user_id", "day"]
+    types = ("cart", "view", "absent")
+    rolled = {c: q.daily_activity(src, c, types).execute() for c in cutoffs}
+    monkeypatch.setattr(activity, "event_counts", lambda source: None)
+    from_rows = copy.copy(src)  # the same open source, asked again
+    for c in cutoffs:
+        want = q.daily_activity(from_rows, c, types).execute().sort_values(key, ignore_index=True)
+        got = rolled[c].sort_values(key, ignore_index=True)
+        assert len(got) > 0 and got["type_2"].sum() == 0
+        pd.testing.assert_frame_equal(got, want, check_dtype=False)

@@ -6,10 +6,8 @@ events again, they made the report suite scan 62M events dozens of times at 1M u
 answers them from one row per user and local day (the day of :meth:`Source.table`'s
 ``local_day``, the configured zone):
 
-- ``events``: ``user_id, day, events`` (rows with a user and a time), ``first_ts`` (the day's
-  first event, naive UTC: "active on day d by the instant u" is ``first_ts < u``) and, when the
-  source names at most :data:`MAX_EVENT_TYPES` events, one count per event name (``type_0`` ..,
-  in the order of :func:`event_types`; :func:`event_counts` says which is which);
+- ``events``: ``user_id, day, events`` (rows with a user and a time) and ``first_ts`` (the day's
+  first event, naive UTC: "active on day d by the instant u" is ``first_ts < u``);
 - ``orders``: ``user_id, day, orders, first_ts`` (every order), ``paid_orders, first_paid_ts,
   paid_amount, paid_squares`` (paid: status ``paid`` or none) and ``refunds, refunded_amount``.
 
@@ -53,7 +51,7 @@ from opsbook.i18n import t
 from opsbook.parts import Within, input_rows, kept_by_user, user_ranges
 from opsbook.sources import file_kind, part_files
 
-ROLLUP_VERSION = 2  # raise when what a rollup holds or how it is computed changes
+ROLLUP_VERSION = 1  # raise when what a rollup holds or how it is computed changes
 NO_CACHE_ENV = "OPSBOOK_NO_CACHE"  # set by `opsbook run --no-cache` for its kernels
 ROLLED = ("events", "orders")
 PAID = "paid"
@@ -73,12 +71,8 @@ MERGE = {
 # the reports whose questions read a rollup (:func:`user_days`): a run of any of them builds the
 # rollups before its kernels start (:func:`prepare`); a report not named here that reads one
 # builds it itself, under the same lock
-READERS = frozenset({"retention", "campaign_review", "kpi_dashboard", "user_insight", "behaviour"})
+READERS = frozenset({"retention", "campaign_review", "kpi_dashboard", "behaviour"})
 MANIFEST = "manifest.json"
-TYPE_PREFIX = "type_"  # the events rollup's count of one event name: type_0, type_1 ..
-# more event names than this (a raw tracking plan) and the rollup counts none of them one by one:
-# their questions read the rows
-MAX_EVENT_TYPES = 40
 STALE_PART_SECONDS = 3600  # a part no manifest names is removed after this (a run may read it)
 
 
@@ -95,34 +89,19 @@ def is_paid(orders: ir.Table) -> ir.BooleanValue:
 
 
 # -- the rollup over rows ----------------------------------------------------------------------
-def event_types(source: Source) -> list[str] | None:
-    """The event names the events rollup counts one by one, sorted: every name of the events
-    with a user and a time, or None when there are more than :data:`MAX_EVENT_TYPES`."""
-    events = source.whole().table("events")
-    named = events.filter(events.user_id.notnull() & events.ts.notnull() & events.event.notnull())
-    names = named.select(name=named.event.cast("string")).distinct().limit(MAX_EVENT_TYPES + 1)
-    found = sorted(names.to_pyarrow()["name"].to_pylist())
-    return found if len(found) <= MAX_EVENT_TYPES else None
-
-
-def event_days(source: Source, within: Within = _every, types: list[str] | None = None) -> ir.Table:
+def event_days(source: Source, within: Within = _every) -> ir.Table:
     """The events rollup (module docstring) over ``source``'s event rows (``within``: of one
-    range of users, :mod:`opsbook.parts`), with a count of each of ``types``."""
+    range of users, :mod:`opsbook.parts`)."""
     events = source.table("events", local_day=True)
     events = within(events.filter(events.user_id.notnull() & events.ts.notnull()))
-    # counted with a filter: DuckDB sums integers into 128-bit totals, twice the time
-    by_type = {
-        f"{TYPE_PREFIX}{i}": events.count(where=events.event.cast("string") == name)
-        for i, name in enumerate(types or [])
-    }
     return events.group_by("user_id", day=events.local_day).aggregate(
-        events=events.count(), first_ts=events.ts.min(), **by_type
+        events=events.count(), first_ts=events.ts.min()
     )
 
 
-def order_days(source: Source, within: Within = _every, types: list[str] | None = None) -> ir.Table:
+def order_days(source: Source, within: Within = _every) -> ir.Table:
     """The orders rollup (module docstring) over ``source``'s order rows (``within``: of one
-    range of users; ``types`` is the events rollup's)."""
+    range of users)."""
     orders = source.table("orders", local_day=True)
     orders = within(orders.filter(orders.user_id.notnull() & orders.ts.notnull()))
     paid = is_paid(orders)
@@ -148,27 +127,17 @@ def order_days(source: Source, within: Within = _every, types: list[str] | None 
 ROLLUPS: dict[str, Callable[..., ir.Table]] = {"events": event_days, "orders": order_days}
 
 
-def types_of(source: Source, name: str) -> list[str] | None:
-    """The event names the rollup of ``name`` counts one by one (:func:`event_types`; None for
-    the orders)."""
-    return event_types(source) if name == "events" else None
-
-
-def rolled_rows(
-    source: Source, name: str, within: Within = _every, types: list[str] | None = None
-) -> ir.Table:
+def rolled_rows(source: Source, name: str, within: Within = _every) -> ir.Table:
     """The rollup of table ``name`` as an expression over the raw rows of the whole source
-    (``within``: of one range of users), counting the event names ``types`` one by one
-    (default: :func:`types_of`)."""
-    types = types_of(source, name) if types is None else types
-    return ROLLUPS[name](source.whole(), within, types)
+    (``within``: of one range of users)."""
+    return ROLLUPS[name](source.whole(), within)
 
 
-def rolled_in_parts(source: Source, name: str, types: list[str] | None) -> list[ir.Table]:
+def rolled_in_parts(source: Source, name: str) -> list[ir.Table]:
     """The rollup of ``name`` as expressions over ranges of users that each fit the engine's
     memory (:mod:`opsbook.parts`; one at 1M users, nine at 10M under a 4 GB limit)."""
     return [
-        rolled_rows(source, name, within, types or [])
+        rolled_rows(source, name, within)
         for within in user_ranges(source, input_rows(source, name))
     ]
 
@@ -176,8 +145,11 @@ def rolled_in_parts(source: Source, name: str, types: list[str] | None) -> list[
 def merged(parts: ir.Table) -> ir.Table:
     """Rollup rows of several parts re-aggregated to one row per user and day (late rows of a
     day that an earlier part holds too are added to it)."""
-    how = {c: "sum" if c.startswith(TYPE_PREFIX) else MERGE.get(c) for c in parts.columns}
-    aggs = {c: parts[c].sum() if how[c] == "sum" else parts[c].min() for c in how if how[c]}
+    aggs = {
+        c: parts[c].sum() if MERGE[c] == "sum" else parts[c].min()
+        for c in parts.columns
+        if c in MERGE
+    }
     return parts.group_by("user_id", "day").aggregate(**aggs)
 
 
@@ -200,18 +172,7 @@ def user_days(source: Source, name: str) -> ir.Table | None:
     key = ("rollup", name)
     if key not in shared:
         shared[key] = _load(source, name)
-    return shared[key][0]
-
-
-def event_counts(source: Source) -> tuple[ir.Table, dict[str, str]] | None:
-    """The events rollup (:func:`user_days`) and, per event name, its column of counts; None
-    where the rollup cannot answer or counts no event name one by one (too many names). A
-    name the mapping lacks has no event with a user and a time: its counts are 0."""
-    days = user_days(source, "events")
-    types = source.shared[("rollup", "events")][1] if days is not None else None
-    if types is None:
-        return None
-    return days, {name: f"{TYPE_PREFIX}{i}" for i, name in enumerate(types)}
+    return shared[key]
 
 
 def active_days(source: Source, event: str, until: Any) -> ir.Table | None:
@@ -243,9 +204,9 @@ def cache_disabled(source: Source) -> bool:
     return bool(os.environ.get(NO_CACHE_ENV)) or source.config.cache_folder is None
 
 
-def _load(source: Source, name: str) -> tuple[ir.Table, list[str] | None]:
+def _load(source: Source, name: str) -> ir.Table:
     """The rollup of ``name`` from the cache where there is one, else computed and kept for the
-    session, and the event names it counts one by one. In a run the runner has said why there is no cache (and its kernels go without);
+    session. In a run the runner has said why there is no cache (and its kernels go without);
     in JupyterLab the first report that finds none says so, once per process."""
     if source.engine == "duckdb" and not cache_disabled(source):
         cache = RollupCache.of(source)
@@ -253,14 +214,13 @@ def _load(source: Source, name: str) -> tuple[ir.Table, list[str] | None]:
             _say_once(t("core.cache_no_files", source.config.lang, source=source.label))
         else:
             try:
-                return cache.table(source, name), cache.types[name]
+                return cache.table(source, name)
             except OSError as exc:
                 folder, detail = str(cache.folder), first_line(exc)
                 _say_once(
                     t("core.cache_unwritable", source.config.lang, folder=folder, detail=detail)
                 )
-    types = types_of(source, name)
-    return keep_parts(rolled_in_parts(source, name, types)), types
+    return keep_parts(rolled_in_parts(source, name))
 
 
 _SAID: set[str] = set()
@@ -307,7 +267,6 @@ class RollupCache:
         self.folder = folder
         self.key = _digest(key)
         self.paths: dict[str, str] = {}  # per table, how it was last served (tests, the runner)
-        self.types: dict[str, list[str] | None] = {}  # per table, the event names counted
 
     @staticmethod
     def of(source: Source) -> RollupCache | None:
@@ -381,16 +340,10 @@ class RollupCache:
         if entry is not None and entry["files"] == now:
             self.paths[name] = "read"
         elif entry is not None and self._appended(source, name, entry["files"], now):
-            added = self._rows_of(source, name, [f for f in now if f not in entry["files"]])
-            types = entry.get("types")
-            if self._counts_every_type(added, types):
-                part = self._write_part(name, ROLLUPS[name](added, _every, types))
-                # the new part may share user-days with the others: read merged
-                entry = {"files": now, "parts": [*entry["parts"], part], "types": types}
-                self.paths[name] = "incremental"
-            else:  # a new event name: every part needs its column
-                entry = self._built(source, name, now)
-                self.paths[name] = "rebuilt"
+            added = [f for f in now if f not in entry["files"]]
+            part = self._write_part(name, self._rows_of(source, name, added))
+            entry = {"files": now, "parts": [*entry["parts"], part]}  # may share user-days
+            self.paths[name] = "incremental"
         else:
             entry = self._built(source, name, now)
             self.paths[name] = "rebuilt"
@@ -411,21 +364,11 @@ class RollupCache:
             self._write_manifest(manifest)
             return self._read(source, name, entry)
 
-    @staticmethod
-    def _counts_every_type(added: Source, types: list[str] | None) -> bool:
-        """Whether the events rollup counting ``types`` one by one counts every event name of
-        the ``added`` rows (an orders rollup counts none)."""
-        if types is None:
-            return True
-        found = event_types(added)
-        return found is not None and set(found) <= set(types)
-
     def _built(self, source: Source, name: str, files: list[list[Any]]) -> dict[str, Any]:
         """The manifest entry of the rollup of ``name`` computed from all its ``files``: a part
         per range of users (:func:`rolled_in_parts`), which hold no user in common."""
-        types = types_of(source, name)
-        parts = [self._write_part(name, rows) for rows in rolled_in_parts(source, name, types)]
-        return {"files": files, "parts": parts, "by_user": True, "types": types}
+        parts = [self._write_part(name, rows) for rows in rolled_in_parts(source, name)]
+        return {"files": files, "parts": parts, "by_user": True}
 
     def _intact(self, entry: dict[str, Any]) -> bool:
         """Every part of a manifest entry is there with its recorded size and digest."""
@@ -449,8 +392,8 @@ class RollupCache:
         grown = len(now) > len(before) and all(f in now for f in before)
         return folder and not aggregates and grown
 
-    def _rows_of(self, source: Source, name: str, added: list[list[Any]]) -> Source:
-        """The source with table ``name`` read from its ``added`` part files alone."""
+    def _rows_of(self, source: Source, name: str, added: list[list[Any]]) -> ir.Table:
+        """The rollup of the rows in the ``added`` part files of table ``name`` alone."""
         folder = Path(source.files[name])
         files = [folder / f[0] for f in added]
         options = (source.config.tables.get(name) or {}).get("read") or {}
@@ -462,7 +405,7 @@ class RollupCache:
             dict(options),
             folder,
         )
-        return source.whole().reading(name, raw)
+        return ROLLUPS[name](source.whole().reading(name, raw))
 
     def _write_part(self, name: str, rows: ir.Table) -> dict[str, Any]:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -471,7 +414,6 @@ class RollupCache:
         return {"file": path.name, "size": path.stat().st_size, "sha256": _file_digest(path)}
 
     def _read(self, source: Source, name: str, entry: dict[str, Any]) -> ir.Table:
-        self.types[name] = entry.get("types")
         paths = [str(self.folder / part["file"]) for part in entry["parts"]]
         # a footer that does not parse: not read
         rows = sum(pq.read_metadata(path).num_rows for path in paths)
@@ -520,6 +462,9 @@ def prepare(source: Source, lang: str, reports: Sequence[str], say: Callable[[st
                     pass
     except OSError as exc:
         say(t("core.cache_unwritable", lang, folder=str(cache.folder), detail=first_line(exc)))
+        return False
+    except Exception as exc:  # the engine failed (out of memory): each report tries on its own
+        say(t("core.rollup_failed", lang, detail=first_line(exc)))
         return False
     if cache.paths:
         served = ", ".join(

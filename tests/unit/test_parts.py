@@ -12,7 +12,6 @@ from opsbook.behaviour import behaviour
 from opsbook.config import load_config
 from opsbook.data import open_source
 from opsbook.insight import queries as q
-from opsbook.rollup import user_days
 from tests.unit.insight.shop import simulated_shop
 from tests.unit.retention.sources import source_of, users_of
 
@@ -41,11 +40,13 @@ def test_the_daily_activity_in_parts_is_the_whole(tmp_path, monkeypatch):
     table computed at once, read from one Parquet file per range."""
     whole_source = simulated_shop(tmp_path / "a", users=400, days=120, seed=3)
     day = q.day_number(q.default_as_of(whole_source))
-    whole, types = _kept_activity(whole_source, day, parts=1)
+    whole, types = q.report_activity(whole_source, day, 3)
+    assert len(list(_kept_files(whole_source))) == 1
 
     monkeypatch.setattr(parts, "part_count", lambda rows, limit: 7)
     split_source = simulated_shop(tmp_path / "b", users=400, days=120, seed=3)
-    split, split_types = _kept_activity(split_source, day, parts=7)
+    split, split_types = q.report_activity(split_source, day, 3)
+    assert len(list(_kept_files(split_source))) == 7
 
     order = ["user_id", "day"]
     expected = whole.execute().sort_values(order, ignore_index=True)
@@ -53,17 +54,6 @@ def test_the_daily_activity_in_parts_is_the_whole(tmp_path, monkeypatch):
     assert split_types == types
     assert len(got) > 1000
     pd.testing.assert_frame_equal(got, expected)
-
-
-def _kept_activity(source, day, parts):
-    """The daily activity, checked to be kept as ``parts`` files, as is the events rollup it
-    reads."""
-    user_days(source, "events")
-    rollup_files = set(_kept_files(source))
-    assert len(rollup_files) == parts
-    activity = q.report_activity(source, day, 3)
-    assert len(set(_kept_files(source)) - rollup_files) == parts
-    return activity
 
 
 def _kept_files(source):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from opsbook import parts, rollup
+from opsbook import parts
 from opsbook.config import load_config
 from opsbook.data import Source, open_source
 from opsbook.engine import exact_sum
@@ -25,7 +25,6 @@ from opsbook.rollup import (
     READERS,
     RollupCache,
     active_days,
-    event_counts,
     prepare,
     rolled_rows,
     user_days,
@@ -148,39 +147,6 @@ def test_sums_over_the_rollup_equal_sums_over_the_rows(shop):
     assert int(events["events"].sum()) == int(source.table("events").count().execute())
 
 
-def test_events_rollup_counts_each_event_name_per_local_day(shop):
-    source = open_shop(shop, None)
-    days, columns = event_counts(source)
-    assert columns == {"app_open": "type_0", "view_item": "type_1"}  # sorted names
-    got = rows(days)[["user_id", "day", "events", "type_0", "type_1"]]
-    day = (pd.Timestamp("2026-01-01") - pd.Timestamp("1970-01-01")).days
-    # each part's rows alternate view_item, app_open: part-0 users 1 and 2 at 15:59:59 (local
-    # 01-01, view_item) and 16:00 (local 01-02, app_open); part-1 users 2 (view_item) and 3
-    # (app_open) at 01:00 (01-02)
-    assert got.values.tolist() == [
-        [1, day, 1, 0, 1],
-        [1, day + 1, 1, 1, 0],
-        [2, day, 1, 0, 1],
-        [2, day + 1, 2, 1, 1],
-        [3, day + 1, 1, 1, 0],
-    ]
-    by_rows = source.table("events").group_by("event").aggregate(n=lambda t: t.count()).execute()
-    by_rollup = {name: int(got[c].sum()) for name, c in columns.items()}
-    assert by_rollup == dict(zip(by_rows["event"], by_rows["n"], strict=True))
-
-
-def test_too_many_event_names_are_not_counted_one_by_one(shop, monkeypatch):
-    monkeypatch.setattr(rollup, "MAX_EVENT_TYPES", 1)
-    source = open_shop(shop, None)
-    assert event_counts(source) is None
-    assert rows(user_days(source, "events")).columns.tolist() == [
-        "user_id",
-        "day",
-        "events",
-        "first_ts",
-    ]
-
-
 def test_active_days_are_the_local_days_with_activity_before_the_instant(shop):
     source = open_shop(shop, None)
     day = (pd.Timestamp("2026-01-01") - pd.Timestamp("1970-01-01")).days
@@ -249,21 +215,6 @@ def test_an_appended_part_file_is_rolled_up_alone(shop, tmp_path):
     # two events of the first parts and one of the new part (10:00 local), merged in one row
     assert user2["events"].tolist() == [3]
     assert served(shop, cache)[0] == {"events": "read", "orders": "read"}
-
-
-def test_an_appended_part_with_a_new_event_name_rebuilds(shop, tmp_path):
-    cache = tmp_path / "cache"
-    served(shop, cache)
-    known = events_part("2026-01-03", [1], ["02:00:00"])
-    known.to_parquet(shop / "events" / "part-2.parquet")
-    assert served(shop, cache)[0] == {"events": "incremental", "orders": "read"}
-    new = known.assign(event="share")
-    new.to_parquet(shop / "events" / "part-3.parquet")
-    paths, tables = served(shop, cache)  # compared with the rows' rollup there
-    assert paths == {"events": "rebuilt", "orders": "read"}
-    entry = json.loads(next(cache.glob("*/manifest.json")).read_text())["tables"]["events"]
-    assert entry["types"] == ["app_open", "share", "view_item"]
-    assert tables["events"]["type_1"].sum() == 1
 
 
 def test_a_large_rollup_is_built_in_ranges_of_users(shop, tmp_path, monkeypatch):
@@ -438,3 +389,20 @@ def test_no_cache_leaves_the_folder_alone(shop, tmp_path, monkeypatch):
     assert said == []
     assert len(rows(user_days(source, "events"))) == 5
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_rollup_the_engine_fails_to_build_is_said_and_the_reports_go_without(
+    shop, tmp_path, monkeypatch
+):
+    def fail(*args):
+        raise RuntimeError("Out of Memory Error: failed to allocate 2.0 GiB\nmore detail")
+
+    monkeypatch.setattr(RollupCache, "_built", fail)
+    said = []
+    assert (
+        prepare(open_shop(shop, tmp_path / "cache"), "en", ["kpi_dashboard"], said.append) is False
+    )
+    assert said == [
+        "The activity rollup could not be built (Out of Memory Error: failed to allocate 2.0 GiB):"
+        " this run goes without the rollup cache; each report computes from the rows."
+    ]

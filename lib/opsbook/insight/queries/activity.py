@@ -23,7 +23,6 @@ from opsbook.engine import exact_sum
 from opsbook.errors import InputError
 from opsbook.parts import Within, input_rows, kept_by_user
 from opsbook.retention.queries import data_end, paid_orders
-from opsbook.rollup import event_counts
 
 # event types counted per user by default: the daily table is kept once for both the stages and
 # the churn model when they ask with the same number
@@ -121,7 +120,20 @@ def _daily(
 ) -> ir.Table:
     until = _utc_of_day(source, until_day)
     types = [type_column(i) for i in range(len(event_types))]
-    active = _event_days(source, until_day, event_types, within) if source.has("events") else None
+    active = None
+    if source.has("events"):
+        events = source.table("events", until=until, local_day=True)
+        # a table bounded in time holds no null time: asking the converted time again would
+        # convert every row (a second per 69M rows)
+        events = within(events.filter(events.user_id.notnull()))
+        # counted with a filter: DuckDB sums integers into 128-bit totals, twice the time here
+        by_type = {
+            type_column(i): events.count(where=events.event == name)
+            for i, name in enumerate(event_types)
+        }
+        active = events.group_by("user_id", day=events.local_day).aggregate(
+            events=events.count(), **by_type
+        )
     bought = None
     if source.has("orders"):
         orders = paid_orders(source, until=until, local_day=True)
@@ -149,36 +161,6 @@ def _daily(
         **{c: both[c].fill_null(0) for c in types},
         orders=both.orders.fill_null(0),
         revenue=both.revenue.fill_null(0.0),
-    )
-
-
-def _event_days(
-    source: Source, until_day: int, event_types: tuple[str, ...], within: Within
-) -> ir.Table:
-    """``user_id, day, events, type_0..``: the days before ``until_day`` with an event, read
-    from the activity rollup where it counts every one of ``event_types`` (:mod:`opsbook.rollup`;
-    the same numbers), else from the events."""
-    rolled = event_counts(source)
-    if rolled is not None:
-        days, counted = rolled
-        days = within(days.filter(days.day < until_day))
-        none = ibis.literal(0, "int64")  # a name the rollup lacks: no event of it
-        by_type = {
-            type_column(i): days[counted[name]] if name in counted else none
-            for i, name in enumerate(event_types)
-        }
-        return days.select("user_id", "day", "events", **by_type)
-    events = source.table("events", until=_utc_of_day(source, until_day), local_day=True)
-    # a table bounded in time holds no null time: asking the converted time again would
-    # convert every row (a second per 69M rows)
-    events = within(events.filter(events.user_id.notnull()))
-    # counted with a filter: DuckDB sums integers into 128-bit totals, twice the time here
-    by_type = {
-        type_column(i): events.count(where=events.event == name)
-        for i, name in enumerate(event_types)
-    }
-    return events.group_by("user_id", day=events.local_day).aggregate(
-        events=events.count(), **by_type
     )
 
 

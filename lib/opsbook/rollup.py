@@ -454,10 +454,10 @@ def prepare(source: Source, lang: str, reports: Sequence[str], say: Callable[[st
     build = bool(READERS & set(reports))
     began = time.monotonic()
     try:
-        for name in ROLLED:
-            if source.has(name) and build:
+        for name in filter(source.has, ROLLED):
+            if build:
                 cache.table(source, name)
-            elif source.has(name):
+            else:
                 with cache.locked(name):  # the folder and its lock files can be written
                     pass
     except OSError as exc:

@@ -46,6 +46,7 @@ from opsbook.config import (
     resolve_reference,
 )
 from opsbook.data import Source, open_source
+from opsbook.engine import native_threads
 from opsbook.errors import InputError, UsageError, first_line
 from opsbook.formats import use_currency
 from opsbook.i18n import catalogue, t
@@ -475,22 +476,23 @@ def _complete_run(
     shared = not no_cache and prepare_rollup(source, cfg.lang, [r.name for r in selected], say)
     timeout = int(settings["cell_timeout_seconds"])
     pool = workers or settings.get("workers") or os.cpu_count() or 1
-    # kernels inherit these: notebooks skip their widgets, write files into the run folder and
-    # open the source (by reference) on the engine of this run
+    kernels = max(1, min(pool, len(selected)))  # running at once
+    # kernels inherit these: notebooks skip their widgets, write files into the run folder,
+    # open the source (by reference) on the engine of this run and share the cores
     exported = {
         BATCH_ENV: "1",
         RUN_DIR_ENV: str(partial),
         ENGINE_ENV: cfg.engine,
         CHECKS_ENV: str(checks_file),
         SOURCE_ENV: location,
-    } | ({} if shared else {NO_CACHE_ENV: "1"})
+    } | ({} if shared else {NO_CACHE_ENV: "1"}) | native_threads(kernels)
     saved = {name: os.environ.get(name) for name in exported}
     os.environ.update(exported)
     if progress:
         progress.begin([r.name for r in selected], out_dir)
     order = start_order(selected, previous_durations(out_dir, [r.name for r in selected]))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, min(pool, len(selected)))) as executor:
+        with ThreadPoolExecutor(max_workers=kernels) as executor:
             # started in this order (the pool takes them first come, first served)
             submitted = {
                 r.name: executor.submit(

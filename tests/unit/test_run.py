@@ -180,6 +180,34 @@ def test_the_longest_reports_by_the_last_run_start_first(workbook):
     assert list(result.manifest["reports"]) == ["alpha", "beta", "boom"]  # listed as asked
 
 
+THREADS = """
+import os
+from IPython.display import display
+pools = {n: os.environ.get(n) for n in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+display({"application/vnd.opsbook.metrics+json": pools, "text/plain": ""}, raw=True)
+"""
+
+
+def test_kernels_running_together_share_the_cores_for_their_native_threads(
+    workbook, monkeypatch
+):
+    # two kernels on four cores: OpenMP and BLAS get two threads each, not four (a pool that
+    # outnumbers the free cores waits on itself: the user-insight report took twice as long);
+    # a pool the user sized is left as set, and the runner's environment is as before
+    notebook(workbook / "nbs" / "04_pools.ipynb", THREADS)
+    monkeypatch.setattr(run.os, "cpu_count", lambda: 4)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    result = run_reports(["alpha", "pools"], config=workbook / "opsbook.yml", workers=2)
+    pools = json.loads((result.folder / "pools.metrics.json").read_text())
+    assert pools == {"OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2", "MKL_NUM_THREADS": "3"}
+    assert "OMP_NUM_THREADS" not in run.os.environ and run.os.environ["MKL_NUM_THREADS"] == "3"
+    # alone, a kernel has every core
+    alone = run_reports(["pools"], config=workbook / "opsbook.yml", workers=2)
+    assert json.loads((alone.folder / "pools.metrics.json").read_text())["OMP_NUM_THREADS"] == "4"
+
+
 def test_cli_log_lines_and_terminal_table(workbook, capsys, monkeypatch):
     config = str(workbook / "opsbook.yml")
     # not a terminal (captured): one line per report after the run, as before the live display

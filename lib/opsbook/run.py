@@ -485,7 +485,8 @@ def _complete_run(
         ENGINE_ENV: cfg.engine,
         CHECKS_ENV: str(checks_file),
         SOURCE_ENV: location,
-    } | ({} if shared else {NO_CACHE_ENV: "1"}) | native_threads(kernels)
+        **native_threads(kernels),
+    } | ({} if shared else {NO_CACHE_ENV: "1"})
     saved = {name: os.environ.get(name) for name in exported}
     os.environ.update(exported)
     if progress:

@@ -188,9 +188,7 @@ display({"application/vnd.opsbook.metrics+json": pools, "text/plain": ""}, raw=T
 """
 
 
-def test_kernels_running_together_share_the_cores_for_their_native_threads(
-    workbook, monkeypatch
-):
+def test_kernels_running_together_share_the_cores_for_their_native_threads(workbook, monkeypatch):
     # two kernels on four cores: OpenMP and BLAS get two threads each, not four (a pool that
     # outnumbers the free cores waits on itself: the user-insight report took twice as long);
     # a pool the user sized is left as set, and the runner's environment is as before

@@ -19,7 +19,9 @@ of the rows into parts. The same functions give the expression over the raw rows
 Where it is kept: on DuckDB over a folder of files, as Parquet in the cache folder (config
 ``cache.folder``; :class:`RollupCache`), kept between runs under a key of the source's files,
 the mapping, the zone and :data:`ROLLUP_VERSION`; rows added as new part files are rolled up
-alone and added as another part (readers re-aggregate by user and day). Otherwise (``--no-cache``,
+alone and added as another part. Readers read the parts as they are while each user and day is
+in one row of them (a new part's days all after the earlier parts' days: the next day's files),
+and re-aggregate by user and day otherwise (late rows of a day an earlier part holds). Otherwise (``--no-cache``,
 a database or URL source, an unwritable folder) it is computed once per open source and kept on
 the engine (:func:`opsbook.engine.keep`); on a warehouse reached by URL, where nothing is kept,
 the reports read the rows as before.
@@ -51,7 +53,7 @@ from opsbook.i18n import t
 from opsbook.parts import Within, input_rows, kept_by_user, user_ranges
 from opsbook.sources import file_kind, part_files
 
-ROLLUP_VERSION = 1  # raise when what a rollup holds or how it is computed changes
+ROLLUP_VERSION = 2  # raise when what a rollup holds or how it is computed changes
 NO_CACHE_ENV = "OPSBOOK_NO_CACHE"  # set by `opsbook run --no-cache` for its kernels
 ROLLED = ("events", "orders")
 PAID = "paid"
@@ -342,7 +344,8 @@ class RollupCache:
         elif entry is not None and self._appended(source, name, entry["files"], now):
             added = [f for f in now if f not in entry["files"]]
             part = self._write_part(name, self._rows_of(source, name, added))
-            entry = {"files": now, "parts": [*entry["parts"], part]}  # may share user-days
+            disjoint = entry.get("disjoint", False) and _follows(entry["parts"], part)
+            entry = {"files": now, "parts": [*entry["parts"], part], "disjoint": disjoint}
             self.paths[name] = "incremental"
         else:
             entry = self._built(source, name, now)
@@ -366,9 +369,10 @@ class RollupCache:
 
     def _built(self, source: Source, name: str, files: list[list[Any]]) -> dict[str, Any]:
         """The manifest entry of the rollup of ``name`` computed from all its ``files``: a part
-        per range of users (:func:`rolled_in_parts`), which hold no user in common."""
+        per range of users (:func:`rolled_in_parts`), which hold no user in common (disjoint:
+        each user and day is in one row of them)."""
         parts = [self._write_part(name, rows) for rows in rolled_in_parts(source, name)]
-        return {"files": files, "parts": parts, "by_user": True}
+        return {"files": files, "parts": parts, "disjoint": True}
 
     def _intact(self, entry: dict[str, Any]) -> bool:
         """Every part of a manifest entry is there with its recorded size and digest."""
@@ -411,14 +415,15 @@ class RollupCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{name}-{int(time.time())}-{secrets.token_hex(6)}.parquet"
         self._atomic_write(path, lambda p: rows.to_parquet(p))
-        return {"file": path.name, "size": path.stat().st_size, "sha256": _file_digest(path)}
+        size, sha256 = path.stat().st_size, _file_digest(path)
+        return {"file": path.name, "size": size, "sha256": sha256, "days": _day_span(path)}
 
     def _read(self, source: Source, name: str, entry: dict[str, Any]) -> ir.Table:
         paths = [str(self.folder / part["file"]) for part in entry["parts"]]
         # a footer that does not parse: not read
         rows = sum(pq.read_metadata(path).num_rows for path in paths)
         table = source.con.read_parquet(paths, table_name=f"rollup_{name}_{secrets.token_hex(4)}")
-        if len(paths) == 1 or entry.get("by_user"):
+        if len(paths) == 1 or entry.get("disjoint"):
             return table
         return kept_by_user(source, rows, lambda within: merged(within(table)))
 
@@ -435,6 +440,32 @@ class RollupCache:
                     path.unlink()
             except OSError:
                 continue
+
+
+def _day_span(path: Path) -> list[int] | None:
+    """``[first, last]`` local day (days since 1970-01-01) of the rows of a rollup part, from
+    its Parquet statistics: ``[]`` when it has no rows, None when the statistics do not say."""
+    meta = pq.read_metadata(path)
+    if meta.num_rows == 0:
+        return []
+    column = meta.schema.to_arrow_schema().get_field_index("day")
+    if column < 0:
+        return None
+    stats = [meta.row_group(i).column(column).statistics for i in range(meta.num_row_groups)]
+    if not all(s is not None and s.has_min_max for s in stats):
+        return None
+    return [int(min(s.min for s in stats)), int(max(s.max for s in stats))]
+
+
+def _follows(parts: list[dict[str, Any]], part: dict[str, Any]) -> bool:
+    """Whether every day of ``part`` comes after every day of ``parts`` (so no user and day is
+    in two of them); False where a part's days are not known."""
+    spans = [p.get("days") for p in parts]
+    if part.get("days") == []:
+        return True
+    if part.get("days") is None or any(span is None for span in spans):
+        return False
+    return all(not span or span[1] < part["days"][0] for span in spans)
 
 
 def prepare(source: Source, lang: str, reports: Sequence[str], say: Callable[[str], Any]) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from opsbook import parts
+from opsbook import parts, rollup
 from opsbook.config import load_config
 from opsbook.data import Source, open_source
 from opsbook.engine import exact_sum
@@ -215,6 +215,39 @@ def test_an_appended_part_file_is_rolled_up_alone(shop, tmp_path):
     # two events of the first parts and one of the new part (10:00 local), merged in one row
     assert user2["events"].tolist() == [3]
     assert served(shop, cache)[0] == {"events": "read", "orders": "read"}
+    assert manifest(cache)["events"]["disjoint"] is False  # read re-aggregated by user and day
+
+
+def manifest(cache: Path) -> dict:
+    return json.loads(next(cache.glob("*/manifest.json")).read_text())["tables"]
+
+
+def test_the_next_days_part_is_read_as_it_is(shop, tmp_path, monkeypatch):
+    """A part whose days all follow the cached days (the next day's file) shares no user and
+    day with them: the parts are read as they are, without re-aggregating; a part that brings
+    rows of a day already cached (late rows) makes them re-aggregated again."""
+    cache = tmp_path / "cache"
+    served(shop, cache)
+    assert [p["days"] for p in manifest(cache)["events"]["parts"]] == [[20454, 20455]]
+    events_part("2026-01-03", [2, 9], ["02:00:00"]).to_parquet(shop / "events" / "part-2.parquet")
+    events_part("2026-01-03", [], []).to_parquet(shop / "events" / "part-3.parquet")  # no rows
+
+    def merged(table):
+        raise AssertionError("re-aggregated parts that share no user and day")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(rollup, "merged", merged)
+        paths, tables = served(shop, cache)  # equal to the rollup of the rows (cold)
+    assert paths == {"events": "incremental", "orders": "read"}
+    entry = manifest(cache)["events"]
+    assert entry["disjoint"] is True
+    assert [p["days"] for p in entry["parts"]] == [[20454, 20455], [20456, 20456]]
+    assert set(tables["events"].loc[tables["events"].day == 20456, "user_id"]) == {2, 9}
+    events_part("2026-01-03", [2], ["03:00:00"]).to_parquet(shop / "events" / "part-4.parquet")
+    paths, tables = served(shop, cache)
+    assert paths["events"] == "incremental" and manifest(cache)["events"]["disjoint"] is False
+    user2 = tables["events"][(tables["events"].user_id == 2) & (tables["events"].day == 20456)]
+    assert user2["events"].tolist() == [2]  # 10:00 and 11:00 local, in one row
 
 
 def test_a_large_rollup_is_built_in_ranges_of_users(shop, tmp_path, monkeypatch):
@@ -226,7 +259,7 @@ def test_a_large_rollup_is_built_in_ranges_of_users(shop, tmp_path, monkeypatch)
     assert served(shop, cache)[0] == {"events": "rebuilt", "orders": "rebuilt"}
     entries = json.loads(next(cache.glob("*/manifest.json")).read_text())["tables"]
     assert {name: len(e["parts"]) for name, e in entries.items()} == {"events": 3, "orders": 3}
-    assert all(e["by_user"] for e in entries.values())
+    assert all(e["disjoint"] for e in entries.values())
     events_part("2026-01-02", [2, 9], ["02:00:00"]).to_parquet(shop / "events" / "part-2.parquet")
     paths, tables = served(shop, cache)  # user 9, in no users row, lies in the last range
     assert paths == {"events": "incremental", "orders": "read"}

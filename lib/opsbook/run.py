@@ -474,6 +474,8 @@ def _complete_run(
     # usable cache (said once) each kernel computes its own from the rows
     say = functools.partial(print, file=sys.stderr)
     shared = not no_cache and prepare_rollup(source, cfg.lang, [r.name for r in selected], say)
+    if source.engine == "duckdb":  # the kernels open their own: give the engine's memory back
+        source.con.disconnect()
     timeout = int(settings["cell_timeout_seconds"])
     pool = workers or settings.get("workers") or os.cpu_count() or 1
     kernels = max(1, min(pool, len(selected)))  # running at once

@@ -21,10 +21,10 @@ Where it is kept: on DuckDB over a folder of files, as Parquet in the cache fold
 the mapping, the zone and :data:`ROLLUP_VERSION`; rows added as new part files are rolled up
 alone and added as another part. Readers read the parts as they are while each user and day is
 in one row of them (a new part's days all after the earlier parts' days: the next day's files),
-and re-aggregate by user and day otherwise (late rows of a day an earlier part holds). Otherwise (``--no-cache``,
-a database or URL source, an unwritable folder) it is computed once per open source and kept on
-the engine (:func:`opsbook.engine.keep`); on a warehouse reached by URL, where nothing is kept,
-the reports read the rows as before.
+and re-aggregate by user and day otherwise (late rows of a day an earlier part holds).
+Otherwise (``--no-cache``, a database or URL source, an unwritable folder) it is computed once
+per open source and kept on the engine (:func:`opsbook.engine.keep`); on a warehouse reached by
+URL, where nothing is kept, the reports read the rows as before.
 """
 
 from __future__ import annotations

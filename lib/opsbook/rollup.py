@@ -460,12 +460,12 @@ def _day_span(path: Path) -> list[int] | None:
 def _follows(parts: list[dict[str, Any]], part: dict[str, Any]) -> bool:
     """Whether every day of ``part`` comes after every day of ``parts`` (so no user and day is
     in two of them); False where a part's days are not known."""
-    spans = [p.get("days") for p in parts]
-    if part.get("days") == []:
+    days, spans = part.get("days"), [p.get("days") for p in parts]
+    if days == []:
         return True
-    if part.get("days") is None or any(span is None for span in spans):
+    if days is None or None in spans:
         return False
-    return all(not span or span[1] < part["days"][0] for span in spans)
+    return all(not span or span[1] < days[0] for span in spans)
 
 
 def prepare(source: Source, lang: str, reports: Sequence[str], say: Callable[[str], Any]) -> bool:
